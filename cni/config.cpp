@@ -1,0 +1,319 @@
+#include "cni/config.hpp"
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <string_view>
+
+#include "cni/error.hpp"
+#include "cni/log.hpp"
+#include "cni/request.hpp"
+#include "cni/version.hpp"
+
+namespace sixrd::cni {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::size_t kMaxNameLength = 128;
+constexpr int kMinMtu = 1280;   // IPv6 minimum link MTU (RFC 8200)
+constexpr int kMaxMtu = 65515;  // 65535 minus the outer IPv4 header
+constexpr int kSixrdOverhead = 20;
+
+std::string supportedList() {
+  std::string list;
+  for (const std::string_view version : kSupportedVersions) {
+    list += list.empty() ? "" : ", ";
+    list += version;
+  }
+  return list;
+}
+
+// A field's JSON shape is a decoding matter (code 6, as a failed unmarshal is for the reference
+// plugins); its value is a configuration matter (code 7). Keeping the two apart lets an operator
+// tell "this is not what sixrd reads" from "sixrd read it and disagrees".
+[[noreturn]] void wrongType(const std::string& field, std::string_view expected,
+                            const json& value) {
+  std::string shown = value.dump();
+  if (shown.size() > 64) {
+    shown = shown.substr(0, 64) + "...";
+  }
+  throw Error(Code::kDecodeFailure, field + " must be " + std::string(expected) + ", not " +
+                                        value.type_name() + " " + shown);
+}
+
+[[noreturn]] void invalid(const std::string& field, const std::string& reason) {
+  throw Error(Code::kInvalidConfig, field + " " + reason);
+}
+
+// Reads the members of one JSON object. Optional members that are absent or null keep their
+// default, the way Go's encoding/json leaves a field alone on null.
+class FieldReader {
+ public:
+  FieldReader(const json& object, std::string prefix)
+      : object_(object), prefix_(std::move(prefix)) {}
+
+  [[nodiscard]] std::string path(std::string_view name) const {
+    return prefix_ + std::string(name);
+  }
+
+  [[nodiscard]] std::string requiredString(std::string_view name, std::string_view hint) const {
+    const auto it = object_.find(name);
+    if (it == object_.end()) {
+      invalid(path(name), "is missing from the network configuration: " + std::string(hint));
+    }
+    if (!it->is_string()) {
+      wrongType(path(name), "a string", *it);
+    }
+    return it->get<std::string>();
+  }
+
+  [[nodiscard]] const json* optional(std::string_view name) const {
+    const auto it = object_.find(name);
+    if (it == object_.end() || it->is_null()) {
+      return nullptr;
+    }
+    return &*it;
+  }
+
+  [[nodiscard]] std::optional<std::string> optionalString(std::string_view name) const {
+    const json* value = optional(name);
+    if (value == nullptr) {
+      return std::nullopt;
+    }
+    if (!value->is_string()) {
+      wrongType(path(name), "a string", *value);
+    }
+    return value->get<std::string>();
+  }
+
+  [[nodiscard]] std::optional<int> optionalInt(std::string_view name, int min, int max) const {
+    const json* value = optional(name);
+    if (value == nullptr) {
+      return std::nullopt;
+    }
+    if (!value->is_number_integer()) {
+      wrongType(path(name), "an integer", *value);
+    }
+    // Compare in 64 bits, saturating, so that 2^40 or -2^40 is reported as out of range instead of
+    // wrapping into it.
+    std::int64_t number = 0;
+    if (value->is_number_unsigned()) {
+      const auto u = value->get<std::uint64_t>();
+      number = u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+                   ? std::numeric_limits<std::int64_t>::max()
+                   : static_cast<std::int64_t>(u);
+    } else {
+      number = value->get<std::int64_t>();
+    }
+    if (number < min || number > max) {
+      invalid(path(name), std::to_string(number) + " is out of range: it must be between " +
+                              std::to_string(min) + " and " + std::to_string(max));
+    }
+    return static_cast<int>(number);
+  }
+
+  [[nodiscard]] std::optional<bool> optionalBool(std::string_view name) const {
+    const json* value = optional(name);
+    if (value == nullptr) {
+      return std::nullopt;
+    }
+    if (!value->is_boolean()) {
+      wrongType(path(name), "a boolean", *value);
+    }
+    return value->get<bool>();
+  }
+
+  [[nodiscard]] const json* optionalObject(std::string_view name) const {
+    const json* value = optional(name);
+    if (value != nullptr && !value->is_object()) {
+      wrongType(path(name), "an object", *value);
+    }
+    return value;
+  }
+
+ private:
+  const json& object_;
+  std::string prefix_;
+};
+
+// The network name becomes a directory under dataDir; anything that could climb out of it or hide
+// there (a leading '.') is refused.
+void validateName(const std::string& name) {
+  if (name.empty()) {
+    invalid("name", "is empty: the network name is a directory name in the lease store");
+  }
+  if (name.size() > kMaxNameLength) {
+    invalid("name", quoteValue(name) + " is " + std::to_string(name.size()) +
+                        " characters long: a network name holds at most 128");
+  }
+  if (name.front() == '.') {
+    invalid("name", quoteValue(name) +
+                        " starts with '.': the network name is a directory name in "
+                        "the lease store and may not be hidden or climb out of it");
+  }
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '.' || c == '-';
+    if (!ok) {
+      invalid("name", quoteValue(name) +
+                          " has a character other than letters, digits, '_', '.' "
+                          "and '-' at position " +
+                          std::to_string(i) +
+                          ": the network name is a directory name in the lease store");
+    }
+  }
+}
+
+void validateAbsolutePath(const std::string& field, const std::string& path) {
+  if (path.empty() || path.front() != '/') {
+    invalid(field, quoteValue(path) + " is not an absolute path: it must start with '/'");
+  }
+  if (path.find('\0') != std::string::npos) {
+    invalid(field, quoteValue(path) + " holds a NUL byte, which no path can");
+  }
+}
+
+void validateInterfaceName(const std::string& field, const std::string& name) {
+  if (auto problem = interfaceNameProblem(name)) {
+    invalid(field, quoteValue(name) + " " + *problem);
+  }
+}
+
+LogConfig parseLog(const json& object) {
+  const FieldReader reader(object, "log.");
+  LogConfig log;
+  if (auto file = reader.optionalString("file")) {
+    if (!file->empty()) {
+      validateAbsolutePath("log.file", *file);
+    }
+    log.file = std::move(*file);
+  }
+  if (auto level = reader.optionalString("level")) {
+    if (!isLogLevel(*level)) {
+      invalid("log.level", quoteValue(*level) +
+                               " is not a log level: use trace, debug, info, warn, error or off");
+    }
+    log.level = std::move(*level);
+  }
+  return log;
+}
+
+}  // namespace
+
+PluginConfig parseConfig(const json& raw) {
+  if (!raw.is_object()) {
+    throw Error(Code::kDecodeFailure, std::string("the network configuration must be a JSON "
+                                                  "object, not ") +
+                                          raw.type_name());
+  }
+  const FieldReader reader(raw, "");
+  PluginConfig config;
+
+  // cniVersion first: every later message is only meaningful if sixrd speaks this version.
+  config.cniVersion = reader.requiredString("cniVersion", "the runtime sets it from the conflist");
+  if (!isSupported(config.cniVersion)) {
+    throw Error(Code::kIncompatibleVersion, "cniVersion " + quoteValue(config.cniVersion) +
+                                                " is not supported: sixrd speaks " +
+                                                supportedList());
+  }
+  config.name = reader.requiredString("name", "the runtime sets it from the conflist");
+  validateName(config.name);
+  config.type = reader.requiredString("type", "it names the plugin binary, \"sixrd\"");
+  if (config.type.empty()) {
+    invalid("type", "is empty: it names the plugin binary, \"sixrd\"");
+  }
+
+  const std::string prefixText =
+      reader.requiredString("prefix",
+                            "set it to the cluster's IPv6 6rd prefix, the same on every node, e.g. "
+                            "\"fd00:10::/48\"");
+  const std::string underlayText = reader.requiredString(
+      "underlay", "set it to the IPv4 subnet every node's address is in, e.g. \"10.20.0.0/16\"");
+  try {
+    const ipam::Ipv6Prefix prefix = ipam::parseIpv6Prefix(prefixText, "prefix");
+    const ipam::Ipv4Subnet underlay = ipam::parseIpv4Subnet(underlayText, "underlay");
+    config.plan = ipam::SixrdPlan::make(prefix, underlay);
+    if (auto nodeIP = reader.optionalString("nodeIP")) {
+      const ipam::Ipv4Addr address = ipam::parseIpv4(*nodeIP, "nodeIP");
+      // Computing the node prefix is the check: it refuses addresses outside the underlay and
+      // the network/broadcast addresses, with the numbers in the message.
+      static_cast<void>(ipam::nodePrefix(config.plan, address));
+      config.nodeIP = address;
+    }
+  } catch (const ipam::InvalidInput& e) {
+    throw Error(Code::kInvalidConfig, e.what());
+  }
+
+  // Empty means "not set": templated manifests often render an unset value as "".
+  if (auto underlayInterface = reader.optionalString("underlayInterface")) {
+    if (!underlayInterface->empty()) {
+      validateInterfaceName("underlayInterface", *underlayInterface);
+    }
+    config.underlayInterface = std::move(*underlayInterface);
+  }
+  if (auto tunnel = reader.optionalString("tunnel")) {
+    validateInterfaceName("tunnel", *tunnel);
+    config.tunnel = std::move(*tunnel);
+  }
+  config.mtu = reader.optionalInt("mtu", kMinMtu, kMaxMtu);
+  config.ttl = reader.optionalInt("ttl", 1, 255).value_or(config.ttl);
+  config.tcpMTUProbing = reader.optionalBool("tcpMTUProbing").value_or(config.tcpMTUProbing);
+  if (auto dataDir = reader.optionalString("dataDir")) {
+    validateAbsolutePath("dataDir", *dataDir);
+    config.dataDir = std::move(*dataDir);
+  }
+  if (const json* log = reader.optionalObject("log")) {
+    config.log = parseLog(*log);
+  }
+  if (const json* dns = reader.optionalObject("dns")) {
+    config.dns = *dns;
+  }
+  if (const json* runtimeConfig = reader.optionalObject("runtimeConfig")) {
+    config.runtimeConfig = *runtimeConfig;
+  }
+  if (const json* prevResult = reader.optional("prevResult")) {
+    config.prevResult = *prevResult;
+  }
+  return config;
+}
+
+PluginConfig parseConfig(const std::string& stdinBytes) {
+  json raw;
+  try {
+    raw = json::parse(stdinBytes);
+  } catch (const json::parse_error& e) {
+    throw Error(Code::kDecodeFailure,
+                std::string("the network configuration on stdin is not valid JSON: ") + e.what());
+  }
+  return parseConfig(raw);
+}
+
+int podMtu(const PluginConfig& config, int underlayMtu) {
+  const int ceiling = underlayMtu - kSixrdOverhead;
+  if (ceiling < kMinMtu) {
+    throw Error(Code::kInvalidConfig,
+                "the underlay MTU " + std::to_string(underlayMtu) +
+                    " minus the 20-byte 6rd "
+                    "encapsulation header leaves " +
+                    std::to_string(ceiling) +
+                    " for pods, below the IPv6 minimum of 1280: raise the underlay MTU to at "
+                    "least 1300");
+  }
+  if (!config.mtu) {
+    return ceiling;
+  }
+  if (*config.mtu > ceiling) {
+    throw Error(Code::kInvalidConfig,
+                "mtu " + std::to_string(*config.mtu) + " is larger than the underlay MTU " +
+                    std::to_string(underlayMtu) + " minus the 20-byte 6rd encapsulation header (" +
+                    std::to_string(ceiling) +
+                    "): packets that large would be dropped where path-MTU discovery is "
+                    "filtered; set mtu to at most " +
+                    std::to_string(ceiling) + " or remove it to use that default");
+  }
+  return *config.mtu;
+}
+
+}  // namespace sixrd::cni

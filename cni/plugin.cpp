@@ -1,0 +1,311 @@
+#include "cni/plugin.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <set>
+#include <system_error>
+
+#include "cni/caps.hpp"
+#include "cni/config.hpp"
+#include "cni/error.hpp"
+#include "cni/log.hpp"
+#include "cni/result.hpp"
+#include "cni/version.hpp"
+#include "ipam/interface_id.hpp"
+#include "ipam/lease_store.hpp"
+
+namespace sixrd::cni {
+
+namespace {
+
+constexpr std::size_t kMaxAliasBytes = 255;  // IFALIASZ - 1
+
+tunnel::NodeSpec nodeSpec(const PluginConfig& config) {
+  tunnel::NodeSpec spec;
+  spec.plan = config.plan;
+  spec.nodeIp = config.nodeIP;
+  spec.underlayInterface = config.underlayInterface;
+  spec.tunnel = config.tunnel;
+  spec.ttl = config.ttl;
+  return spec;
+}
+
+std::string joined(const std::vector<std::string>& problems) {
+  std::string s;
+  for (const auto& p : problems) s += (s.empty() ? "" : "; ") + p;
+  return s;
+}
+
+// Everything one verb needs, built once per invocation.
+class Invocation {
+ public:
+  Invocation(const Request& request, const PluginConfig& config, tunnel::Datapath& datapath)
+      : request_(request), config_(config), datapath_(datapath), spec_(nodeSpec(config)),
+        owner_{request.containerId, request.ifname},
+        hostVeth_(ipam::hostVethName(request.containerId, request.ifname)) {}
+
+  nlohmann::json add() {
+    const tunnel::Node node = datapath_.resolveNode(spec_);
+    const int mtu = podMtu(config_, node.underlayMtu);
+    datapath_.ensureTunnel(spec_, node);
+
+    ipam::LeaseStore store(config_.dataDir, config_.name);
+    // A lease that predates this ADD belongs to an attachment that may still be alive: only a
+    // lease this ADD took is given back on failure.
+    const bool hadLease = store.find(owner_).has_value();
+    const ipam::Lease lease = store.acquire(owner_, node.prefix.node64);
+    const ipam::Ipv6Addr address = ipam::withInterfaceId(node.prefix.node64, lease.interfaceId);
+    spdlog::info("lease {} (interface id {:016x}) in {}", ipam::formatIpv6(address),
+                 lease.interfaceId, ipam::formatPrefix(node.prefix.node64));
+
+    tunnel::PodLinks links;
+    try {
+      links = datapath_.addPod(podSpec(address, mtu));
+    } catch (...) {
+      if (!hadLease) {
+        try {
+          store.release(owner_);
+        } catch (const std::exception& e) {
+          spdlog::error("releasing lease after failed ADD: {}", e.what());
+        }
+      }
+      throw;
+    }
+    spdlog::info("pod {} ready: {}/128 mtu {} via {} on {}", request_.ifname,
+                 ipam::formatIpv6(address), mtu, tunnel::kGateway, hostVeth_);
+
+    Result result;
+    result.interfaces.push_back({hostVeth_, links.hostMac, std::nullopt, ""});
+    result.interfaces.push_back({request_.ifname, links.podMac, mtu, request_.netns});
+    result.ips.push_back({ipam::formatIpv6(address) + "/128", std::string(tunnel::kGateway), 1});
+    result.routes.push_back({"::/0", std::string(tunnel::kGateway)});
+    result.dns = config_.dns;
+    return toJson(result, config_.cniVersion);
+  }
+
+  void del() {
+    // The veth first: its address must not be handed out again while the old pod still holds it.
+    const bool hadVeth = datapath_.delPod(hostVeth_);
+    ipam::LeaseStore store(config_.dataDir, config_.name);
+    const bool hadLease = store.release(owner_);
+    spdlog::info("DEL: host veth {} {}, lease {}", hostVeth_, hadVeth ? "removed" : "absent",
+                 hadLease ? "released" : "absent");
+  }
+
+  void check() {
+    if (config_.prevResult.is_null()) {
+      throw Error(Code::kInvalidConfig, "CHECK needs prevResult: the runtime must pass the ADD result");
+    }
+    const Result prev = parseResult(config_.prevResult);
+    const tunnel::Node node = datapath_.resolveNode(spec_);
+    const int mtu = podMtu(config_, node.underlayMtu);
+    const ipam::LeaseStore store(config_.dataDir, config_.name);
+    const auto lease = store.find(owner_);
+    if (!lease) {
+      throw Error(Code::kCheckFailed,
+                  fmt::format("no lease for container {} ifname {} in {}", owner_.containerId,
+                              owner_.ifname, store.dir().string()));
+    }
+    const ipam::Ipv6Addr address = ipam::withInterfaceId(node.prefix.node64, lease->interfaceId);
+    const std::string want = ipam::formatIpv6(address) + "/128";
+    std::vector<std::string> problems;
+    bool inPrev = false;
+    for (const auto& ip : prev.ips) inPrev = inPrev || ip.address == want;
+    if (!inPrev) problems.push_back(fmt::format("prevResult does not hold the pod address {}", want));
+    for (auto& p : datapath_.verifyTunnel(spec_, node)) problems.push_back(std::move(p));
+    for (auto& p : datapath_.checkPod(podSpec(address, mtu))) problems.push_back(std::move(p));
+    if (!problems.empty()) throw Error(Code::kCheckFailed, "CHECK failed: " + joined(problems));
+  }
+
+  void gc(const std::set<ipam::Owner>& valid) {
+    ipam::LeaseStore store(config_.dataDir, config_.name);
+    for (const auto& lease : store.gc(valid)) {
+      spdlog::info("GC released lease {} of {}/{}", ipam::formatIpv6(lease.address),
+                   lease.owner.containerId, lease.owner.ifname);
+    }
+    std::set<std::string> keep;
+    for (const auto& o : valid) keep.insert(ipam::hostVethName(o.containerId, o.ifname));
+    const std::string mine = fmt::format("sixrd/{}/", config_.name);
+    for (const auto& veth : datapath_.listHostVeths()) {
+      if (keep.contains(veth.name) || !veth.alias.starts_with(mine)) continue;
+      spdlog::info("GC removes host veth {} ({})", veth.name, veth.alias);
+      datapath_.delPod(veth.name);
+    }
+  }
+
+  void status() {
+    tunnel::Node node;
+    try {
+      node = datapath_.resolveNode(spec_);
+      podMtu(config_, node.underlayMtu);
+    } catch (const std::exception& e) {
+      throw Error(Code::kNotAvailable, fmt::format("cannot serve ADD: {}", e.what()));
+    }
+    if (!datapath_.sitAvailable(spec_)) {
+      throw Error(Code::kNotAvailable,
+                  "cannot serve ADD: this kernel has no sit/6rd support; load it with `modprobe "
+                  "sit` on the node (or build the kernel with CONFIG_IPV6_SIT and "
+                  "CONFIG_IPV6_SIT_6RD)");
+    }
+    for (const auto& p : datapath_.verifyTunnel(spec_, node)) {
+      spdlog::info("STATUS: the next ADD will repair: {}", p);
+    }
+  }
+
+ private:
+  tunnel::PodSpec podSpec(const ipam::Ipv6Addr& address, int mtu) const {
+    tunnel::PodSpec pod;
+    pod.netns = request_.netns;
+    pod.ifname = request_.ifname;
+    pod.hostVeth = hostVeth_;
+    pod.alias = hostVethAlias(config_.name, request_.containerId, request_.ifname);
+    pod.address = address;
+    pod.mtu = mtu;
+    pod.tcpMtuProbing = config_.tcpMTUProbing;
+    return pod;
+  }
+
+  const Request& request_;
+  const PluginConfig& config_;
+  tunnel::Datapath& datapath_;
+  tunnel::NodeSpec spec_;
+  ipam::Owner owner_;
+  std::string hostVeth_;
+};
+
+// cni.dev/valid-attachments of a GC request.
+std::set<ipam::Owner> validAttachments(const std::string& stdinBytes) {
+  const auto raw = nlohmann::json::parse(stdinBytes);
+  std::set<ipam::Owner> valid;
+  const auto it = raw.find("cni.dev/valid-attachments");
+  if (it == raw.end()) return valid;
+  if (!it->is_array()) throw Error(Code::kDecodeFailure, "cni.dev/valid-attachments is not an array");
+  for (const auto& a : *it) {
+    if (!a.is_object() || !a.contains("containerID") || !a.contains("ifname") ||
+        !a["containerID"].is_string() || !a["ifname"].is_string()) {
+      throw Error(Code::kDecodeFailure,
+                  "cni.dev/valid-attachments entries need string containerID and ifname");
+    }
+    valid.insert({a["containerID"].get<std::string>(), a["ifname"].get<std::string>()});
+  }
+  return valid;
+}
+
+// The version errors are reported in: the config's when it parses that far, else the latest.
+std::string versionOf(const std::string& stdinBytes) {
+  const auto raw = nlohmann::json::parse(stdinBytes, nullptr, false);
+  if (raw.is_object()) {
+    const auto it = raw.find("cniVersion");
+    if (it != raw.end() && it->is_string() && isSupported(it->get<std::string>())) {
+      return it->get<std::string>();
+    }
+  }
+  return std::string(kLatestVersion);
+}
+
+// The one place where exceptions become what the runtime sees.
+Error toCniError(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(std::move(error));
+  } catch (const Error& e) {
+    return e;
+  } catch (const ipam::InvalidInput& e) {
+    return {Code::kInvalidConfig, e.what(), e.field()};
+  } catch (const ipam::AddressesExhausted& e) {
+    return {Code::kAddressesExhausted, e.what()};
+  } catch (const ipam::StoreError& e) {
+    return {Code::kIoFailure, e.what(), "lease store"};
+  } catch (const tunnel::SitUnavailable& e) {
+    return {Code::kSitUnavailable, e.what()};
+  } catch (const tunnel::NodeError& e) {
+    return {Code::kInvalidConfig, e.what()};
+  } catch (const tunnel::NetnsError& e) {
+    return {e.missing() ? Code::kContainerUnknown : Code::kInvalidEnv, e.what(), "CNI_NETNS"};
+  } catch (const tunnel::Conflict& e) {
+    return {Code::kConflict, e.what()};
+  } catch (const tunnel::NetlinkError& e) {
+    return {Code::kKernel, e.what(), fmt::format("{} {}", e.op(), e.object())};
+  } catch (const nlohmann::json::exception& e) {
+    return {Code::kDecodeFailure, e.what()};
+  } catch (const std::system_error& e) {
+    return {Code::kKernel, e.what()};
+  } catch (const std::exception& e) {
+    return {Code::kInternal, fmt::format("internal error: {}", e.what())};
+  } catch (...) {
+    return {Code::kInternal, "internal error: unknown exception"};
+  }
+}
+
+const char* verbName(Verb verb) {
+  switch (verb) {
+    case Verb::kAdd: return "ADD";
+    case Verb::kDel: return "DEL";
+    case Verb::kCheck: return "CHECK";
+    case Verb::kVersion: return "VERSION";
+    case Verb::kGc: return "GC";
+    case Verb::kStatus: return "STATUS";
+  }
+  return "?";
+}
+
+}  // namespace
+
+std::string hostVethAlias(const std::string& network, const std::string& containerId,
+                          const std::string& ifname) {
+  std::string alias = fmt::format("sixrd/{}/{}/{}", network, ifname, containerId);
+  if (alias.size() > kMaxAliasBytes) alias.resize(kMaxAliasBytes);
+  return alias;
+}
+
+int runPlugin(const Environment& env, std::istream& in, std::ostream& out,
+              const PluginOptions& options) noexcept {
+  silenceLogging();
+  std::string stdinBytes;
+  try {
+    const Request request = readRequest(env, in);
+    stdinBytes = request.stdinBytes;
+    if (request.verb == Verb::kVersion) {
+      out << versionJson(versionOf(stdinBytes)).dump() << '\n';
+      return 0;
+    }
+    const PluginConfig config = parseConfig(stdinBytes);
+    initLogging(config.log, request.containerId, request.ifname, options.logToStderr);
+    spdlog::info("{} netns {} network {}", verbName(request.verb), request.netns, config.name);
+    if ((request.verb == Verb::kGc || request.verb == Verb::kStatus) &&
+        !hasGcAndStatus(config.cniVersion)) {
+      throw Error(Code::kIncompatibleVersion,
+                  fmt::format("{} needs cniVersion 1.1.0 or later; the config says {}",
+                              verbName(request.verb), config.cniVersion));
+    }
+    if (request.verb == Verb::kCheck && !hasCheck(config.cniVersion)) {
+      throw Error(Code::kIncompatibleVersion,
+                  fmt::format("CHECK needs cniVersion 0.4.0 or later; the config says {}",
+                              config.cniVersion));
+    }
+    if (options.checkCapabilities) requireKernelCapabilities();
+    const auto datapath = options.makeDatapath();
+    Invocation run(request, config, *datapath);
+    switch (request.verb) {
+      case Verb::kAdd: out << run.add().dump() << '\n'; break;
+      case Verb::kDel: run.del(); break;
+      case Verb::kCheck: run.check(); break;
+      case Verb::kGc: run.gc(validAttachments(stdinBytes)); break;
+      case Verb::kStatus: run.status(); break;
+      case Verb::kVersion: break;
+    }
+    spdlog::info("{} done", verbName(request.verb));
+    return 0;
+  } catch (...) {
+    const Error error = toCniError(std::current_exception());
+    try {
+      spdlog::error("error {}: {}", static_cast<unsigned>(error.code()), error.what());
+      out << errorJson(error, versionOf(stdinBytes)).dump() << '\n';
+    } catch (...) {
+      // Nothing left to report through.
+    }
+    return 1;
+  }
+}
+
+}  // namespace sixrd::cni

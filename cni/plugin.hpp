@@ -1,0 +1,36 @@
+// One CNI invocation, end to end: request -> config -> verb -> result or error JSON.
+// The kernel is reached only through tunnel::Datapath, so tests can run every verb against a fake.
+#pragma once
+
+#include <functional>
+#include <istream>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "cni/request.hpp"
+#include "tunnel/datapath.hpp"
+
+namespace sixrd::cni {
+
+struct PluginOptions {
+  // Creates the datapath when a verb first needs the kernel (VERSION never does).
+  std::function<std::unique_ptr<tunnel::Datapath>()> makeDatapath = tunnel::makeKernelDatapath;
+  // Checks CAP_NET_ADMIN / CAP_SYS_ADMIN before kernel verbs (off for fake-datapath tests).
+  bool checkCapabilities = true;
+  // Also log to stderr (the runtime shows plugin stderr in its own logs).
+  bool logToStderr = false;
+};
+
+// Writes exactly one JSON document (result, version or error) to `out`, or nothing for a
+// successful DEL/CHECK/GC/STATUS, as the spec asks. Returns the process exit status (0 or 1).
+// Never throws.
+int runPlugin(const Environment& env, std::istream& in, std::ostream& out,
+              const PluginOptions& options = {}) noexcept;
+
+// IFLA_IFALIAS of the host veth: "sixrd/<network>/<ifname>/<containerId>" (cut to the kernel's
+// limit); GC only touches veths whose alias starts with "sixrd/<network>/".
+std::string hostVethAlias(const std::string& network, const std::string& containerId,
+                          const std::string& ifname);
+
+}  // namespace sixrd::cni

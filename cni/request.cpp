@@ -1,0 +1,276 @@
+#include "cni/request.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdlib>
+#include <istream>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "cni/error.hpp"
+
+namespace sixrd::cni {
+namespace {
+
+constexpr std::size_t kMaxContainerIdLength = 255;
+// IFNAMSIZ is 16 including the terminating NUL.
+constexpr std::size_t kMaxInterfaceNameLength = 15;
+constexpr std::size_t kQuoteLimit = 64;
+
+bool isAsciiAlnum(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+// What the kernel's dev_valid_name() refuses, plus ':' which it allows but which would make the
+// name an alias label for every tool that still speaks ioctl.
+bool isForbiddenInInterfaceName(char c) noexcept {
+  return c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' ||
+         c == '\r' || c == '\0';
+}
+
+bool isPrintableAscii(char c) noexcept {
+  const auto byte = static_cast<unsigned char>(c);
+  return byte >= 0x20 && byte < 0x7f;
+}
+
+std::string hexByte(char c) {
+  constexpr std::string_view kHex = "0123456789abcdef";
+  const auto byte = static_cast<unsigned char>(c);
+  return {kHex[byte >> 4U], kHex[byte & 0xfU]};
+}
+
+std::string describeChar(char c) {
+  if (!isPrintableAscii(c)) {
+    return "byte 0x" + hexByte(c);
+  }
+  return std::string("'") + c + "'";
+}
+
+struct VerbInfo {
+  std::string_view name;
+  Verb verb;
+  bool needsContainer;  // CNI_CONTAINERID and CNI_IFNAME
+  bool needsNetns;
+};
+
+constexpr std::array<VerbInfo, 6> kVerbs = {{
+    {"ADD", Verb::kAdd, true, true},
+    {"DEL", Verb::kDel, true, false},
+    {"CHECK", Verb::kCheck, true, true},
+    {"VERSION", Verb::kVersion, false, false},
+    {"GC", Verb::kGc, false, false},
+    {"STATUS", Verb::kStatus, false, false},
+}};
+
+const VerbInfo& parseVerb(const std::optional<std::string>& command) {
+  if (!command) {
+    throw Error(Code::kInvalidEnv,
+                "CNI_COMMAND is not set: sixrd runs as a CNI plugin only when the runtime sets "
+                "CNI_COMMAND to ADD, DEL, CHECK, VERSION, GC or STATUS");
+  }
+  for (const VerbInfo& info : kVerbs) {
+    if (info.name == *command) {
+      return info;
+    }
+  }
+  throw Error(Code::kInvalidEnv, "CNI_COMMAND " + quoteValue(*command) +
+                                     " is not a CNI command: expected ADD, DEL, CHECK, VERSION, "
+                                     "GC or STATUS");
+}
+
+std::string required(const Environment& env, const std::string& name, std::string_view verb) {
+  std::optional<std::string> value = env(name);
+  if (!value) {
+    throw Error(Code::kInvalidEnv,
+                name + " is not set: the runtime must pass it for " + std::string(verb));
+  }
+  if (value->empty()) {
+    throw Error(Code::kInvalidEnv,
+                name + " is empty: the runtime must pass it for " + std::string(verb));
+  }
+  return std::move(*value);
+}
+
+// Kubelet-style runtimes send "IgnoreUnknown=1;K8S_POD_NAMESPACE=...;...". Values may themselves
+// hold '=' (base64 annotations do), so only the first one splits; empty entries from a stray ';'
+// are harmless and skipped.
+std::map<std::string, std::string> parseArgs(std::string_view text) {
+  std::map<std::string, std::string> args;
+  std::size_t index = 0;
+  while (!text.empty()) {
+    const std::size_t semicolon = text.find(';');
+    const std::string_view entry = text.substr(0, semicolon);
+    text = semicolon == std::string_view::npos ? std::string_view{} : text.substr(semicolon + 1);
+    if (!entry.empty()) {
+      const std::size_t equals = entry.find('=');
+      if (equals == std::string_view::npos) {
+        throw Error(Code::kInvalidEnv, "CNI_ARGS entry " + std::to_string(index) + " " +
+                                           quoteValue(entry) +
+                                           " has no '=': CNI_ARGS is \"KEY=VALUE;KEY2=VALUE2\"");
+      }
+      if (equals == 0) {
+        throw Error(Code::kInvalidEnv,
+                    "CNI_ARGS entry " + std::to_string(index) + " " + quoteValue(entry) +
+                        " has an empty key: CNI_ARGS is \"KEY=VALUE;KEY2=VALUE2\"");
+      }
+      args.insert_or_assign(std::string(entry.substr(0, equals)),
+                            std::string(entry.substr(equals + 1)));
+    }
+    ++index;
+  }
+  return args;
+}
+
+// Reading in chunks bounds memory by the limit, not by whatever the writer pipes in.
+std::string readBounded(std::istream& in) {
+  constexpr std::size_t kChunk = std::size_t{64} * 1024;
+  std::string bytes;
+  std::array<char, kChunk> buffer{};
+  while (bytes.size() <= kMaxStdinBytes) {
+    const std::size_t want = std::min(kChunk, kMaxStdinBytes + 1 - bytes.size());
+    in.read(buffer.data(), static_cast<std::streamsize>(want));
+    const auto got = static_cast<std::size_t>(in.gcount());
+    bytes.append(buffer.data(), got);
+    if (in.bad()) {
+      throw Error(Code::kIoFailure, "reading the network configuration from stdin failed");
+    }
+    if (in.eof() || got == 0) {
+      break;
+    }
+  }
+  if (bytes.size() > kMaxStdinBytes) {
+    throw Error(Code::kDecodeFailure,
+                "stdin holds more than " + std::to_string(kMaxStdinBytes) +
+                    " bytes: a network configuration is a few KiB, so this is not one");
+  }
+  return bytes;
+}
+
+}  // namespace
+
+Environment processEnvironment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    // getenv is safe here: the plugin is single-threaded and never modifies its environment.
+    const char* value = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe)
+    if (value == nullptr) {
+      return std::nullopt;
+    }
+    return std::string(value);
+  };
+}
+
+std::string quoteValue(std::string_view value) {
+  std::string out = "\"";
+  std::size_t count = 0;
+  for (const char c : value) {
+    if (count == kQuoteLimit) {
+      out += "...";
+      break;
+    }
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (!isPrintableAscii(c)) {
+      out += "\\x" + hexByte(c);
+    } else {
+      out += c;
+    }
+    ++count;
+  }
+  out += '"';
+  return out;
+}
+
+std::optional<std::string> interfaceNameProblem(std::string_view name) {
+  if (name.empty()) {
+    return "is empty: an interface name needs 1 to 15 characters";
+  }
+  if (name.size() > kMaxInterfaceNameLength) {
+    return "is " + std::to_string(name.size()) +
+           " characters long: Linux interface names hold at most 15";
+  }
+  if (name == "." || name == "..") {
+    return std::string("is not an interface name: \".\" and \"..\" are reserved");
+  }
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (isForbiddenInInterfaceName(name[i])) {
+      return "has " + describeChar(name[i]) + " at position " + std::to_string(i) +
+             ": an interface name may not hold '/', ':' or whitespace";
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> containerIdProblem(std::string_view id) {
+  if (id.empty()) {
+    return "is empty: a container id needs at least one character";
+  }
+  if (id.size() > kMaxContainerIdLength) {
+    return "is " + std::to_string(id.size()) + " characters long: a container id holds at most 255";
+  }
+  // The id names lease files and host veths, so anything that could act as a path or an option
+  // ("..", "/", a leading '-' or '.') is refused, as libcni does.
+  if (!isAsciiAlnum(id.front())) {
+    return "starts with " + describeChar(id.front()) +
+           ": a container id must start with a letter or a digit";
+  }
+  for (std::size_t i = 1; i < id.size(); ++i) {
+    const char c = id[i];
+    if (!isAsciiAlnum(c) && c != '_' && c != '.' && c != '-') {
+      return "has " + describeChar(c) + " at position " + std::to_string(i) +
+             ": a container id may hold only letters, digits, '_', '.' and '-'";
+    }
+  }
+  return std::nullopt;
+}
+
+Request readRequest(const Environment& env, std::istream& in) {
+  const VerbInfo& verb = parseVerb(env("CNI_COMMAND"));
+  Request request;
+  request.verb = verb.verb;
+
+  std::optional<std::string> containerId = env("CNI_CONTAINERID");
+  if (verb.needsContainer) {
+    containerId = required(env, "CNI_CONTAINERID", verb.name);
+  }
+  // Set but not required (GC, STATUS, VERSION) is still checked: a bad value is a runtime bug
+  // worth reporting, and later code may log or use it.
+  if (containerId && (verb.needsContainer || !containerId->empty())) {
+    if (auto problem = containerIdProblem(*containerId)) {
+      throw Error(Code::kInvalidEnv,
+                  "CNI_CONTAINERID " + quoteValue(*containerId) + " " + *problem);
+    }
+    request.containerId = std::move(*containerId);
+  }
+
+  std::optional<std::string> ifname = env("CNI_IFNAME");
+  if (verb.needsContainer) {
+    ifname = required(env, "CNI_IFNAME", verb.name);
+  }
+  if (ifname && (verb.needsContainer || !ifname->empty())) {
+    if (auto problem = interfaceNameProblem(*ifname)) {
+      throw Error(Code::kInvalidEnv, "CNI_IFNAME " + quoteValue(*ifname) + " " + *problem);
+    }
+    request.ifname = std::move(*ifname);
+  }
+
+  if (verb.needsNetns) {
+    request.netns = required(env, "CNI_NETNS", verb.name);
+  } else {
+    request.netns = env("CNI_NETNS").value_or("");
+  }
+  request.path = env("CNI_PATH").value_or("");
+  request.args = parseArgs(env("CNI_ARGS").value_or(""));
+
+  request.stdinBytes = readBounded(in);
+  if (request.stdinBytes.empty() && verb.verb != Verb::kVersion) {
+    throw Error(Code::kDecodeFailure,
+                "stdin is empty: the runtime must pass the network "
+                "configuration for " +
+                    std::string(verb.name));
+  }
+  return request;
+}
+
+}  // namespace sixrd::cni

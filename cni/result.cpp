@@ -1,0 +1,293 @@
+#include "cni/result.hpp"
+
+#include <arpa/inet.h>
+
+#include <array>
+#include <charconv>
+#include <cstdint>
+#include <string>
+
+#include "cni/version.hpp"
+
+namespace sixrd::cni {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::uint64_t kMaxResultInteger = 1U << 30U;
+
+bool isIpv6Text(std::string_view address) { return address.find(':') != std::string_view::npos; }
+
+// Go's encoding/json marks the whole DNS struct empty when each of its members is; a dns object
+// like {"nameservers": []} (the documented config default) must be omitted just the same.
+bool isEmptyDns(const json& dns) {
+  if (!dns.is_object()) {
+    return true;
+  }
+  for (const auto& [key, value] : dns.items()) {
+    const bool empty = value.is_null() ||
+                       ((value.is_array() || value.is_object()) && value.empty()) ||
+                       (value.is_string() && value.get_ref<const std::string&>().empty());
+    if (!empty) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool isIpAddress(const std::string& text) {
+  std::array<unsigned char, 16> buffer{};
+  return inet_pton(AF_INET, text.c_str(), buffer.data()) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), buffer.data()) == 1;
+}
+
+bool isCidr(const std::string& text) {
+  const std::size_t slash = text.find('/');
+  if (slash == std::string::npos) {
+    return false;
+  }
+  const std::string address = text.substr(0, slash);
+  const std::string_view length = std::string_view(text).substr(slash + 1);
+  unsigned bits = 0;
+  const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), bits);
+  if (length.empty() || ec != std::errc{} || end != length.data() + length.size()) {
+    return false;
+  }
+  std::array<unsigned char, 16> buffer{};
+  if (inet_pton(AF_INET6, address.c_str(), buffer.data()) == 1) {
+    return bits <= 128;
+  }
+  return inet_pton(AF_INET, address.c_str(), buffer.data()) == 1 && bits <= 32;
+}
+
+[[noreturn]] void malformed(const std::string& path, const std::string& reason) {
+  throw Error(Code::kDecodeFailure, path + " " + reason);
+}
+
+const json& member(const json& object, const std::string& path, const char* name) {
+  const auto it = object.find(name);
+  if (it == object.end()) {
+    malformed(path + "." + name, "is missing");
+  }
+  return *it;
+}
+
+std::string stringAt(const json& value, const std::string& path) {
+  if (!value.is_string()) {
+    malformed(path, std::string("must be a string, not ") + value.type_name());
+  }
+  return value.get<std::string>();
+}
+
+// Optional string members: absent and null both read as "".
+std::string optionalString(const json& object, const std::string& path, const char* name) {
+  const auto it = object.find(name);
+  if (it == object.end() || it->is_null()) {
+    return {};
+  }
+  return stringAt(*it, path + "." + name);
+}
+
+std::optional<std::int64_t> optionalInteger(const json& object, const std::string& path,
+                                            const char* name) {
+  const auto it = object.find(name);
+  if (it == object.end() || it->is_null()) {
+    return std::nullopt;
+  }
+  // Every integer in a result (an MTU, an index) is small; bounding it keeps the narrowing safe.
+  if (!it->is_number_integer() || it->get<std::int64_t>() < 0 ||
+      (it->is_number_unsigned() && it->get<std::uint64_t>() > kMaxResultInteger)) {
+    malformed(path + "." + name, "must be a non-negative integer, not " + it->dump());
+  }
+  return it->get<std::int64_t>();
+}
+
+const json* optionalArray(const json& object, const std::string& path, const char* name) {
+  const auto it = object.find(name);
+  if (it == object.end() || it->is_null()) {
+    return nullptr;
+  }
+  if (!it->is_array()) {
+    malformed(path + "." + name, std::string("must be an array, not ") + it->type_name());
+  }
+  return &*it;
+}
+
+void requireObject(const json& value, const std::string& path) {
+  if (!value.is_object()) {
+    malformed(path, std::string("must be an object, not ") + value.type_name());
+  }
+}
+
+Interface parseInterface(const json& value, const std::string& path) {
+  requireObject(value, path);
+  Interface interface;
+  interface.name = stringAt(member(value, path, "name"), path + ".name");
+  interface.mac = optionalString(value, path, "mac");
+  interface.sandbox = optionalString(value, path, "sandbox");
+  if (auto mtu = optionalInteger(value, path, "mtu"); mtu && *mtu > 0) {
+    interface.mtu = static_cast<int>(*mtu);
+  }
+  return interface;
+}
+
+IpConfig parseIp(const json& value, const std::string& path, std::size_t interfaceCount) {
+  requireObject(value, path);
+  IpConfig ip;
+  ip.address = stringAt(member(value, path, "address"), path + ".address");
+  if (!isCidr(ip.address)) {
+    malformed(path + ".address", "\"" + ip.address + "\" is not an address in CIDR notation");
+  }
+  ip.gateway = optionalString(value, path, "gateway");
+  if (!ip.gateway.empty() && !isIpAddress(ip.gateway)) {
+    malformed(path + ".gateway", "\"" + ip.gateway + "\" is not an IP address");
+  }
+  if (auto index = optionalInteger(value, path, "interface")) {
+    if (*index < 0 || static_cast<std::size_t>(*index) >= interfaceCount) {
+      malformed(path + ".interface", std::to_string(*index) + " is not an index into interfaces (" +
+                                         std::to_string(interfaceCount) + " of them)");
+    }
+    ip.interface = static_cast<int>(*index);
+  }
+  // Results before 1.0.0 carry the family explicitly; a mismatch means the producer is confused.
+  const std::string version = optionalString(value, path, "version");
+  if (!version.empty()) {
+    const std::string family = isIpv6Text(ip.address) ? "6" : "4";
+    if (version != "4" && version != "6") {
+      malformed(path + ".version", "\"" + version + "\" is neither \"4\" nor \"6\"");
+    }
+    if (version != family) {
+      malformed(path + ".version", "\"" + version + "\" does not match the address " + ip.address +
+                                       " (IPv" + family + ")");
+    }
+  }
+  return ip;
+}
+
+Route parseRoute(const json& value, const std::string& path) {
+  requireObject(value, path);
+  Route route;
+  route.dst = stringAt(member(value, path, "dst"), path + ".dst");
+  if (!isCidr(route.dst)) {
+    malformed(path + ".dst", "\"" + route.dst + "\" is not a destination in CIDR notation");
+  }
+  route.gw = optionalString(value, path, "gw");
+  if (!route.gw.empty() && !isIpAddress(route.gw)) {
+    malformed(path + ".gw", "\"" + route.gw + "\" is not an IP address");
+  }
+  return route;
+}
+
+}  // namespace
+
+json toJson(const Result& result, std::string_view version) {
+  // Spec 1.0.0 dropped ips[].version; 1.1.0 added interfaces[].mtu.
+  const bool ipsHaveVersion = compareVersions(version, "1.0.0") < 0;
+  const bool interfacesHaveMtu = compareVersions(version, "1.1.0") >= 0;
+
+  json interfaces = json::array();
+  for (const Interface& interface : result.interfaces) {
+    json item = {{"name", interface.name}};
+    if (!interface.mac.empty()) {
+      item["mac"] = interface.mac;
+    }
+    if (interfacesHaveMtu && interface.mtu) {
+      item["mtu"] = *interface.mtu;
+    }
+    if (!interface.sandbox.empty()) {
+      item["sandbox"] = interface.sandbox;
+    }
+    interfaces.push_back(std::move(item));
+  }
+
+  json ips = json::array();
+  for (const IpConfig& ip : result.ips) {
+    json item = {{"address", ip.address}};
+    if (ipsHaveVersion) {
+      item["version"] = isIpv6Text(ip.address) ? "6" : "4";
+    }
+    if (!ip.gateway.empty()) {
+      item["gateway"] = ip.gateway;
+    }
+    if (ip.interface) {
+      item["interface"] = *ip.interface;
+    }
+    ips.push_back(std::move(item));
+  }
+
+  json routes = json::array();
+  for (const Route& route : result.routes) {
+    json item = {{"dst", route.dst}};
+    if (!route.gw.empty()) {
+      item["gw"] = route.gw;
+    }
+    routes.push_back(std::move(item));
+  }
+
+  json out = {{"cniVersion", std::string(version)},
+              {"interfaces", std::move(interfaces)},
+              {"ips", std::move(ips)},
+              {"routes", std::move(routes)}};
+  if (!isEmptyDns(result.dns)) {
+    out["dns"] = result.dns;
+  }
+  return out;
+}
+
+Result parseResult(const json& raw) {
+  const std::string root = "prevResult";
+  requireObject(raw, root);
+  if (const auto it = raw.find("cniVersion"); it != raw.end() && !it->is_null()) {
+    const std::string version = stringAt(*it, root + ".cniVersion");
+    if (!isSupported(version)) {
+      throw Error(Code::kIncompatibleVersion,
+                  root + ".cniVersion \"" + version +
+                      "\" is not supported: sixrd reads results of 0.3.0 to 1.1.0");
+    }
+  }
+
+  Result result;
+  if (const json* interfaces = optionalArray(raw, root, "interfaces")) {
+    for (std::size_t i = 0; i < interfaces->size(); ++i) {
+      result.interfaces.push_back(
+          parseInterface(interfaces->at(i), root + ".interfaces[" + std::to_string(i) + "]"));
+    }
+  }
+  if (const json* ips = optionalArray(raw, root, "ips")) {
+    for (std::size_t i = 0; i < ips->size(); ++i) {
+      result.ips.push_back(
+          parseIp(ips->at(i), root + ".ips[" + std::to_string(i) + "]", result.interfaces.size()));
+    }
+  }
+  if (const json* routes = optionalArray(raw, root, "routes")) {
+    for (std::size_t i = 0; i < routes->size(); ++i) {
+      result.routes.push_back(
+          parseRoute(routes->at(i), root + ".routes[" + std::to_string(i) + "]"));
+    }
+  }
+  if (const auto it = raw.find("dns"); it != raw.end() && !it->is_null()) {
+    requireObject(*it, root + ".dns");
+    result.dns = *it;
+  }
+  return result;
+}
+
+json errorJson(const Error& error, std::string_view version) {
+  json out = {{"cniVersion", std::string(version)},
+              {"code", static_cast<unsigned>(error.code())},
+              {"msg", error.what()}};
+  if (!error.details().empty()) {
+    out["details"] = error.details();
+  }
+  return out;
+}
+
+json versionJson(std::string_view version) {
+  json supported = json::array();
+  for (const std::string_view v : kSupportedVersions) {
+    supported.push_back(std::string(v));
+  }
+  return {{"cniVersion", std::string(version)}, {"supportedVersions", std::move(supported)}};
+}
+
+}  // namespace sixrd::cni

@@ -1,0 +1,60 @@
+// CNI results in every supported spec version, and prevResult parsing.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cni/error.hpp"
+
+namespace sixrd::cni {
+
+struct Interface {
+  std::string name;
+  std::string mac;
+  std::optional<int> mtu;   // emitted from 1.1.0 (the version that defines interfaces[].mtu)
+  std::string sandbox;      // empty for host-side interfaces
+};
+
+struct IpConfig {
+  std::string address;  // CIDR, e.g. "fd00:10:0:307::abcd/128"
+  std::string gateway;  // may be empty
+  std::optional<int> interface;  // index into interfaces
+};
+
+struct Route {
+  std::string dst;  // CIDR
+  std::string gw;   // may be empty
+};
+
+struct Result {
+  std::vector<Interface> interfaces;
+  std::vector<IpConfig> ips;
+  std::vector<Route> routes;
+  nlohmann::json dns = nlohmann::json::object();
+};
+
+// The result in `version` (0.3.x/0.4.0: ips[].version = "4"/"6", from the address family; 1.x: no
+// version field; interfaces[].mtu only from 1.1.0). interfaces, ips and routes are always present
+// (possibly empty); mac, sandbox, gateway, interface and gw are omitted when unset; "dns" is
+// omitted when every member is empty (as Go's types.DNS.IsEmpty), e.g. {"nameservers": []}.
+// Throws Error code 6 when `version` is not "a.b.c".
+nlohmann::json toJson(const Result& result, std::string_view version);
+
+// prevResult of any supported version -> Result. Throws Error code 6 when malformed, the message
+// naming the path ("prevResult.ips[0].address is missing"): wrong JSON types, addresses/dst not
+// CIDR, gateway/gw not an IP, ips[].interface not an index into interfaces, ips[].version other
+// than the address family. Code 1 when prevResult.cniVersion is set and not supported. Members
+// sixrd does not model (socketPath, pciID, route mtu/priority/...) are ignored.
+Result parseResult(const nlohmann::json& json);
+
+// {"cniVersion", "code", "msg", "details"}; details omitted when empty.
+nlohmann::json errorJson(const Error& error, std::string_view version);
+
+// {"cniVersion", "supportedVersions"}.
+nlohmann::json versionJson(std::string_view version);
+
+}  // namespace sixrd::cni

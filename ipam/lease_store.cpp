@@ -1,0 +1,354 @@
+#include "ipam/lease_store.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <ctime>
+#include <string_view>
+#include <system_error>
+
+#include "ipam/interface_id.hpp"
+
+namespace sixrd::ipam {
+namespace fs = std::filesystem;
+namespace {
+
+// A lease file holds two short names and an address; anything larger is not ours, and the cap keeps
+// a stray huge file from being read into memory.
+constexpr std::size_t kMaxLeaseFileSize = 4096;
+// Lease files are named by 16 hex digits, so a leading dot can never clash with one and keeps
+// temp files out of every lookup.
+constexpr std::string_view kTempPrefix = ".tmp-";
+// A temp file lives for the microseconds between its write and its link(); one this old was left
+// by a process that died in between.
+constexpr std::time_t kStaleTempSeconds = 60;
+// How often acquire re-tries one candidate whose holder keeps releasing it under our feet.
+constexpr int kClaimRetries = 8;
+
+[[noreturn]] void throwStoreError(std::string_view what, const fs::path& path, int err) {
+  throw StoreError("lease store: cannot " + std::string(what) + " " + path.string() + ": " +
+                   std::generic_category().message(err));
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) noexcept : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  [[nodiscard]] int get() const noexcept { return fd_; }
+  // close() can report a deferred write error (NFS, quota), so the writer checks it.
+  int close() noexcept {
+    const int rc = ::close(fd_);
+    fd_ = -1;
+    return rc;
+  }
+
+ private:
+  int fd_;
+};
+
+std::string hex16(std::uint64_t value) {
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i) {
+    out[i] = kHex[value & 0xf];
+    value >>= 4;
+  }
+  return out;
+}
+
+// Only the exact canonical spelling counts, so that one interface id has exactly one file name.
+std::optional<std::uint64_t> parseHex16(std::string_view name) {
+  if (name.size() != 16) return std::nullopt;
+  std::uint64_t value = 0;
+  for (const char c : name) {
+    int digit = 0;
+    if (c >= '0' && c <= '9') {
+      digit = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      digit = c - 'a' + 10;
+    } else {
+      return std::nullopt;
+    }
+    value = (value << 4) | static_cast<std::uint64_t>(digit);
+  }
+  return value;
+}
+
+// A newline would split a field when the file is read back, and the lease would then never be
+// found again (leaked); a NUL would be cut by every C API on the way.
+bool storable(std::string_view field) {
+  return field.find('\n') == std::string_view::npos && field.find('\0') == std::string_view::npos;
+}
+
+bool storable(const Owner& owner) { return storable(owner.containerId) && storable(owner.ifname); }
+
+std::string leaseText(const Lease& lease) {
+  char addr[INET6_ADDRSTRLEN] = {};
+  inet_ntop(AF_INET6, lease.address.data(), addr, sizeof addr);
+  return lease.owner.containerId + "\n" + lease.owner.ifname + "\n" + addr + "\n";
+}
+
+std::optional<Lease> parseLease(std::string_view text, std::uint64_t iid) {
+  const auto first = text.find('\n');
+  if (first == std::string_view::npos) return std::nullopt;
+  const auto second = text.find('\n', first + 1);
+  if (second == std::string_view::npos) return std::nullopt;
+  const auto third = text.find('\n', second + 1);
+  if (third == std::string_view::npos || third + 1 != text.size()) return std::nullopt;
+
+  Lease lease;
+  lease.interfaceId = iid;
+  lease.owner.containerId = std::string(text.substr(0, first));
+  lease.owner.ifname = std::string(text.substr(first + 1, second - first - 1));
+  const std::string addr(text.substr(second + 1, third - second - 1));
+  if (inet_pton(AF_INET6, addr.c_str(), lease.address.data()) != 1) return std::nullopt;
+  // A file whose address disagrees with its name was not written by acquire(); trusting either
+  // half could hand out an address twice.
+  std::uint64_t low = 0;
+  for (int i = 8; i < 16; ++i) low = (low << 8) | lease.address[i];
+  if (low != iid) return std::nullopt;
+  return lease;
+}
+
+struct Probe {
+  bool exists = false;         // a file (of any kind) holds the name
+  std::optional<Lease> lease;  // set when it reads as a complete lease
+};
+
+Probe probe(const fs::path& path, std::uint64_t iid) {
+  // O_NOFOLLOW and O_NONBLOCK: a planted symlink or FIFO must neither redirect nor hang us.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (fd.get() < 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) return {};
+    if (err == ELOOP) return {true, std::nullopt};
+    throwStoreError("open", path, err);
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throwStoreError("stat", path, errno);
+  if (!S_ISREG(st.st_mode)) return {true, std::nullopt};
+
+  std::string text;
+  char buf[512];
+  while (text.size() <= kMaxLeaseFileSize) {
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throwStoreError("read", path, errno);
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  if (text.size() > kMaxLeaseFileSize) return {true, std::nullopt};
+  return {true, parseLease(text, iid)};
+}
+
+void writeAll(int fd, std::string_view data, const fs::path& path) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throwStoreError("write", path, errno);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// mkdir per component instead of fs::create_directories, which cannot set the mode: lease files
+// name every pod on the node and stay private to root. EEXIST from a racing process is success.
+void ensureDir(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) return;
+  if (errno != ENOENT) throwStoreError("create directory", dir, errno);
+  fs::path current;
+  for (const auto& part : dir) {
+    current /= part;
+    if (::mkdir(current.c_str(), 0700) != 0 && errno != EEXIST) {
+      throwStoreError("create directory", current, errno);
+    }
+  }
+}
+
+// The content is written to a private temp file and published with link(), which fails with
+// EEXIST atomically like O_EXCL but never exposes an empty or half-written lease: a concurrent ADD
+// of the same owner that found a partial file would skip to the next candidate and lease a second
+// address.
+fs::path writeTemp(const fs::path& dir, std::string_view content) {
+  static std::atomic<unsigned> counter{0};
+  for (int tries = 0;; ++tries) {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    // pid alone is not unique across pid namespaces sharing the data dir; O_EXCL settles the rest.
+    fs::path temp =
+        dir / (std::string(kTempPrefix) + std::to_string(::getpid()) + "-" +
+               std::to_string(counter.fetch_add(1)) + "-" + std::to_string(now.tv_nsec));
+    Fd fd(::open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (fd.get() < 0) {
+      if (errno == EEXIST && tries < 100) continue;
+      throwStoreError("create", temp, errno);
+    }
+    try {
+      writeAll(fd.get(), content, temp);
+      if (fd.close() != 0) throwStoreError("write", temp, errno);
+    } catch (...) {
+      ::unlink(temp.c_str());
+      throw;
+    }
+    return temp;
+  }
+}
+
+// True when this call created `path`; false when the name was already taken.
+bool claim(const fs::path& dir, const fs::path& path, std::string_view content) {
+  const fs::path temp = writeTemp(dir, content);
+  const int rc = ::link(temp.c_str(), path.c_str());
+  const int err = errno;
+  // A temp file left behind here is only clutter: list() skips it and gc() removes it later.
+  ::unlink(temp.c_str());
+  if (rc == 0) return true;
+  if (err == EEXIST) return false;
+  throwStoreError("create", path, err);
+}
+
+void removeStaleTemps(const fs::path& dir) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) return;
+  const std::time_t now = std::time(nullptr);
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return;
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(kTempPrefix)) continue;
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) == 0 && now - st.st_mtime > kStaleTempSeconds) {
+      ::unlink(it->path().c_str());
+    }
+  }
+}
+
+}  // namespace
+
+LeaseStore::LeaseStore(std::filesystem::path dataDir, std::string network)
+    : network_(std::move(network)) {
+  if (network_.empty() || network_ == "." || network_ == ".." ||
+      network_.find('/') != std::string::npos || network_.find('\0') != std::string::npos) {
+    throw std::invalid_argument("lease store: network name \"" + network_ +
+                                "\" cannot be a directory name (empty, \".\", \"..\", or "
+                                "contains '/' or NUL)");
+  }
+  dataDir /= network_;
+  dir_ = std::move(dataDir);
+}
+
+std::optional<Lease> LeaseStore::find(const Owner& owner) const {
+  if (!storable(owner)) return std::nullopt;
+  // Every candidate is probed, not just up to the first free one: an earlier candidate may have
+  // been released after this owner's lease was made on a later one.
+  for (unsigned attempt = 0; attempt < kMaxCandidates; ++attempt) {
+    const std::uint64_t iid =
+        interfaceIdCandidate(network_, owner.containerId, owner.ifname, attempt);
+    Probe held = probe(dir_ / hex16(iid), iid);
+    if (held.lease && held.lease->owner == owner) return std::move(held.lease);
+  }
+  return std::nullopt;
+}
+
+Lease LeaseStore::acquire(const Owner& owner, const Ipv6Prefix& node64) {
+  if (!storable(owner)) {
+    throw std::invalid_argument("lease store: container id or ifname contains a newline or NUL");
+  }
+  if (node64.len != 64) {
+    throw std::invalid_argument("lease store: node prefix " + formatPrefix(node64) +
+                                " is not a /64");
+  }
+  if (auto existing = find(owner)) return *existing;
+
+  ensureDir(dir_);
+  // Two concurrent ADDs of one owner walk the same candidate sequence and the first link() wins,
+  // so the loser reads the winner's lease and returns it. They could only part ways if a lease of
+  // another owner on one of this owner's candidates were released between their two walks, which
+  // needs a 64-bit interface id collision to begin with.
+  for (unsigned attempt = 0; attempt < kMaxCandidates; ++attempt) {
+    Lease lease;
+    lease.interfaceId = interfaceIdCandidate(network_, owner.containerId, owner.ifname, attempt);
+    lease.address = withInterfaceId(node64, lease.interfaceId);
+    lease.owner = owner;
+    const fs::path path = dir_ / hex16(lease.interfaceId);
+    const std::string content = leaseText(lease);
+    for (int tries = 0; tries < kClaimRetries; ++tries) {
+      if (claim(dir_, path, content)) return lease;
+      Probe held = probe(path, lease.interfaceId);
+      // Released between our link() and our read: the candidate is free again, and skipping it
+      // would break the agreement between racing ADDs described above.
+      if (!held.exists) continue;
+      if (held.lease && held.lease->owner == owner) return std::move(*held.lease);
+      break;
+    }
+  }
+  throw AddressesExhausted("lease store: no address for container " + owner.containerId +
+                           " ifname " + owner.ifname + ": all " + std::to_string(kMaxCandidates) +
+                           " candidate interface ids are held by other owners or unreadable files "
+                           "in " +
+                           dir_.string() + "; remove stale files there");
+}
+
+bool LeaseStore::release(const Owner& owner) {
+  const std::optional<Lease> lease = find(owner);
+  if (!lease) return false;
+  const fs::path path = dir_ / hex16(lease->interfaceId);
+  if (::unlink(path.c_str()) == 0) return true;
+  // A concurrent DEL of the same owner got there first.
+  if (errno == ENOENT) return false;
+  throwStoreError("remove", path, errno);
+}
+
+std::vector<Lease> LeaseStore::list() const {
+  std::vector<Lease> leases;
+  std::error_code ec;
+  fs::directory_iterator it(dir_, ec);
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) {
+      return leases;
+    }
+    throwStoreError("list", dir_, ec.value());
+  }
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) throwStoreError("list", dir_, ec.value());
+    const std::optional<std::uint64_t> iid = parseHex16(it->path().filename().string());
+    if (!iid) continue;
+    try {
+      Probe held = probe(it->path(), *iid);
+      if (held.lease) leases.push_back(std::move(*held.lease));
+    } catch (const StoreError&) {
+      // One unreadable file must not hide every other lease from CHECK and GC.
+    }
+  }
+  std::sort(leases.begin(), leases.end(),
+            [](const Lease& a, const Lease& b) { return a.interfaceId < b.interfaceId; });
+  return leases;
+}
+
+std::vector<Lease> LeaseStore::gc(const std::set<Owner>& valid) {
+  std::vector<Lease> released;
+  for (Lease& lease : list()) {
+    if (valid.contains(lease.owner)) continue;
+    const fs::path path = dir_ / hex16(lease.interfaceId);
+    if (::unlink(path.c_str()) == 0) {
+      released.push_back(std::move(lease));
+    } else if (errno != ENOENT) {
+      throwStoreError("remove", path, errno);
+    }
+  }
+  removeStaleTemps(dir_);
+  return released;
+}
+
+}  // namespace sixrd::ipam

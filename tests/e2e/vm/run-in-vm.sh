@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# run-in-vm.sh — run a script as root inside a throwaway VM that has the sit (6rd) driver.
+#
+# Usage: run-in-vm.sh [--timeout SECS] [--mem MB] [--smp N] [--env NAME[=VALUE]]... [--quiet]
+#                     [--] SCRIPT [ARGS...]
+#
+# Why: this machine's own kernel has no sit driver; Debian's kernel (linux-image-amd64) does. The
+# VM boots /boot/vmlinuz-<ver> under qemu-system-x86_64 with TCG (no KVM) and uses this machine's
+# own / as its root filesystem, so the freshly built binaries and every installed tool run
+# unchanged. The host is never written to.
+#
+# How:
+#   1. An initramfs (busybox-static + the guest's virtio/9p/overlay modules, load order taken from
+#      /lib/modules/<ver>/modules.dep + init-stage1.sh as /init + init-stage2.sh) is built once
+#      and cached in $SIXRD_VM_CACHE (default ${TMPDIR:-/tmp}/sixrd-vm-cache); the cache key
+#      covers the kernel version, busybox, modules.dep and the init scripts, so it rebuilds when
+#      any of them changes. Each run appends a tiny second cpio archive with run.conf (script,
+#      cwd, arguments) and env.conf (passed-through variables), all shell-quoted; nothing goes
+#      through the kernel command line.
+#   2. qemu exports / read-only over virtio-9p (mount_tag hostroot, multidevs=remap because / spans
+#      several filesystems). Stage 1 (busybox sh) insmods the modules, mounts 9p read-only, puts
+#      an overlay with a tmpfs upper layer on top, moves /proc /sys /dev into it, mounts a fresh
+#      tmpfs /run and switch_roots to stage 2 (the host's /bin/sh), which mounts devpts, /dev/shm,
+#      cgroup2, bpffs, brings lo up, cds to the caller's working directory and runs SCRIPT ARGS
+#      as root with a clean environment (PATH, HOME=/root, ... plus the passed variables).
+#   3. SCRIPT's stdout and stderr go to two virtio-serial ports that the host streams, through
+#      FIFOs, to its own stdout and stderr, so kernel messages never mix with them. The kernel
+#      console (ttyS0, "quiet loglevel=3") goes to a log file; stage 2 writes SIXRD-VM-START,
+#      SIXRD-VM-END and SIXRD-VM-EXIT=<n> there and powers off. This wrapper exits with <n>.
+#
+# Exit status: the script's, 124 on timeout (qemu killed), 125 when the harness itself failed
+# (bad usage, VM died without reporting a status; the console log is then printed to stderr).
+#
+# The guest sees the host's files as they were at boot time (9p cache=loose): write what the
+# test needs before starting the VM. Its writes land in RAM and vanish at power off. /run is
+# empty in the guest; /tmp, /var and the rest show the host's content. The guest has no network
+# interfaces besides lo.
+#
+# Environment:
+#   SIXRD_VM_CACHE    initramfs cache directory
+#   SIXRD_VM_KVER     guest kernel version (default: newest /boot/vmlinuz-* whose modules have sit)
+#   SIXRD_VM_TIMEOUT, SIXRD_VM_MEM, SIXRD_VM_SMP   defaults for --timeout, --mem, --smp
+#   SIXRD_VM_VERBOSE=1  always print the guest console log (kernel messages) after the run
+#   SIXRD_VM_APPEND   extra kernel parameters (debugging: "loglevel=7 printk.time=1")
+#   SIXRD_*           every other SIXRD_* variable (not SIXRD_VM_*) is passed to the guest script
+
+set -euo pipefail
+
+prog=run-in-vm
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+# Top-level modules the initramfs needs; their dependencies come from modules.dep.
+initramfs_modules=(virtio_pci virtio_console 9pnet_virtio 9p overlay)
+
+usage() {
+	sed -n '3,4p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	exit 125
+}
+die() {
+	echo "$prog: $*" >&2
+	exit 125
+}
+note() { ((quiet)) || echo "$prog: $*" >&2; }
+is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
+# Single-quote $1 for any POSIX sh.
+shquote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+# qemu option values escape ',' by doubling it.
+qesc() { printf '%s' "${1//,/,,}"; }
+
+timeout_s=${SIXRD_VM_TIMEOUT:-600}
+mem=${SIXRD_VM_MEM:-1024}
+smp=${SIXRD_VM_SMP:-2}
+quiet=0
+env_args=()
+while (($#)); do
+	case $1 in
+	--timeout) timeout_s=${2-}; shift 2 || usage ;;
+	--timeout=*) timeout_s=${1#*=}; shift ;;
+	--mem) mem=${2-}; shift 2 || usage ;;
+	--mem=*) mem=${1#*=}; shift ;;
+	--smp) smp=${2-}; shift 2 || usage ;;
+	--smp=*) smp=${1#*=}; shift ;;
+	--env) env_args+=("${2-}"); shift 2 || usage ;;
+	--env=*) env_args+=("${1#*=}"); shift ;;
+	-q | --quiet) quiet=1; shift ;;
+	-h | --help) usage ;;
+	--) shift; break ;;
+	-*) die "unknown option $1 (try --help)" ;;
+	*) break ;;
+	esac
+done
+(($#)) || usage
+is_uint "$timeout_s" && ((timeout_s > 0)) || die "--timeout wants a positive number of seconds"
+is_uint "$mem" && ((mem >= 256)) || die "--mem wants at least 256 (MB)"
+is_uint "$smp" && ((smp >= 1)) || die "--smp wants a positive number"
+
+script=$1
+shift
+[[ $script == /* ]] || script=$(realpath -- "$script")
+[[ -f $script && -x $script ]] || die "not an executable file: $script"
+
+# --- guest kernel -------------------------------------------------------------------------------
+kver=${SIXRD_VM_KVER:-}
+if [[ -z $kver ]]; then
+	for k in /boot/vmlinuz-*; do
+		v=${k#/boot/vmlinuz-}
+		compgen -G "/lib/modules/$v/kernel/net/ipv6/sit.ko*" >/dev/null && kver=$v
+	done
+fi
+[[ -n $kver ]] || die "no /boot/vmlinuz-* with a sit module in /lib/modules (apt-get install linux-image-amd64)"
+kernel=/boot/vmlinuz-$kver
+moddir=/lib/modules/$kver
+[[ -r $kernel && -r $moddir/modules.dep ]] || die "cannot read $kernel or $moddir/modules.dep"
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (apt-get install qemu-system-x86)"
+[[ -x /bin/busybox ]] || die "/bin/busybox missing (apt-get install busybox-static)"
+command -v cpio >/dev/null || die "cpio missing (apt-get install cpio)"
+
+# --- per-run work directory, cleaned up whatever happens -----------------------------------------
+work=$(mktemp -d "${TMPDIR:-/tmp}/sixrd-vm.XXXXXX")
+qemu_pid= out_pid= err_pid= out_fd= err_fd=
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP
+	[[ -n $qemu_pid ]] && kill "$qemu_pid" 2>/dev/null && wait "$qemu_pid" 2>/dev/null
+	[[ -n $out_fd ]] && exec {out_fd}>&-
+	[[ -n $err_fd ]] && exec {err_fd}>&-
+	[[ -n $out_pid ]] && kill "$out_pid" 2>/dev/null
+	[[ -n $err_pid ]] && kill "$err_pid" 2>/dev/null
+	rm -rf -- "$work"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# --- cached base initramfs ---------------------------------------------------------------------
+cache=${SIXRD_VM_CACHE:-${TMPDIR:-/tmp}/sixrd-vm-cache}
+mkdir -p -- "$cache"
+key=$(
+	{
+		echo "$kver ${initramfs_modules[*]}"
+		stat -L -c '%s %Y' /bin/busybox "$moddir/modules.dep"
+		cat "$here/init-stage1.sh" "$here/init-stage2.sh"
+		sed -n '/^# --- cached base initramfs/,/^# --- end of initramfs/p' "${BASH_SOURCE[0]}"
+	} | sha256sum | cut -c1-16
+)
+base=$cache/initramfs-$kver-$key.cpio
+
+module_order() {
+	local -A dep=() file=() seen=()
+	local line name d
+	local -a order=()
+	modname() { local b=${1##*/}; b=${b%%.ko*}; printf '%s' "${b//-/_}"; }
+	while IFS= read -r line; do
+		name=$(modname "${line%%:*}")
+		file[$name]=${line%%:*}
+		dep[$name]=${line#*:}
+	done <"$moddir/modules.dep"
+	visit() {
+		local n=$1 d
+		[[ -z ${seen[$n]:-} ]] || return 0
+		seen[$n]=1
+		if [[ -z ${file[$n]:-} ]]; then
+			grep -Eq "/${n//_/[-_]}\.ko$" "$moddir/modules.builtin" ||
+				die "module $n is neither in modules.dep nor built in ($moddir)"
+			return 0
+		fi
+		for d in ${dep[$n]}; do visit "$(modname "$d")"; done
+		order+=("$n ${file[$n]}")
+	}
+	for name in "${initramfs_modules[@]}"; do visit "$name"; done
+	printf '%s\n' "${order[@]}"
+}
+
+build_base() {
+	local root=$work/base name f
+	mkdir -p "$root"/{bin,dev,proc,sys,mnt,mods,sixrd}
+	cp /bin/busybox "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	install -m 0755 "$here/init-stage1.sh" "$root/init"
+	install -m 0755 "$here/init-stage2.sh" "$root/sixrd/stage2.sh"
+	: >"$root/mods/order"
+	while read -r name f; do
+		case $f in
+		*.ko) cp "$moddir/$f" "$root/mods/$name.ko" ;;
+		*.ko.xz) xz -dc "$moddir/$f" >"$root/mods/$name.ko" ;;
+		*.ko.zst) zstd -qdc "$moddir/$f" >"$root/mods/$name.ko" ;;
+		*.ko.gz) gzip -dc "$moddir/$f" >"$root/mods/$name.ko" ;;
+		*) die "unsupported module file $f" ;;
+		esac
+		echo "$name" >>"$root/mods/order"
+	done < <(module_order)
+	# Uncompressed: unpacking is faster than decompressing under TCG, and size does not matter.
+	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$base.tmp.$$"
+	mv -f "$base.tmp.$$" "$base"
+	find "$cache" -maxdepth 1 -name "initramfs-$kver-*.cpio" ! -name "${base##*/}" -delete
+	rm -rf "$root"
+}
+if [[ ! -s $base ]]; then
+	note "building the initramfs for $kver in $cache"
+	build_base
+fi
+# --- end of initramfs ----------------------------------------------------------------------------
+
+# --- per-run archive: what to run, where and with which environment ----------------------------
+mkdir -p "$work/run/sixrd"
+{
+	printf 'script=%s\n' "$(shquote "$script")"
+	printf 'cwd=%s\n' "$(shquote "$PWD")"
+	printf 'set --'
+	for a in "$@"; do printf ' %s' "$(shquote "$a")"; done
+	printf '\n'
+} >"$work/run/sixrd/run.conf"
+{
+	while IFS= read -r name; do
+		[[ $name == SIXRD_VM_* ]] && continue
+		printf 'export %s=%s\n' "$name" "$(shquote "${!name}")"
+	done < <(compgen -e | grep '^SIXRD_' || :)
+	for e in "${env_args[@]}"; do
+		name=${e%%=*}
+		[[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "--env: bad variable name '$name'"
+		if [[ $e == *=* ]]; then
+			printf 'export %s=%s\n' "$name" "$(shquote "${e#*=}")"
+		elif [[ -n ${!name+set} ]]; then
+			printf 'export %s=%s\n' "$name" "$(shquote "${!name}")"
+		fi
+	done
+} >"$work/run/sixrd/env.conf"
+(cd "$work/run" && find sixrd | cpio -o -H newc -R 0:0 --quiet) >"$work/run.cpio"
+cat "$base" "$work/run.cpio" >"$work/initrd"
+
+# --- output streams ------------------------------------------------------------------------------
+mkfifo "$work/stdout" "$work/stderr"
+cat "$work/stdout" &
+out_pid=$!
+cat "$work/stderr" >&2 &
+err_pid=$!
+# Hold the write ends ourselves so the readers see EOF only once qemu is gone, even if qemu dies
+# before opening them.
+exec {out_fd}>"$work/stdout" {err_fd}>"$work/stderr"
+
+# --- boot ----------------------------------------------------------------------------------------
+cmdline=(
+	console=ttyS0 quiet loglevel=3 panic=-1 oops=panic
+	mitigations=off nokaslr tsc=reliable no_timer_check
+	i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd
+	8250.nr_uarts=1 random.trust_cpu=on
+)
+# Extra kernel parameters for debugging, e.g. SIXRD_VM_APPEND="loglevel=7" (later ones win).
+read -r -a extra <<<"${SIXRD_VM_APPEND:-}"
+cmdline+=("${extra[@]}")
+qemu=(
+	qemu-system-x86_64
+	-nodefaults -no-user-config -no-reboot -display none
+	-machine q35 -accel tcg -cpu max -smp "$smp" -m "$mem"
+	-kernel "$kernel" -initrd "$work/initrd" -append "${cmdline[*]}"
+	-chardev "file,id=console,path=$(qesc "$work/console.log")"
+	-serial chardev:console
+	-fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap"
+	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
+	-device virtio-serial-pci,id=vser
+	-chardev "file,id=sout,path=$(qesc "$work/stdout")"
+	-device virtserialport,bus=vser.0,chardev=sout,name=sixrd.stdout
+	-chardev "file,id=serr,path=$(qesc "$work/stderr")"
+	-device virtserialport,bus=vser.0,chardev=serr,name=sixrd.stderr
+)
+note "=== $script in a VM (kernel $kver, ${mem} MB, $smp CPU, timeout ${timeout_s}s) ==="
+t0=$EPOCHREALTIME
+timeout -k 10 "$timeout_s" "${qemu[@]}" </dev/null >"$work/qemu.log" 2>&1 &
+qemu_pid=$!
+qemu_rc=0
+wait "$qemu_pid" || qemu_rc=$?
+qemu_pid=
+t1=$EPOCHREALTIME
+exec {out_fd}>&- {err_fd}>&-
+out_fd= err_fd=
+wait "$out_pid" "$err_pid" || :
+out_pid= err_pid=
+
+# --- verdict -------------------------------------------------------------------------------------
+console=$(tr -d '\r' <"$work/console.log" 2>/dev/null || :)
+status=$(sed -n 's/^SIXRD-VM-EXIT=\([0-9][0-9]*\)$/\1/p' <<<"$console" | tail -n1)
+up_start=$(sed -n 's/^SIXRD-VM-START uptime=//p' <<<"$console" | tail -n1)
+up_end=$(sed -n 's/^SIXRD-VM-END uptime=//p' <<<"$console" | tail -n1)
+show_console() {
+	echo "$prog: --- guest console ---" >&2
+	grep -v '^SIXRD-VM-\(START\|END\|EXIT\)' <<<"$console" >&2 || :
+	if [[ -s $work/qemu.log ]]; then
+		echo "$prog: --- qemu ---" >&2
+		cat "$work/qemu.log" >&2
+	fi
+	echo "$prog: ---------------------" >&2
+}
+
+if [[ -z $status ]]; then
+	if ((qemu_rc == 124 || qemu_rc == 137)); then
+		echo "$prog: TIMEOUT: $script did not finish within ${timeout_s}s; qemu killed" >&2
+		show_console
+		exit 124
+	fi
+	echo "$prog: the VM stopped (qemu status $qemu_rc) without reporting the exit status of $script" >&2
+	show_console
+	exit 125
+fi
+if ((status != 0)) || [[ ${SIXRD_VM_VERBOSE:-0} == 1 ]]; then
+	grep -qv '^SIXRD-VM-\(START\|END\|EXIT\)' <<<"$console" && show_console
+fi
+if ((!quiet)); then
+	awk -v t0="$t0" -v t1="$t1" -v s="${up_start:-0}" -v e="${up_end:-0}" -v rc="$status" -v p="$prog" \
+		'BEGIN { total = t1 - t0; run = e - s;
+		         printf "%s: === exit %d: boot %.1fs (kernel %.1fs), script %.1fs, total %.1fs ===\n",
+		                p, rc, total - run, s, run, total }' >&2
+fi
+exit "$status"

@@ -1,0 +1,149 @@
+// Logging: lines go to the configured file and/or stderr, never stdout, each naming its
+// attachment; an unusable log file never fails the call.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "cni/config.hpp"
+#include "cni/log.hpp"
+
+namespace sixrd::cni {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CniLog : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("sixrd-log-test-" + std::to_string(getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    silenceLogging();
+    fs::remove_all(dir_);
+  }
+  static std::string slurp(const fs::path& path) {
+    std::ifstream in(path);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  fs::path dir_;
+};
+
+TEST_F(CniLog, LinesGoToTheFileNamingPidContainerAndIfname) {
+  const fs::path file = dir_ / "sixrd.log";
+  ::testing::internal::CaptureStdout();
+  initLogging(LogConfig{file.string(), "info"}, "c0ffee", "eth0", false);
+  spdlog::info("pod address {}", "fd00::1");
+  const std::string stdoutText = ::testing::internal::GetCapturedStdout();
+  const std::string text = slurp(file);
+  EXPECT_NE(text.find("info"), std::string::npos) << text;
+  EXPECT_NE(text.find("[" + std::to_string(getpid()) + "]"), std::string::npos) << text;
+  EXPECT_NE(text.find("c0ffee/eth0: pod address fd00::1"), std::string::npos) << text;
+  EXPECT_EQ(stdoutText, "");
+}
+
+TEST_F(CniLog, FileIsAppendedNotTruncated) {
+  const fs::path file = dir_ / "sixrd.log";
+  initLogging(LogConfig{file.string(), "info"}, "first", "eth0", false);
+  spdlog::info("one");
+  initLogging(LogConfig{file.string(), "info"}, "second", "eth0", false);
+  spdlog::info("two");
+  const std::string text = slurp(file);
+  EXPECT_NE(text.find("first/eth0: one"), std::string::npos) << text;
+  EXPECT_NE(text.find("second/eth0: two"), std::string::npos) << text;
+}
+
+TEST_F(CniLog, MissingParentDirectoryIsCreated) {
+  const fs::path file = dir_ / "a" / "b" / "sixrd.log";
+  initLogging(LogConfig{file.string(), "info"}, "c", "eth0", false);
+  spdlog::warn("hello");
+  EXPECT_NE(slurp(file).find("hello"), std::string::npos);
+}
+
+TEST_F(CniLog, LevelFiltersLines) {
+  const fs::path file = dir_ / "sixrd.log";
+  initLogging(LogConfig{file.string(), "warn"}, "c", "eth0", false);
+  spdlog::info("quiet");
+  spdlog::error("loud");
+  const std::string text = slurp(file);
+  EXPECT_EQ(text.find("quiet"), std::string::npos) << text;
+  EXPECT_NE(text.find("loud"), std::string::npos) << text;
+}
+
+TEST_F(CniLog, LevelOffOpensNoFile) {
+  const fs::path file = dir_ / "sixrd.log";
+  initLogging(LogConfig{file.string(), "off"}, "c", "eth0", true);
+  spdlog::error("nothing");
+  EXPECT_FALSE(fs::exists(file));
+}
+
+TEST_F(CniLog, StderrWhenAsked) {
+  ::testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStdout();
+  initLogging(LogConfig{"", "debug"}, "abc", "net1", true);
+  spdlog::debug("to stderr");
+  const std::string stdoutText = ::testing::internal::GetCapturedStdout();
+  const std::string stderrText = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(stderrText.find("abc/net1: to stderr"), std::string::npos) << stderrText;
+  EXPECT_EQ(stdoutText, "");
+}
+
+TEST_F(CniLog, UnopenableFileFallsBackToStderrWithAWarning) {
+  // A path below a regular file can never be created, whoever runs the test (root included).
+  const fs::path blocker = dir_ / "not-a-dir";
+  std::ofstream(blocker) << "x";
+  const fs::path file = blocker / "sixrd.log";
+  ::testing::internal::CaptureStderr();
+  initLogging(LogConfig{file.string(), "info"}, "c", "eth0", false);
+  spdlog::info("still logged");
+  const std::string stderrText = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(stderrText.find("cannot open log file " + file.string()), std::string::npos)
+      << stderrText;
+  EXPECT_NE(stderrText.find("still logged"), std::string::npos) << stderrText;
+}
+
+TEST_F(CniLog, PercentInContainerIdIsLiteral) {
+  const fs::path file = dir_ / "sixrd.log";
+  initLogging(LogConfig{file.string(), "info"}, "50%v", "eth0", false);
+  spdlog::info("m");
+  EXPECT_NE(slurp(file).find("50%v/eth0: m"), std::string::npos) << slurp(file);
+}
+
+TEST_F(CniLog, SilenceLoggingWritesNowhere) {
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  silenceLogging();
+  spdlog::error("dropped");
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(), "");
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
+
+TEST_F(CniLog, CliLoggingGoesToStderr) {
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  initCliLogging("info");
+  spdlog::info("for humans");
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(), "");
+  EXPECT_NE(::testing::internal::GetCapturedStderr().find("for humans"), std::string::npos);
+}
+
+TEST(CniLogLevels, KnownLevelsOnly) {
+  for (const std::string_view level : kLogLevels) {
+    EXPECT_TRUE(isLogLevel(level)) << level;
+  }
+  EXPECT_FALSE(isLogLevel("warning"));
+  EXPECT_FALSE(isLogLevel("INFO"));
+  EXPECT_FALSE(isLogLevel(""));
+}
+
+}  // namespace
+}  // namespace sixrd::cni

@@ -1,0 +1,604 @@
+// The lease store: one O_EXCL-published file per address, safe under concurrent plugin processes.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ipam/interface_id.hpp"
+#include "ipam/lease_store.hpp"
+#include "ipam/sixrd_math.hpp"
+
+namespace sixrd::ipam {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+constexpr char kNetwork[] = "sixrd";
+
+std::string hex16(std::uint64_t value) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(value));
+  return buf;
+}
+
+std::uint64_t candidate(const Owner& owner, unsigned attempt) {
+  return interfaceIdCandidate(kNetwork, owner.containerId, owner.ifname, attempt);
+}
+
+void writeFile(const fs::path& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+}
+
+std::string readFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class LeaseStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "sixrd-lease-test-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    root_ = tmpl;
+    dataDir_ = root_ / "data";
+    node64_ = parseIpv6Prefix("fd00:10:0:307::/64", "node64");
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  [[nodiscard]] LeaseStore store() const { return LeaseStore(dataDir_, kNetwork); }
+  [[nodiscard]] fs::path dir() const { return dataDir_ / kNetwork; }
+  [[nodiscard]] fs::path fileOf(const Owner& owner, unsigned attempt) const {
+    return dir() / hex16(candidate(owner, attempt));
+  }
+
+  // A lease file exactly as another owner's acquire() would have written it.
+  void plantLease(const Owner& holder, std::uint64_t iid) const {
+    fs::create_directories(dir());
+    writeFile(dir() / hex16(iid), holder.containerId + "\n" + holder.ifname + "\n" +
+                                      formatIpv6(withInterfaceId(node64_, iid)) + "\n");
+  }
+
+  [[nodiscard]] std::vector<std::string> tempFiles() const {
+    std::vector<std::string> out;
+    if (!fs::exists(dir())) return out;
+    for (const auto& entry : fs::directory_iterator(dir())) {
+      const std::string name = entry.path().filename().string();
+      if (name.starts_with(".tmp-")) out.push_back(name);
+    }
+    return out;
+  }
+
+  fs::path root_;
+  fs::path dataDir_;
+  Ipv6Prefix node64_;
+};
+
+// --- acquire -------------------------------------------------------------------------------------
+
+TEST_F(LeaseStoreTest, AcquireClaimsTheFirstCandidateInsideTheNode64) {
+  const Owner owner{"c0ffee", "eth0"};
+  const Lease lease = store().acquire(owner, node64_);
+  EXPECT_EQ(lease.interfaceId, candidate(owner, 0));
+  EXPECT_EQ(lease.address, withInterfaceId(node64_, lease.interfaceId));
+  EXPECT_TRUE(contains(node64_, lease.address));
+  EXPECT_EQ(lease.owner, owner);
+  EXPECT_EQ(readFile(fileOf(owner, 0)), "c0ffee\neth0\n" + formatIpv6(lease.address) + "\n");
+}
+
+TEST_F(LeaseStoreTest, AcquireCreatesPrivateDirectoriesAndFiles) {
+  dataDir_ = root_ / "a" / "b" / "data";
+  const Owner owner{"c0ffee", "eth0"};
+  store().acquire(owner, node64_);
+  for (const fs::path& path : {root_ / "a", root_ / "a" / "b", dataDir_, dir()}) {
+    EXPECT_EQ(fs::status(path).permissions(), fs::perms::owner_all) << path;
+  }
+  EXPECT_EQ(fs::status(fileOf(owner, 0)).permissions(),
+            fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(store().dir(), dir());
+}
+
+TEST_F(LeaseStoreTest, AcquireIsIdempotentPerOwner) {
+  const Owner owner{"c0ffee", "eth0"};
+  const Lease first = store().acquire(owner, node64_);
+  const Lease again = store().acquire(owner, node64_);
+  EXPECT_EQ(again.interfaceId, first.interfaceId);
+  EXPECT_EQ(again.address, first.address);
+  EXPECT_EQ(store().list().size(), 1u);
+}
+
+TEST_F(LeaseStoreTest, DistinctOwnersGetDistinctAddresses) {
+  LeaseStore leases = store();
+  std::set<Ipv6Addr> addresses;
+  for (int pod = 0; pod < 100; ++pod) {
+    for (const char* ifname : {"eth0", "net1"}) {
+      addresses.insert(leases.acquire({"pod" + std::to_string(pod), ifname}, node64_).address);
+    }
+  }
+  EXPECT_EQ(addresses.size(), 200u);
+  EXPECT_EQ(leases.list().size(), 200u);
+}
+
+TEST_F(LeaseStoreTest, CollisionWithAnotherOwnerMovesToTheNextCandidate) {
+  const Owner owner{"c0ffee", "eth0"};
+  const Owner other{"other", "eth0"};
+  plantLease(other, candidate(owner, 0));
+
+  const Lease lease = store().acquire(owner, node64_);
+  EXPECT_EQ(lease.interfaceId, candidate(owner, 1));
+  ASSERT_TRUE(store().find(owner).has_value());
+  EXPECT_EQ(store().find(owner)->interfaceId, candidate(owner, 1));
+  EXPECT_THAT(readFile(fileOf(owner, 0)), HasSubstr("other\n"));  // untouched
+}
+
+TEST_F(LeaseStoreTest, FindLooksPastAFreedEarlierCandidate) {
+  const Owner owner{"c0ffee", "eth0"};
+  plantLease({"other", "eth0"}, candidate(owner, 0));
+  const Lease lease = store().acquire(owner, node64_);
+  fs::remove(fileOf(owner, 0));
+
+  ASSERT_TRUE(store().find(owner).has_value());
+  EXPECT_EQ(store().find(owner)->interfaceId, lease.interfaceId);
+  EXPECT_EQ(store().acquire(owner, node64_).interfaceId, lease.interfaceId);
+  EXPECT_EQ(store().list().size(), 1u);
+}
+
+TEST_F(LeaseStoreTest, AllCandidatesTakenThrowsAddressesExhausted) {
+  const Owner owner{"c0ffee", "eth0"};
+  for (unsigned attempt = 0; attempt < kMaxCandidates; ++attempt) {
+    plantLease({"other" + std::to_string(attempt), "eth0"}, candidate(owner, attempt));
+  }
+  EXPECT_THROW(store().acquire(owner, node64_), AddressesExhausted);
+  EXPECT_TRUE(tempFiles().empty());
+}
+
+TEST_F(LeaseStoreTest, AcquireLeavesNoTempFiles) {
+  for (int pod = 0; pod < 20; ++pod)
+    store().acquire({"pod" + std::to_string(pod), "eth0"}, node64_);
+  EXPECT_TRUE(tempFiles().empty());
+}
+
+TEST_F(LeaseStoreTest, AcquireRefusesOwnersThatCannotBeStored) {
+  EXPECT_THROW(store().acquire({"c0\nffee", "eth0"}, node64_), std::invalid_argument);
+  EXPECT_THROW(store().acquire({"c0ffee", std::string("eth\0", 4)}, node64_),
+               std::invalid_argument);
+  EXPECT_FALSE(store().find({"c0\nffee", "eth0"}).has_value());
+}
+
+TEST_F(LeaseStoreTest, AcquireRefusesANodePrefixThatIsNotA64) {
+  EXPECT_THROW(store().acquire({"c0ffee", "eth0"}, parseIpv6Prefix("fd00:10::/48", "p")),
+               std::invalid_argument);
+}
+
+TEST_F(LeaseStoreTest, IoFailureThrowsStoreErrorNamingThePath) {
+  writeFile(root_ / "file", "not a directory");
+  dataDir_ = root_ / "file" / "data";
+  try {
+    store().acquire({"c0ffee", "eth0"}, node64_);
+    FAIL() << "expected StoreError";
+  } catch (const StoreError& e) {
+    EXPECT_THAT(e.what(), HasSubstr((root_ / "file").string()));
+    EXPECT_THAT(e.what(), HasSubstr("Not a directory"));
+  }
+}
+
+// --- release, list, gc ---------------------------------------------------------------------------
+
+TEST_F(LeaseStoreTest, ReleaseRemovesTheLeaseAndIsIdempotent) {
+  const Owner owner{"c0ffee", "eth0"};
+  store().acquire(owner, node64_);
+  EXPECT_TRUE(store().release(owner));
+  EXPECT_FALSE(store().find(owner).has_value());
+  EXPECT_FALSE(fs::exists(fileOf(owner, 0)));
+  EXPECT_FALSE(store().release(owner));
+  EXPECT_TRUE(store().list().empty());
+}
+
+TEST_F(LeaseStoreTest, ReleaseTouchesOnlyTheOwnersLease) {
+  const Owner owner{"c0ffee", "eth0"};
+  plantLease({"other", "eth0"}, candidate(owner, 0));
+  store().acquire(owner, node64_);
+  store().acquire({"c0ffee", "net1"}, node64_);
+
+  EXPECT_TRUE(store().release(owner));
+  std::set<Owner> left;
+  for (const Lease& lease : store().list()) left.insert(lease.owner);
+  EXPECT_EQ(left, (std::set<Owner>{{"other", "eth0"}, {"c0ffee", "net1"}}));
+}
+
+TEST_F(LeaseStoreTest, ListReturnsEveryLeaseOrderedByInterfaceId) {
+  std::map<Owner, Lease> acquired;
+  for (int pod = 0; pod < 10; ++pod) {
+    const Owner owner{"pod" + std::to_string(pod), "eth0"};
+    acquired[owner] = store().acquire(owner, node64_);
+  }
+  const std::vector<Lease> listed = store().list();
+  ASSERT_EQ(listed.size(), acquired.size());
+  for (std::size_t i = 0; i < listed.size(); ++i) {
+    const Lease& want = acquired.at(listed[i].owner);
+    EXPECT_EQ(listed[i].interfaceId, want.interfaceId);
+    EXPECT_EQ(listed[i].address, want.address);
+    if (i > 0) {
+      EXPECT_LT(listed[i - 1].interfaceId, listed[i].interfaceId);
+    }
+  }
+}
+
+TEST_F(LeaseStoreTest, ListSkipsTempFilesAndForeignNames) {
+  const Lease lease = store().acquire({"c0ffee", "eth0"}, node64_);
+  const std::string content = readFile(dir() / hex16(lease.interfaceId));
+  // Same content under names that are not the canonical 16 lowercase hex digits.
+  for (const char* name :
+       {".tmp-1-2-3", "README", "0123", "0123456789ABCDEF", "0123456789abcdef0"}) {
+    writeFile(dir() / name, content);
+  }
+  fs::create_directory(dir() / "0123456789abcdef");
+  ASSERT_EQ(store().list().size(), 1u);
+  EXPECT_EQ(store().list()[0].interfaceId, lease.interfaceId);
+}
+
+TEST_F(LeaseStoreTest, GcKeepsExactlyTheValidOwners) {
+  std::set<Owner> all;
+  std::set<Owner> valid;
+  for (int pod = 0; pod < 12; ++pod) {
+    const Owner owner{"pod" + std::to_string(pod), pod % 2 ? "net1" : "eth0"};
+    store().acquire(owner, node64_);
+    all.insert(owner);
+    if (pod % 3 == 0) valid.insert(owner);
+  }
+  valid.insert({"not-leased", "eth0"});  // valid owners without a lease are fine
+
+  std::set<Owner> released;
+  for (const Lease& lease : store().gc(valid)) released.insert(lease.owner);
+  std::set<Owner> kept;
+  for (const Lease& lease : store().list()) kept.insert(lease.owner);
+
+  std::set<Owner> expectedKept;
+  std::set<Owner> expectedReleased;
+  for (const Owner& owner : all)
+    (valid.contains(owner) ? expectedKept : expectedReleased).insert(owner);
+  EXPECT_EQ(kept, expectedKept);
+  EXPECT_EQ(released, expectedReleased);
+  EXPECT_TRUE(store().gc(valid).empty());
+}
+
+TEST_F(LeaseStoreTest, GcRemovesOnlyStaleTempFiles) {
+  store().acquire({"c0ffee", "eth0"}, node64_);
+  writeFile(dir() / ".tmp-999-0-1", "dead process");
+  writeFile(dir() / ".tmp-999-0-2", "in flight");
+  const timespec twoMinutesAgo{std::time(nullptr) - 120, 0};
+  const timespec times[2] = {twoMinutesAgo, twoMinutesAgo};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (dir() / ".tmp-999-0-1").c_str(), times, 0), 0);
+
+  EXPECT_TRUE(store().gc({{"c0ffee", "eth0"}}).empty());
+  EXPECT_EQ(tempFiles(), std::vector<std::string>{".tmp-999-0-2"});
+}
+
+// --- robustness ----------------------------------------------------------------------------------
+
+TEST_F(LeaseStoreTest, MissingDirectoryMeansNoLeasesNotAnError) {
+  const Owner owner{"c0ffee", "eth0"};
+  LeaseStore leases = store();
+  EXPECT_FALSE(leases.find(owner).has_value());
+  EXPECT_TRUE(leases.list().empty());
+  EXPECT_FALSE(leases.release(owner));
+  EXPECT_TRUE(leases.gc({}).empty());
+  EXPECT_FALSE(fs::exists(dir()));
+}
+
+TEST_F(LeaseStoreTest, NetworkNamesThatCouldEscapeTheDataDirAreRejected) {
+  for (const std::string& network :
+       {std::string(""), std::string("."), std::string(".."), std::string("a/b"),
+        std::string("../x"), std::string("/abs"), std::string("a\0b", 3)}) {
+    EXPECT_THROW(LeaseStore(dataDir_, network), std::invalid_argument) << network;
+  }
+  EXPECT_NO_THROW(LeaseStore(dataDir_, "..a"));
+  EXPECT_NO_THROW(LeaseStore(dataDir_, "my-net.v6"));
+}
+
+TEST_F(LeaseStoreTest, EmptyOrPartialLeaseFilesAreNotOursAndDoNotCrash) {
+  const Owner owner{"c0ffee", "eth0"};
+  const std::uint64_t iid0 = candidate(owner, 0);
+  const std::string address = formatIpv6(withInterfaceId(node64_, iid0));
+  const std::string wrongAddress = formatIpv6(withInterfaceId(node64_, iid0 ^ 1));
+  for (const std::string& content :
+       {std::string(""), std::string("c0f"), std::string("c0ffee\n"), std::string("c0ffee\neth0\n"),
+        "c0ffee\neth0\n" + address, std::string("c0ffee\neth0\nnot-an-address\n"),
+        "c0ffee\neth0\n" + wrongAddress + "\n", "c0ffee\neth0\n" + address + "\nextra\n",
+        "c0ffee\neth0\n" + address + "\n" + std::string(5000, 'x')}) {
+    fs::remove_all(dir());
+    fs::create_directories(dir());
+    writeFile(fileOf(owner, 0), content);
+    EXPECT_FALSE(store().find(owner).has_value()) << content;
+    EXPECT_TRUE(store().list().empty()) << content;
+    EXPECT_EQ(store().acquire(owner, node64_).interfaceId, candidate(owner, 1)) << content;
+  }
+}
+
+TEST_F(LeaseStoreTest, SymlinksAndDirectoriesAtALeaseNameAreNotFollowed) {
+  const Owner owner{"c0ffee", "eth0"};
+  fs::create_directories(dir());
+  // A symlink to a file that would read as our lease must not be trusted.
+  writeFile(root_ / "elsewhere",
+            "c0ffee\neth0\n" + formatIpv6(withInterfaceId(node64_, candidate(owner, 0))) + "\n");
+  fs::create_symlink(root_ / "elsewhere", fileOf(owner, 0));
+  fs::create_directory(fileOf(owner, 1));
+  EXPECT_FALSE(store().find(owner).has_value());
+  EXPECT_TRUE(store().list().empty());
+  EXPECT_EQ(store().acquire(owner, node64_).interfaceId, candidate(owner, 2));
+}
+
+// --- many plugin processes at once ---------------------------------------------------------------
+
+// One operation of a child process and, after it ran, what it returned.
+struct Op {
+  enum Kind { kAcquire, kRelease } kind;
+  Owner owner;
+};
+
+struct Outcome {
+  std::map<Owner, std::set<std::uint64_t>> acquired;  // every interface id acquire() returned
+  std::map<Owner, int> releasedTrue;                  // how many release() calls returned true
+  std::map<Owner, int> releasedCalls;
+};
+
+// Forks one process per op list; all start together on a shared pipe and report what each call
+// returned through their own file. Returns false (with a failure recorded) if a child failed.
+bool runConcurrently(const fs::path& dataDir, const Ipv6Prefix& node64,
+                     const std::vector<std::vector<Op>>& perChild, const fs::path& outDir,
+                     Outcome& outcome) {
+  fs::create_directories(outDir);
+  int start[2];
+  if (::pipe(start) != 0) return false;
+  std::vector<pid_t> children;
+  for (std::size_t child = 0; child < perChild.size(); ++child) {
+    const fs::path out = outDir / ("child-" + std::to_string(child));
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+      ADD_FAILURE() << "fork failed";
+      break;
+    }
+    if (pid == 0) {
+      ::close(start[1]);
+      char byte;
+      while (::read(start[0], &byte, 1) > 0) {
+      }
+      int status = 0;
+      {
+        std::ofstream report(out);
+        try {
+          LeaseStore leases(dataDir, kNetwork);
+          for (const Op& op : perChild[child]) {
+            if (op.kind == Op::kAcquire) {
+              const Lease lease = leases.acquire(op.owner, node64);
+              report << "A " << op.owner.containerId << " " << op.owner.ifname << " "
+                     << hex16(lease.interfaceId) << "\n";
+              if (lease.address != withInterfaceId(node64, lease.interfaceId)) {
+                throw std::runtime_error("address does not match interface id");
+              }
+            } else {
+              report << "R " << op.owner.containerId << " " << op.owner.ifname << " "
+                     << leases.release(op.owner) << "\n";
+            }
+          }
+        } catch (const std::exception& e) {
+          report << "E " << e.what() << "\n";
+          status = 1;
+        }
+      }
+      ::_exit(status);
+    }
+    children.push_back(pid);
+  }
+  ::close(start[0]);
+  ::close(start[1]);  // releases every child at once
+
+  bool ok = children.size() == perChild.size();
+  for (const pid_t pid : children) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ok = false;
+  }
+  for (std::size_t child = 0; child < children.size(); ++child) {
+    std::ifstream report(outDir / ("child-" + std::to_string(child)));
+    std::string kind;
+    while (report >> kind) {
+      if (kind == "E") {
+        std::string rest;
+        std::getline(report, rest);
+        ADD_FAILURE() << "child " << child << ":" << rest;
+        continue;
+      }
+      Owner owner;
+      std::string value;
+      report >> owner.containerId >> owner.ifname >> value;
+      if (kind == "A") {
+        outcome.acquired[owner].insert(std::stoull(value, nullptr, 16));
+      } else {
+        outcome.releasedCalls[owner] += 1;
+        outcome.releasedTrue[owner] += value == "1" ? 1 : 0;
+      }
+    }
+  }
+  return ok;
+}
+
+// Every owner's interface ids on disk; the planted blockers are counted apart.
+std::map<Owner, std::vector<std::uint64_t>> onDisk(const LeaseStore& leases,
+                                                   std::set<Owner>* blockers = nullptr) {
+  std::map<Owner, std::vector<std::uint64_t>> out;
+  for (const Lease& lease : leases.list()) {
+    if (!lease.owner.containerId.starts_with("blocker")) {
+      out[lease.owner].push_back(lease.interfaceId);
+    } else if (blockers != nullptr) {
+      blockers->insert(lease.owner);
+    }
+  }
+  return out;
+}
+
+TEST_F(LeaseStoreTest, ConcurrentProcessesNeverShareAnAddressOrLoseALease) {
+  constexpr int kChildren = 16;
+  constexpr int kOwnersPerChild = 50;
+  constexpr int kSharedPerChild = 20;  // owners j < 20 are raced by children i and i ^ 1
+
+  auto ownerOf = [](int child, int j) -> Owner {
+    const std::string ifname = j % 2 ? "net1" : "eth0";
+    if (j < kSharedPerChild) {
+      return {"shared-" + std::to_string(child / 2) + "-" + std::to_string(j), ifname};
+    }
+    return {"own-" + std::to_string(child) + "-" + std::to_string(j), ifname};
+  };
+
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    fs::remove_all(dataDir_);
+    LeaseStore leases = store();
+
+    // Some shared owners find their first candidate taken, so the race moves to candidate 1.
+    std::set<Owner> blockers;
+    for (int pair = 0; pair < kChildren / 2; ++pair) {
+      for (int j = 0; j < kSharedPerChild; j += 5) {
+        const Owner blocker{"blocker-" + std::to_string(pair) + "-" + std::to_string(j), "eth0"};
+        plantLease(blocker, candidate(ownerOf(pair * 2, j), 0));
+        blockers.insert(blocker);
+      }
+    }
+
+    // Phase 1: everyone acquires.
+    std::vector<std::vector<Op>> phase1(kChildren);
+    for (int child = 0; child < kChildren; ++child) {
+      for (int j = 0; j < kOwnersPerChild; ++j) {
+        phase1[child].push_back({Op::kAcquire, ownerOf(child, j)});
+      }
+    }
+    Outcome first;
+    ASSERT_TRUE(runConcurrently(dataDir_, node64_, phase1, root_ / "out1", first));
+
+    const std::size_t distinctOwners =
+        kChildren * (kOwnersPerChild - kSharedPerChild) + kChildren / 2 * kSharedPerChild;
+    ASSERT_EQ(first.acquired.size(), distinctOwners);
+    std::map<std::uint64_t, Owner> ownerOfIid;
+    std::map<Owner, std::uint64_t> iidOf;
+    for (const auto& [owner, iids] : first.acquired) {
+      ASSERT_EQ(iids.size(), 1u) << "racing acquires of " << owner.containerId << " disagreed";
+      const auto [it, fresh] = ownerOfIid.emplace(*iids.begin(), owner);
+      ASSERT_TRUE(fresh) << owner.containerId << " and " << it->second.containerId
+                         << " got the same address";
+      iidOf[owner] = *iids.begin();
+    }
+    std::set<Owner> blockersLeft;
+    const auto disk1 = onDisk(leases, &blockersLeft);
+    EXPECT_EQ(blockersLeft, blockers);
+    ASSERT_EQ(disk1.size(), distinctOwners);
+    for (const auto& [owner, iids] : disk1) {
+      ASSERT_EQ(iids, std::vector<std::uint64_t>{iidOf.at(owner)}) << owner.containerId;
+    }
+    for (int pair = 0; pair < kChildren / 2; ++pair) {
+      EXPECT_EQ(iidOf.at(ownerOf(pair * 2, 0)), candidate(ownerOf(pair * 2, 0), 1));
+    }
+    EXPECT_TRUE(tempFiles().empty());
+
+    // Phase 2: releases and acquires interleaved, some on the same owner at once.
+    //   own j odd: released; own j even: acquired again (same address);
+    //   shared j%4==0: both acquire; j%4 odd: both release (exactly one wins);
+    //   shared j%4==2: one releases while the other acquires (either outcome, never two leases);
+    //   new owners: acquired, some by both children of a pair.
+    auto newOwner = [](int child, int k) -> Owner {
+      return {"new-" + std::to_string(child) + "-" + std::to_string(k), "eth0"};
+    };
+    auto newShared = [](int child, int k) -> Owner {
+      return {"newshared-" + std::to_string(child / 2) + "-" + std::to_string(k), "eth0"};
+    };
+    std::vector<std::vector<Op>> phase2(kChildren);
+    for (int child = 0; child < kChildren; ++child) {
+      for (int j = 0; j < kOwnersPerChild; ++j) {
+        const Owner owner = ownerOf(child, j);
+        bool release = j % 2 == 1;
+        if (j < kSharedPerChild && j % 4 == 2) release = child % 2 == 0;
+        phase2[child].push_back({release ? Op::kRelease : Op::kAcquire, owner});
+        if (j < 25) phase2[child].push_back({Op::kAcquire, newOwner(child, j)});
+        if (j < 10) phase2[child].push_back({Op::kAcquire, newShared(child, j)});
+      }
+    }
+    Outcome second;
+    ASSERT_TRUE(runConcurrently(dataDir_, node64_, phase2, root_ / "out2", second));
+
+    blockersLeft.clear();
+    const auto disk2 = onDisk(leases, &blockersLeft);
+    EXPECT_EQ(blockersLeft, blockers);
+    for (const auto& [owner, iids] : disk2) {
+      ASSERT_EQ(iids.size(), 1u) << owner.containerId << " holds two leases";
+    }
+    for (int child = 0; child < kChildren; ++child) {
+      for (int j = 0; j < kOwnersPerChild; ++j) {
+        const Owner owner = ownerOf(child, j);
+        const bool shared = j < kSharedPerChild;
+        if (shared && j % 4 == 2) {
+          // Whichever order they ran in, the acquirer got the phase-1 address, and at most that
+          // lease is left.
+          EXPECT_EQ(second.acquired.at(owner), std::set<std::uint64_t>{iidOf.at(owner)});
+          if (disk2.contains(owner)) {
+            EXPECT_EQ(disk2.at(owner)[0], iidOf.at(owner));
+          }
+        } else if (j % 2 == 1) {
+          EXPECT_FALSE(disk2.contains(owner)) << owner.containerId;
+          EXPECT_EQ(second.releasedTrue[owner], 1) << owner.containerId;
+          EXPECT_EQ(second.releasedCalls[owner], shared ? 2 : 1) << owner.containerId;
+        } else {
+          EXPECT_EQ(second.acquired.at(owner), std::set<std::uint64_t>{iidOf.at(owner)});
+          ASSERT_TRUE(disk2.contains(owner)) << owner.containerId;
+          EXPECT_EQ(disk2.at(owner)[0], iidOf.at(owner));
+        }
+      }
+      for (int k = 0; k < 25; ++k) {
+        const Owner owner = newOwner(child, k);
+        ASSERT_EQ(second.acquired.at(owner).size(), 1u);
+        ASSERT_TRUE(disk2.contains(owner)) << owner.containerId;
+        EXPECT_EQ(disk2.at(owner)[0], *second.acquired.at(owner).begin());
+      }
+      for (int k = 0; k < 10; ++k) {
+        const Owner owner = newShared(child, k);
+        ASSERT_EQ(second.acquired.at(owner).size(), 1u) << "racing acquires disagreed";
+        ASSERT_TRUE(disk2.contains(owner)) << owner.containerId;
+        EXPECT_EQ(disk2.at(owner)[0], *second.acquired.at(owner).begin());
+      }
+    }
+    // Nothing on disk that nobody asked for, and no address handed to two owners.
+    std::map<std::uint64_t, Owner> holder;
+    for (const auto& [owner, iids] : disk2) {
+      EXPECT_TRUE(first.acquired.contains(owner) || second.acquired.contains(owner))
+          << owner.containerId;
+      EXPECT_TRUE(holder.emplace(iids[0], owner).second);
+    }
+    std::map<std::uint64_t, Owner> reported;
+    for (const auto& [owner, iids] : second.acquired) {
+      ASSERT_EQ(iids.size(), 1u) << owner.containerId;
+      EXPECT_TRUE(reported.emplace(*iids.begin(), owner).second)
+          << owner.containerId << " got the address of " << reported.at(*iids.begin()).containerId;
+    }
+    EXPECT_TRUE(tempFiles().empty());
+    fs::remove_all(root_ / "out1");
+    fs::remove_all(root_ / "out2");
+  }
+}
+
+}  // namespace
+}  // namespace sixrd::ipam

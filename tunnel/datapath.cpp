@@ -1,0 +1,43 @@
+#include "tunnel/datapath.hpp"
+
+#include "tunnel/nl.hpp"
+#include "tunnel/node.hpp"
+#include "tunnel/pod.hpp"
+#include "tunnel/sit.hpp"
+
+namespace sixrd::tunnel {
+
+namespace {
+
+// One netlink socket for the node namespace, opened on first use and reused by every step of the
+// run (pod namespaces get their own, opened inside them).
+class KernelDatapath final : public Datapath {
+ public:
+  Node resolveNode(const NodeSpec& spec) override { return tunnel::resolveNode(sock(), spec); }
+  void ensureTunnel(const NodeSpec& spec, const Node& node) override {
+    tunnel::ensureTunnel(sock(), spec, node);
+  }
+  std::vector<std::string> verifyTunnel(const NodeSpec& spec, const Node& node) override {
+    return tunnel::verifyTunnel(sock(), spec, node);
+  }
+  bool sitAvailable(const NodeSpec& spec) override { return tunnel::sitAvailable(sock(), spec); }
+  PodLinks addPod(const PodSpec& spec) override { return tunnel::addPod(sock(), spec); }
+  bool delPod(const std::string& hostVeth) override { return tunnel::delPod(sock(), hostVeth); }
+  std::vector<std::string> checkPod(const PodSpec& spec) override {
+    return tunnel::checkPod(sock(), spec);
+  }
+  std::vector<HostVeth> listHostVeths() override { return tunnel::listHostVeths(sock()); }
+
+ private:
+  nl_sock* sock() {
+    if (!sock_) sock_ = nl::openRouteSocket();
+    return sock_.get();
+  }
+  nl::Socket sock_;
+};
+
+}  // namespace
+
+std::unique_ptr<Datapath> makeKernelDatapath() { return std::make_unique<KernelDatapath>(); }
+
+}  // namespace sixrd::tunnel

@@ -1,0 +1,143 @@
+// The kernel side of sixrd, as seen from the CNI layer. No libnl types cross this header: cni/
+// includes it, tunnel/*.cpp implement it with libnl.
+//
+// Namespaces: every call starts and ends in the namespace the process was in (the node's network
+// namespace); pod-side work enters the pod namespace through a guard and restores it (aborting the
+// process if restoring fails, rather than continuing in the wrong namespace).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ipam/sixrd_math.hpp"
+
+namespace sixrd::tunnel {
+
+// A netlink operation failed. what() reads "<op> <object>: <nl_geterror>".
+class NetlinkError : public std::runtime_error {
+ public:
+  NetlinkError(std::string op, std::string object, int nlError, const std::string& message)
+      : std::runtime_error(message), op_(std::move(op)), object_(std::move(object)),
+        nlError_(nlError) {}
+  [[nodiscard]] const std::string& op() const noexcept { return op_; }
+  [[nodiscard]] const std::string& object() const noexcept { return object_; }
+  [[nodiscard]] int nlError() const noexcept { return nlError_; }  // positive NLE_* code
+
+ private:
+  std::string op_;
+  std::string object_;
+  int nlError_;
+};
+
+// The kernel cannot create sit devices (CONFIG_IPV6_SIT / the sit module is missing).
+class SitUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The node cannot be resolved from the config (no IPv4 inside the underlay, interface missing...).
+// what() names the config field to set.
+class NodeError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A namespace path that cannot be opened or is not a network namespace.
+class NetnsError : public std::runtime_error {
+ public:
+  NetnsError(const std::string& message, bool missing)
+      : std::runtime_error(message), missing_(missing) {}
+  // True when the path does not exist (a vanished pod: DEL treats that as done).
+  [[nodiscard]] bool missing() const noexcept { return missing_; }
+
+ private:
+  bool missing_;
+};
+
+// The state asked for conflicts with what is there (an interface name already taken, a device of
+// another kind under the tunnel's name, ...).
+class Conflict : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct NodeSpec {
+  ipam::SixrdPlan plan;
+  std::optional<ipam::Ipv4Addr> nodeIp;  // from config; else found through the interfaces
+  std::string underlayInterface;         // from config; may be empty
+  std::string tunnel = "sixrd0";
+  int ttl = 64;
+};
+
+struct Node {
+  ipam::NodePrefix prefix;
+  std::string underlayInterface;  // the interface holding nodeIp
+  int underlayMtu = 0;
+  [[nodiscard]] int tunnelMtu() const noexcept { return underlayMtu - kEncapsulationOverhead; }
+  static constexpr int kEncapsulationOverhead = 20;  // the outer IPv4 header
+};
+
+struct PodSpec {
+  std::string netns;      // path, e.g. /var/run/netns/x or /proc/<pid>/ns/net
+  std::string ifname;     // CNI_IFNAME, inside the pod
+  std::string hostVeth;   // host-side name ("sx" + 12 hex)
+  std::string alias;      // IFLA_IFALIAS of the host veth: who owns it, for operators and GC
+  ipam::Ipv6Addr address{};
+  int mtu = 0;
+  bool tcpMtuProbing = false;
+};
+
+struct PodLinks {
+  std::string hostMac;
+  std::string podMac;
+};
+
+// The link-local gateway every pod's default route points at (on each host veth).
+inline constexpr std::string_view kGateway = "fe80::1";
+
+class Datapath {
+ public:
+  virtual ~Datapath() = default;
+
+  // Finds the node IPv4 (config, else underlayInterface's address inside the underlay, else the
+  // one address inside the underlay on this node) and the underlay MTU. Changes nothing.
+  // Throws NodeError, NetlinkError.
+  virtual Node resolveNode(const NodeSpec& spec) = 0;
+
+  // Brings the sit/6rd device, its overlay address, the unreachable /64 and IPv6 forwarding to the
+  // configured state; creates, repairs in place, or does nothing. Safe when ADDs race.
+  // Throws SitUnavailable, Conflict, NetlinkError.
+  virtual void ensureTunnel(const NodeSpec& spec, const Node& node) = 0;
+
+  // What differs between the tunnel and the config; empty when healthy.
+  virtual std::vector<std::string> verifyTunnel(const NodeSpec& spec, const Node& node) = 0;
+
+  // True when the kernel can create sit devices (tries a throw-away device when none exists).
+  virtual bool sitAvailable(const NodeSpec& spec) = 0;
+
+  // Creates the veth pair, addresses, routes and sysctls of one pod. On any failure removes what
+  // it created and rethrows. Throws NetnsError, Conflict (ifname taken), NetlinkError.
+  virtual PodLinks addPod(const PodSpec& spec) = 0;
+
+  // Removes the pod's host veth (its peer goes with it). Idempotent. Returns whether it existed.
+  virtual bool delPod(const std::string& hostVeth) = 0;
+
+  // What differs between the pod's kernel state and the spec; empty when it matches.
+  virtual std::vector<std::string> checkPod(const PodSpec& spec) = 0;
+
+  // Host veths sixrd made on this node ("sx" + 12 hex, kind veth), with their aliases.
+  struct HostVeth {
+    std::string name;
+    std::string alias;
+  };
+  virtual std::vector<HostVeth> listHostVeths() = 0;
+};
+
+// The real datapath on the running kernel.
+std::unique_ptr<Datapath> makeKernelDatapath();
+
+}  // namespace sixrd::tunnel

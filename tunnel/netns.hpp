@@ -1,0 +1,47 @@
+// Network namespaces: an owning fd and a guard that enters one and restores the original.
+// sixrd is single-threaded, so setns() moves the whole process; sockets opened inside the guard
+// stay bound to the namespace they were made in.
+#pragma once
+
+#include <string>
+
+namespace sixrd::tunnel {
+
+class Netns {
+ public:
+  // Opens `path` (O_RDONLY|O_CLOEXEC) and checks it is a network namespace (nsfs or procfs inode).
+  // Throws NetnsError (missing() when the path does not exist).
+  static Netns open(const std::string& path);
+  // The namespace this thread is in now.
+  static Netns current();
+
+  Netns(Netns&& other) noexcept;
+  Netns& operator=(Netns&& other) noexcept;
+  Netns(const Netns&) = delete;
+  Netns& operator=(const Netns&) = delete;
+  ~Netns();
+
+  [[nodiscard]] int fd() const noexcept { return fd_; }
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+ private:
+  Netns(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  int fd_ = -1;
+  std::string path_;
+};
+
+// Enters `target` on construction (throws NetnsError when setns fails) and returns to the
+// namespace it came from on destruction; if that return fails the process aborts, because
+// continuing would change the wrong namespace.
+class NetnsGuard {
+ public:
+  explicit NetnsGuard(const Netns& target);
+  NetnsGuard(const NetnsGuard&) = delete;
+  NetnsGuard& operator=(const NetnsGuard&) = delete;
+  ~NetnsGuard();
+
+ private:
+  Netns origin_;
+};
+
+}  // namespace sixrd::tunnel

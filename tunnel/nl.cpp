@@ -1,0 +1,151 @@
+#include "tunnel/nl.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <linux/if.h>
+#include <netlink/errno.h>
+#include <netlink/route/link.h>
+#include <sys/socket.h>
+
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <netlink/msg.h>
+
+#include <array>
+#include <cstring>
+
+#include "tunnel/datapath.hpp"
+
+namespace sixrd::tunnel::nl {
+
+int check(int rc, std::string_view op, std::string_view object) {
+  if (rc < 0) {
+    throw NetlinkError(std::string(op), std::string(object), -rc,
+                       fmt::format("{} {}: {}", op, object, nl_geterror(rc)));
+  }
+  return rc;
+}
+
+Socket openRouteSocket() {
+  Socket sock(nl_socket_alloc());
+  if (!sock) throw NetlinkError("open", "netlink socket", NLE_NOMEM, "open netlink socket: out of memory");
+  check(nl_connect(sock.get(), NETLINK_ROUTE), "connect", "NETLINK_ROUTE socket");
+  return sock;
+}
+
+Link findLink(nl_sock* sock, std::string_view name) {
+  rtnl_link* raw = nullptr;
+  const std::string n(name);
+  const int rc = rtnl_link_get_kernel(sock, 0, n.c_str(), &raw);
+  Link link(raw);
+  // The kernel answers ENODEV for an unknown name; libnl maps it to NLE_OBJ_NOTFOUND.
+  if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV) return nullptr;
+  check(rc, "get link", n);
+  return link;
+}
+
+Link getLink(nl_sock* sock, std::string_view name) {
+  Link link = findLink(sock, name);
+  if (!link) {
+    throw NetlinkError("get link", std::string(name), NLE_OBJ_NOTFOUND,
+                       fmt::format("get link {}: no such device", name));
+  }
+  return link;
+}
+
+Address ipv6(const ipam::Ipv6Addr& addr, int prefixLen) {
+  Address a(nl_addr_build(AF_INET6, addr.data(), addr.size()));
+  if (!a) throw NetlinkError("build", "address", NLE_NOMEM, "build IPv6 address: out of memory");
+  nl_addr_set_prefixlen(a.get(), prefixLen);
+  return a;
+}
+
+Address ipv4(ipam::Ipv4Addr addr, int prefixLen) {
+  const std::uint32_t be = htonl(addr);
+  Address a(nl_addr_build(AF_INET, &be, sizeof be));
+  if (!a) throw NetlinkError("build", "address", NLE_NOMEM, "build IPv4 address: out of memory");
+  nl_addr_set_prefixlen(a.get(), prefixLen);
+  return a;
+}
+
+Address parse(std::string_view text, int family) {
+  nl_addr* raw = nullptr;
+  const std::string t(text);
+  check(nl_addr_parse(t.c_str(), family, &raw), "parse address", t);
+  return Address(raw);
+}
+
+std::string format(const nl_addr* addr) {
+  if (addr == nullptr) return "none";
+  std::array<char, 128> buf{};
+  return nl_addr2str(addr, buf.data(), buf.size());
+}
+
+std::string macOf(rtnl_link* link) {
+  nl_addr* mac = rtnl_link_get_addr(link);
+  if (mac == nullptr || nl_addr_get_len(mac) != 6) return {};
+  const auto* b = static_cast<const unsigned char*>(nl_addr_get_binary_addr(mac));
+  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5]);
+}
+
+void setUp(nl_sock* sock, rtnl_link* link, std::string_view what) {
+  Link change(rtnl_link_alloc());
+  if (!change) throw NetlinkError("alloc", "link", NLE_NOMEM, "alloc link: out of memory");
+  rtnl_link_set_flags(change.get(), IFF_UP);
+  check(rtnl_link_change(sock, link, change.get(), 0), "set up", what);
+}
+
+void addAddressIdempotent(nl_sock* sock, rtnl_addr* addr, std::string_view what) {
+  const int rc = rtnl_addr_add(sock, addr, NLM_F_CREATE | NLM_F_EXCL);
+  if (rc == -NLE_EXIST) return;
+  check(rc, "add address", what);
+}
+
+void addRouteIdempotent(nl_sock* sock, rtnl_route* route, std::string_view what) {
+  const int rc = rtnl_route_add(sock, route, NLM_F_CREATE | NLM_F_EXCL);
+  if (rc == -NLE_EXIST) return;
+  check(rc, "add route", what);
+}
+
+namespace {
+
+using Msg = std::unique_ptr<nl_msg, Put<nlmsg_free>>;
+
+Cache filteredDump(nl_sock* sock, const char* cacheName, int type, const void* header,
+                   std::size_t headerLen, int oif, std::string_view what) {
+  // Without strict checking the kernel ignores the header fields and dumps everything.
+  const int on = 1;
+  if (setsockopt(nl_socket_get_fd(sock), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof on) != 0) {
+    throw NetlinkError("configure", "netlink socket", NLE_OPNOTSUPP,
+                       fmt::format("dump {}: NETLINK_GET_STRICT_CHK: {}", what, std::strerror(errno)));
+  }
+  nl_cache* raw = nullptr;
+  check(nl_cache_alloc_name(cacheName, &raw), "alloc", what);
+  Cache cache(raw);
+  Msg msg(nlmsg_alloc_simple(type, NLM_F_DUMP));
+  if (!msg) throw NetlinkError("alloc", std::string(what), NLE_NOMEM, "alloc message: out of memory");
+  check(nlmsg_append(msg.get(), const_cast<void*>(header), headerLen, NLMSG_ALIGNTO), "build", what);
+  if (oif != 0) check(nla_put_u32(msg.get(), RTA_OIF, static_cast<std::uint32_t>(oif)), "build", what);
+  check(nl_send_auto(sock, msg.get()), "dump", what);
+  check(nl_cache_pickup(sock, cache.get()), "read", what);
+  return cache;
+}
+
+}  // namespace
+
+Cache dumpAddresses(nl_sock* sock, int family, int ifindex) {
+  ifaddrmsg ifa{};
+  ifa.ifa_family = static_cast<unsigned char>(family);
+  ifa.ifa_index = static_cast<unsigned>(ifindex);
+  return filteredDump(sock, "route/addr", RTM_GETADDR, &ifa, sizeof ifa, 0,
+                      fmt::format("addresses of ifindex {}", ifindex));
+}
+
+Cache dumpRoutes(nl_sock* sock, int family, int oif) {
+  rtmsg rtm{};
+  rtm.rtm_family = static_cast<unsigned char>(family);
+  return filteredDump(sock, "route/route", RTM_GETROUTE, &rtm, sizeof rtm, oif,
+                      fmt::format("routes through ifindex {}", oif));
+}
+
+}  // namespace sixrd::tunnel::nl

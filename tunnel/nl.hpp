@@ -1,0 +1,66 @@
+// RAII over libnl objects and sockets, and the one place libnl return codes become exceptions.
+// Internal to tunnel/: nothing outside this directory includes libnl.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <netlink/addr.h>
+#include <netlink/cache.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+
+#include "ipam/sixrd_math.hpp"
+
+namespace sixrd::tunnel::nl {
+
+template <auto F>
+struct Put {
+  void operator()(auto* p) const noexcept { F(p); }
+};
+
+using Socket = std::unique_ptr<nl_sock, Put<nl_socket_free>>;
+using Link = std::unique_ptr<rtnl_link, Put<rtnl_link_put>>;
+using Addr = std::unique_ptr<rtnl_addr, Put<rtnl_addr_put>>;
+using Route = std::unique_ptr<rtnl_route, Put<rtnl_route_put>>;
+using Address = std::unique_ptr<nl_addr, Put<nl_addr_put>>;
+using Cache = std::unique_ptr<nl_cache, Put<nl_cache_free>>;
+
+// Throws NetlinkError("<op> <object>: <nl_geterror(rc)>") when rc < 0; returns rc otherwise.
+int check(int rc, std::string_view op, std::string_view object);
+
+// A NETLINK_ROUTE socket bound to the network namespace the thread is in *now*.
+Socket openRouteSocket();
+
+// The link called `name`, or nullptr when there is none. One RTM_GETLINK, no dump.
+Link findLink(nl_sock* sock, std::string_view name);
+// Same, throwing NetlinkError when it does not exist.
+Link getLink(nl_sock* sock, std::string_view name);
+
+// Owned nl_addr values.
+Address ipv6(const ipam::Ipv6Addr& addr, int prefixLen);
+Address ipv4(ipam::Ipv4Addr addr, int prefixLen);
+Address parse(std::string_view text, int family);
+
+// nl_addr -> text / raw bytes.
+std::string format(const nl_addr* addr);
+std::string macOf(rtnl_link* link);
+
+// Sets (or clears) IFF_UP through RTM_NEWLINK on an existing link.
+void setUp(nl_sock* sock, rtnl_link* link, std::string_view what);
+
+// Adds `addr` (already carrying ifindex/family/prefixlen/local); EEXIST is success.
+void addAddressIdempotent(nl_sock* sock, rtnl_addr* addr, std::string_view what);
+// Adds `route`; EEXIST is success.
+void addRouteIdempotent(nl_sock* sock, rtnl_route* route, std::string_view what);
+
+// Dumps filtered in the kernel (NETLINK_GET_STRICT_CHK): the addresses of one family on one link,
+// the routes of one family through one output link (oif 0: every route of the family). Their cost
+// follows that link, not the number of pods on the node.
+Cache dumpAddresses(nl_sock* sock, int family, int ifindex);
+Cache dumpRoutes(nl_sock* sock, int family, int oif);
+
+}  // namespace sixrd::tunnel::nl

@@ -1,0 +1,297 @@
+#include "tunnel/pod.hpp"
+
+#include <fmt/format.h>
+#include <linux/if.h>
+#include <netlink/errno.h>
+#include <netlink/route/link/veth.h>
+#include <netlink/route/nexthop.h>
+#include <spdlog/spdlog.h>
+
+#include <cstring>
+
+#include "ipam/interface_id.hpp"
+#include "tunnel/netns.hpp"
+#include "tunnel/nl.hpp"
+#include "tunnel/sysctl.hpp"
+
+namespace sixrd::tunnel {
+
+namespace {
+
+// Deletes the host veth unless dismissed: ADD's rollback, the way ptp undoes a half-made pod.
+class VethRollback {
+ public:
+  VethRollback(nl_sock* sock, std::string name) : sock_(sock), name_(std::move(name)) {}
+  VethRollback(const VethRollback&) = delete;
+  VethRollback& operator=(const VethRollback&) = delete;
+  ~VethRollback() {
+    if (armed_) {
+      try {
+        spdlog::warn("rolling back: deleting host veth {}", name_);
+        delPod(sock_, name_);
+      } catch (const std::exception& e) {
+        spdlog::error("rollback of host veth {} failed: {}", name_, e.what());
+      }
+    }
+  }
+  void dismiss() noexcept { armed_ = false; }
+
+ private:
+  nl_sock* sock_;
+  std::string name_;
+  bool armed_ = true;
+};
+
+nl::Addr hostAddr(int ifindex, const ipam::Ipv6Addr& ip, int prefixLen) {
+  nl::Addr addr(rtnl_addr_alloc());
+  if (!addr) throw NetlinkError("alloc", "address", NLE_NOMEM, "alloc address: out of memory");
+  rtnl_addr_set_ifindex(addr.get(), ifindex);
+  rtnl_addr_set_family(addr.get(), AF_INET6);
+  const nl::Address local = nl::ipv6(ip, prefixLen);
+  nl::check(rtnl_addr_set_local(addr.get(), local.get()), "set address", nl::format(local.get()));
+  rtnl_addr_set_prefixlen(addr.get(), prefixLen);
+  // Addresses are unique by construction; DAD would only add 1-2 s before the pod can talk.
+  rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
+  return addr;
+}
+
+ipam::Ipv6Addr gatewayBytes() {
+  return ipam::parseIpv6(kGateway, "gateway");
+}
+
+// A route to `dst`/`len` out of `ifindex`, via `gateway` when given.
+nl::Route linkRoute(const ipam::Ipv6Addr& dst, int len, int ifindex, const ipam::Ipv6Addr* gateway) {
+  nl::Route route(rtnl_route_alloc());
+  if (!route) throw NetlinkError("alloc", "route", NLE_NOMEM, "alloc route: out of memory");
+  rtnl_route_set_family(route.get(), AF_INET6);
+  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
+  rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
+  const nl::Address d = nl::ipv6(dst, len);
+  nl::check(rtnl_route_set_dst(route.get(), d.get()), "set route dst", nl::format(d.get()));
+  rtnl_nexthop* nh = rtnl_route_nh_alloc();
+  if (nh == nullptr) throw NetlinkError("alloc", "nexthop", NLE_NOMEM, "alloc nexthop: out of memory");
+  rtnl_route_nh_set_ifindex(nh, ifindex);
+  if (gateway != nullptr) {
+    const nl::Address gw = nl::ipv6(*gateway, 128);
+    rtnl_route_nh_set_gateway(nh, gw.get());  // takes its own reference
+  }
+  rtnl_route_add_nexthop(route.get(), nh);  // the route owns nh from here
+  return route;
+}
+
+std::string sysctlIf(std::string_view ifname, std::string_view key) {
+  return fmt::format("net/ipv6/conf/{}/{}", ifname, key);
+}
+
+// The pod side, inside the pod namespace. Returns the pod interface's MAC.
+std::string configurePodSide(const PodSpec& spec) {
+  const nl::Socket sock = nl::openRouteSocket();
+  const nl::Link link = nl::getLink(sock.get(), spec.ifname);
+  const int ifindex = rtnl_link_get_ifindex(link.get());
+  writeSysctl(sysctlIf(spec.ifname, "accept_dad"), "0");
+  writeSysctl(sysctlIf(spec.ifname, "accept_ra"), "0");
+  if (spec.tcpMtuProbing) writeSysctl("net/ipv4/tcp_mtu_probing", "1");
+
+  const nl::Addr addr = hostAddr(ifindex, spec.address, 128);
+  nl::check(rtnl_addr_add(sock.get(), addr.get(), NLM_F_CREATE | NLM_F_EXCL), "add address",
+            fmt::format("{}/128 on {}", ipam::formatIpv6(spec.address), spec.ifname));
+  if (const nl::Link lo = nl::findLink(sock.get(), "lo"); lo) nl::setUp(sock.get(), lo.get(), "lo");
+  nl::setUp(sock.get(), link.get(), spec.ifname);
+  const ipam::Ipv6Addr gw = gatewayBytes();
+  const nl::Route route = linkRoute(ipam::Ipv6Addr{}, 0, ifindex, &gw);
+  nl::check(rtnl_route_add(sock.get(), route.get(), NLM_F_CREATE | NLM_F_EXCL), "add route",
+            fmt::format("default via {} dev {}", kGateway, spec.ifname));
+  return nl::macOf(link.get());
+}
+
+bool hasAddress(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& want, int prefixLen) {
+  const nl::Cache addrs = nl::dumpAddresses(sock, AF_INET6, ifindex);
+  for (nl_object* o = nl_cache_get_first(addrs.get()); o != nullptr; o = nl_cache_get_next(o)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(o);
+    nl_addr* local = rtnl_addr_get_local(a);
+    if (local != nullptr && nl_addr_get_len(local) == 16 && rtnl_addr_get_prefixlen(a) == prefixLen &&
+        std::memcmp(nl_addr_get_binary_addr(local), want.data(), 16) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A route dst/len through ifindex (via gateway, when given) in the main table.
+bool hasRoute(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& dst, int len,
+              const ipam::Ipv6Addr* gateway) {
+  const nl::Cache routes = nl::dumpRoutes(sock, AF_INET6, ifindex);
+  for (nl_object* o = nl_cache_get_first(routes.get()); o != nullptr; o = nl_cache_get_next(o)) {
+    auto* r = reinterpret_cast<rtnl_route*>(o);
+    nl_addr* d = rtnl_route_get_dst(r);
+    if (rtnl_route_get_table(r) != RT_TABLE_MAIN || d == nullptr) continue;
+    if (nl_addr_get_prefixlen(d) != static_cast<unsigned>(len)) continue;
+    if (len > 0 && (nl_addr_get_len(d) != 16 ||
+                    std::memcmp(nl_addr_get_binary_addr(d), dst.data(), 16) != 0)) {
+      continue;
+    }
+    if (rtnl_route_get_nnexthops(r) < 1) continue;
+    rtnl_nexthop* nh = rtnl_route_nexthop_n(r, 0);
+    if (rtnl_route_nh_get_ifindex(nh) != ifindex) continue;
+    if (gateway != nullptr) {
+      nl_addr* gw = rtnl_route_nh_get_gateway(nh);
+      if (gw == nullptr || nl_addr_get_len(gw) != 16 ||
+          std::memcmp(nl_addr_get_binary_addr(gw), gateway->data(), 16) != 0) {
+        continue;
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
+bool isVeth(rtnl_link* link) {
+  const char* type = rtnl_link_get_type(link);
+  return type != nullptr && std::strcmp(type, "veth") == 0;
+}
+
+}  // namespace
+
+bool isHostVethName(std::string_view name) noexcept {
+  const std::string_view prefix = ipam::hostVethPrefix();
+  if (name.size() != prefix.size() + 12 || name.substr(0, prefix.size()) != prefix) return false;
+  for (const char c : name.substr(prefix.size())) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
+  const Netns podNs = Netns::open(spec.netns);
+  {
+    const NetnsGuard inPod(podNs);
+    const nl::Socket podSock = nl::openRouteSocket();
+    if (nl::findLink(podSock.get(), spec.ifname)) {
+      throw Conflict(fmt::format("interface {} already exists in netns {}", spec.ifname, spec.netns));
+    }
+  }
+
+  // Both ends in one RTM_NEWLINK: the peer is born in the pod namespace under its final name, so
+  // there is no window with a half-moved pair and no rename.
+  nl::Link veth(rtnl_link_veth_alloc());
+  if (!veth) throw NetlinkError("alloc", "veth", NLE_NOMEM, "alloc veth: out of memory");
+  rtnl_link_set_name(veth.get(), spec.hostVeth.c_str());
+  rtnl_link_set_mtu(veth.get(), static_cast<unsigned>(spec.mtu));
+  {
+    const nl::Link peer(rtnl_link_veth_get_peer(veth.get()));
+    rtnl_link_set_name(peer.get(), spec.ifname.c_str());
+    rtnl_link_set_mtu(peer.get(), static_cast<unsigned>(spec.mtu));
+    rtnl_link_set_ns_fd(peer.get(), podNs.fd());
+  }
+  const int rc = rtnl_link_add(sock, veth.get(), NLM_F_CREATE | NLM_F_EXCL);
+  if (rc == -NLE_EXIST) {
+    throw Conflict(fmt::format(
+        "host veth {} already exists: container {} already has an attachment here (DEL it first)",
+        spec.hostVeth, spec.alias));
+  }
+  nl::check(rc, "create veth pair", fmt::format("{} <-> {}:{}", spec.hostVeth, spec.netns, spec.ifname));
+  VethRollback rollback(sock, spec.hostVeth);
+
+  const nl::Link host = nl::getLink(sock, spec.hostVeth);
+  const int hostIndex = rtnl_link_get_ifindex(host.get());
+  // Before the link comes up, so its own link-local skips DAD as well.
+  writeSysctl(sysctlIf(spec.hostVeth, "accept_dad"), "0");
+  writeSysctl(sysctlIf(spec.hostVeth, "accept_ra"), "0");
+
+  PodLinks links;
+  {
+    const NetnsGuard inPod(podNs);
+    links.podMac = configurePodSide(spec);
+  }
+
+  {
+    nl::Link change(rtnl_link_alloc());
+    if (!change) throw NetlinkError("alloc", "link", NLE_NOMEM, "alloc link: out of memory");
+    rtnl_link_set_flags(change.get(), IFF_UP);
+    rtnl_link_set_ifalias(change.get(), spec.alias.c_str());
+    nl::check(rtnl_link_change(sock, host.get(), change.get(), 0), "set up", spec.hostVeth);
+  }
+  const nl::Addr gw = hostAddr(hostIndex, gatewayBytes(), 64);
+  nl::check(rtnl_addr_add(sock, gw.get(), NLM_F_CREATE | NLM_F_EXCL), "add address",
+            fmt::format("{}/64 on {}", kGateway, spec.hostVeth));
+  const nl::Route back = linkRoute(spec.address, 128, hostIndex, nullptr);
+  nl::check(rtnl_route_add(sock, back.get(), NLM_F_CREATE | NLM_F_EXCL), "add route",
+            fmt::format("{}/128 dev {}", ipam::formatIpv6(spec.address), spec.hostVeth));
+
+  links.hostMac = nl::macOf(host.get());
+  rollback.dismiss();
+  return links;
+}
+
+bool delPod(nl_sock* sock, const std::string& hostVeth) {
+  const nl::Link link = nl::findLink(sock, hostVeth);
+  if (!link) return false;
+  if (!isVeth(link.get())) {
+    throw Conflict(fmt::format("{} is not a veth; sixrd will not delete it", hostVeth));
+  }
+  const int rc = rtnl_link_delete(sock, link.get());
+  if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV) return false;  // a concurrent DEL won
+  nl::check(rc, "delete veth", hostVeth);
+  return true;
+}
+
+std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec) {
+  std::vector<std::string> out;
+  const std::string podAddr = ipam::formatIpv6(spec.address);
+  const nl::Link host = nl::findLink(sock, spec.hostVeth);
+  if (!host) return {fmt::format("host veth {} does not exist", spec.hostVeth)};
+  if (!isVeth(host.get())) out.push_back(fmt::format("{} is not a veth", spec.hostVeth));
+  if (static_cast<int>(rtnl_link_get_mtu(host.get())) != spec.mtu) {
+    out.push_back(fmt::format("host veth {} mtu is {}, want {}", spec.hostVeth,
+                              rtnl_link_get_mtu(host.get()), spec.mtu));
+  }
+  if ((rtnl_link_get_flags(host.get()) & IFF_UP) == 0U) {
+    out.push_back(fmt::format("host veth {} is down", spec.hostVeth));
+  }
+  const int hostIndex = rtnl_link_get_ifindex(host.get());
+  if (!hasRoute(sock, hostIndex, spec.address, 128, nullptr)) {
+    out.push_back(fmt::format("host route {}/128 dev {} is missing", podAddr, spec.hostVeth));
+  }
+
+  const Netns podNs = Netns::open(spec.netns);
+  const NetnsGuard inPod(podNs);
+  const nl::Socket podSock = nl::openRouteSocket();
+  const nl::Link pod = nl::findLink(podSock.get(), spec.ifname);
+  if (!pod) {
+    out.push_back(fmt::format("interface {} does not exist in netns {}", spec.ifname, spec.netns));
+    return out;
+  }
+  const int podIndex = rtnl_link_get_ifindex(pod.get());
+  if (static_cast<int>(rtnl_link_get_mtu(pod.get())) != spec.mtu) {
+    out.push_back(fmt::format("pod interface {} mtu is {}, want {}", spec.ifname,
+                              rtnl_link_get_mtu(pod.get()), spec.mtu));
+  }
+  if ((rtnl_link_get_flags(pod.get()) & IFF_UP) == 0U) {
+    out.push_back(fmt::format("pod interface {} is down", spec.ifname));
+  }
+  if (!hasAddress(podSock.get(), podIndex, spec.address, 128)) {
+    out.push_back(fmt::format("pod interface {} lacks address {}/128", spec.ifname, podAddr));
+  }
+  const ipam::Ipv6Addr gw = gatewayBytes();
+  if (!hasRoute(podSock.get(), podIndex, ipam::Ipv6Addr{}, 0, &gw)) {
+    out.push_back(fmt::format("pod default route via {} dev {} is missing", kGateway, spec.ifname));
+  }
+  return out;
+}
+
+std::vector<Datapath::HostVeth> listHostVeths(nl_sock* sock) {
+  nl_cache* raw = nullptr;
+  nl::check(rtnl_link_alloc_cache(sock, AF_UNSPEC, &raw), "dump", "links");
+  const nl::Cache cache(raw);
+  std::vector<Datapath::HostVeth> out;
+  for (nl_object* o = nl_cache_get_first(cache.get()); o != nullptr; o = nl_cache_get_next(o)) {
+    auto* link = reinterpret_cast<rtnl_link*>(o);
+    const char* name = rtnl_link_get_name(link);
+    if (name == nullptr || !isHostVethName(name) || !isVeth(link)) continue;
+    const char* alias = rtnl_link_get_ifalias(link);
+    out.push_back({name, alias != nullptr ? alias : ""});
+  }
+  return out;
+}
+
+}  // namespace sixrd::tunnel

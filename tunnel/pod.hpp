@@ -1,0 +1,24 @@
+// Pod plumbing: the veth pair, the pod's /128 without DAD, its default route via the link-local
+// gateway on the host side, and the host route back. Called in the node's namespace; enters the pod
+// namespace itself.
+#pragma once
+
+#include <netlink/netlink.h>
+
+#include <string>
+#include <vector>
+
+#include "tunnel/datapath.hpp"
+
+namespace sixrd::tunnel {
+
+// `sock` is bound to the node namespace. Removes the pair again if any later step throws.
+PodLinks addPod(nl_sock* sock, const PodSpec& spec);
+bool delPod(nl_sock* sock, const std::string& hostVeth);
+std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec);
+std::vector<Datapath::HostVeth> listHostVeths(nl_sock* sock);
+
+// True for names sixrd gives host veths: "sx" followed by 12 lowercase hex digits.
+bool isHostVethName(std::string_view name) noexcept;
+
+}  // namespace sixrd::tunnel

@@ -1,0 +1,258 @@
+#include "tunnel/sit.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <linux/if.h>
+#include <linux/if_tunnel.h>
+#include <netlink/errno.h>
+#include <netlink/route/link/sit.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "tunnel/nl.hpp"
+#include "tunnel/sysctl.hpp"
+
+namespace sixrd::tunnel {
+
+namespace {
+
+constexpr std::uint8_t kPmtudisc = 1;
+
+// The sit settings sixrd wants, in the form libnl hands them back.
+struct SitParams {
+  std::uint32_t local = 0;  // network order, as IFLA_IPTUN_LOCAL
+  std::uint8_t ttl = 0;
+  in6_addr prefix{};
+  std::uint16_t prefixLen = 0;
+  std::uint32_t relayPrefix = 0;  // network order
+  std::uint16_t relayPrefixLen = 0;
+  unsigned mtu = 0;
+};
+
+SitParams wanted(const NodeSpec& spec, const Node& node) {
+  SitParams p;
+  p.local = htonl(node.prefix.nodeIp);
+  p.ttl = static_cast<std::uint8_t>(spec.ttl);
+  std::memcpy(&p.prefix, spec.plan.prefix.addr.data(), 16);
+  p.prefixLen = static_cast<std::uint16_t>(spec.plan.prefix.len);
+  p.relayPrefix = htonl(spec.plan.underlay.addr);
+  p.relayPrefixLen = static_cast<std::uint16_t>(spec.plan.underlay.len);
+  p.mtu = static_cast<unsigned>(node.tunnelMtu());
+  return p;
+}
+
+std::string v4(std::uint32_t be) { return ipam::formatIpv4(ntohl(be)); }
+std::string v6(const in6_addr& a) {
+  ipam::Ipv6Addr b{};
+  std::memcpy(b.data(), &a, 16);
+  return ipam::formatIpv6(b);
+}
+
+// Differences between a kernel sit link and the wanted settings, one sentence each.
+std::vector<std::string> diff(rtnl_link* link, const SitParams& want, std::string_view name) {
+  std::vector<std::string> out;
+  auto note = [&](std::string_view what, const std::string& have, const std::string& should) {
+    if (have != should) out.push_back(fmt::format("{} {} is {}, want {}", name, what, have, should));
+  };
+  note("local", v4(rtnl_link_sit_get_local(link)), v4(want.local));
+  note("remote", v4(rtnl_link_sit_get_remote(link)), "0.0.0.0");
+  note("ttl", std::to_string(rtnl_link_sit_get_ttl(link)), std::to_string(want.ttl));
+  note("pmtudisc", std::to_string(rtnl_link_sit_get_pmtudisc(link)), std::to_string(kPmtudisc));
+  in6_addr prefix{};
+  std::uint16_t prefixLen = 0;
+  std::uint32_t relay = 0;
+  std::uint16_t relayLen = 0;
+  rtnl_link_sit_get_ip6rd_prefix(link, &prefix);
+  rtnl_link_sit_get_ip6rd_prefixlen(link, &prefixLen);
+  rtnl_link_sit_get_ip6rd_relay_prefix(link, &relay);
+  rtnl_link_sit_get_ip6rd_relay_prefixlen(link, &relayLen);
+  note("6rd-prefix", fmt::format("{}/{}", v6(prefix), prefixLen),
+       fmt::format("{}/{}", v6(want.prefix), want.prefixLen));
+  note("6rd-relay_prefix", fmt::format("{}/{}", v4(relay), relayLen),
+       fmt::format("{}/{}", v4(want.relayPrefix), want.relayPrefixLen));
+  note("mtu", std::to_string(rtnl_link_get_mtu(link)), std::to_string(want.mtu));
+  note("state", (rtnl_link_get_flags(link) & IFF_UP) != 0U ? "up" : "down", "up");
+  return out;
+}
+
+nl::Link sitLink(std::string_view name, const SitParams& p) {
+  nl::Link link(rtnl_link_alloc());
+  if (!link) throw NetlinkError("alloc", "link", NLE_NOMEM, "alloc link: out of memory");
+  nl::check(rtnl_link_set_type(link.get(), "sit"), "set type sit", name);
+  rtnl_link_set_name(link.get(), std::string(name).c_str());
+  rtnl_link_set_mtu(link.get(), p.mtu);
+  rtnl_link_set_flags(link.get(), IFF_UP);
+  rtnl_link_sit_set_local(link.get(), p.local);
+  rtnl_link_sit_set_remote(link.get(), 0);
+  rtnl_link_sit_set_ttl(link.get(), p.ttl);
+  rtnl_link_sit_set_pmtudisc(link.get(), kPmtudisc);
+  rtnl_link_sit_set_ip6rd_prefix(link.get(), &p.prefix);
+  rtnl_link_sit_set_ip6rd_prefixlen(link.get(), p.prefixLen);
+  rtnl_link_sit_set_ip6rd_relay_prefix(link.get(), p.relayPrefix);
+  rtnl_link_sit_set_ip6rd_relay_prefixlen(link.get(), p.relayPrefixLen);
+  return link;
+}
+
+bool isSit(rtnl_link* link) {
+  const char* type = rtnl_link_get_type(link);
+  return type != nullptr && std::strcmp(type, "sit") == 0;
+}
+
+[[noreturn]] void sitMissing(std::string_view name, int rc) {
+  throw SitUnavailable(fmt::format(
+      "cannot create sit device {}: {}: this kernel has no sit/6rd support; load it with "
+      "`modprobe sit` on the node (or build the kernel with CONFIG_IPV6_SIT and "
+      "CONFIG_IPV6_SIT_6RD)",
+      name, nl_geterror(rc)));
+}
+
+bool isUnsupported(int rc) { return rc == -NLE_OPNOTSUPP || rc == -NLE_NOATTR; }
+
+// Overlay addresses inside the prefix other than ours, left behind when the node's IPv4 changed.
+void removeStaleState(nl_sock* sock, int ifindex, const NodeSpec& spec, const Node& node) {
+  const nl::Cache addrs = nl::dumpAddresses(sock, AF_INET6, ifindex);
+  for (nl_object* o = nl_cache_get_first(addrs.get()); o != nullptr; o = nl_cache_get_next(o)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(o);
+    nl_addr* local = rtnl_addr_get_local(a);
+    if (local == nullptr || nl_addr_get_len(local) != 16) continue;
+    ipam::Ipv6Addr bytes{};
+    std::memcpy(bytes.data(), nl_addr_get_binary_addr(local), 16);
+    if (!ipam::contains(spec.plan.prefix, bytes) || bytes == node.prefix.overlayAddr) continue;
+    spdlog::info("removing stale overlay address {} from {}", ipam::formatIpv6(bytes), spec.tunnel);
+    const int rc = rtnl_addr_delete(sock, a, 0);
+    if (rc != -NLE_NOADDR && rc != -NLE_OBJ_NOTFOUND) nl::check(rc, "delete address", nl::format(local));
+  }
+  // Unreachable /64 routes for another node64 inside the prefix (RTN_UNREACHABLE lives on lo).
+  const nl::Cache routes = nl::dumpRoutes(sock, AF_INET6, 0);
+  for (nl_object* o = nl_cache_get_first(routes.get()); o != nullptr; o = nl_cache_get_next(o)) {
+    auto* r = reinterpret_cast<rtnl_route*>(o);
+    nl_addr* dst = rtnl_route_get_dst(r);
+    if (rtnl_route_get_type(r) != RTN_UNREACHABLE || dst == nullptr ||
+        nl_addr_get_prefixlen(dst) != 64 || nl_addr_get_len(dst) != 16) {
+      continue;
+    }
+    ipam::Ipv6Addr bytes{};
+    std::memcpy(bytes.data(), nl_addr_get_binary_addr(dst), 16);
+    if (!ipam::contains(spec.plan.prefix, bytes) || bytes == node.prefix.node64.addr) continue;
+    spdlog::info("removing stale unreachable route {}", nl::format(dst));
+    const int rc = rtnl_route_delete(sock, r, 0);
+    if (rc != -NLE_OBJ_NOTFOUND) nl::check(rc, "delete route", nl::format(dst));
+  }
+}
+
+nl::Addr overlayAddress(int ifindex, const NodeSpec& spec, const Node& node) {
+  nl::Addr addr(rtnl_addr_alloc());
+  if (!addr) throw NetlinkError("alloc", "address", NLE_NOMEM, "alloc address: out of memory");
+  rtnl_addr_set_ifindex(addr.get(), ifindex);
+  rtnl_addr_set_family(addr.get(), AF_INET6);
+  const nl::Address local = nl::ipv6(node.prefix.overlayAddr, spec.plan.prefix.len);
+  nl::check(rtnl_addr_set_local(addr.get(), local.get()), "set address", nl::format(local.get()));
+  rtnl_addr_set_prefixlen(addr.get(), spec.plan.prefix.len);
+  rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
+  return addr;
+}
+
+nl::Route unreachableRoute(const Node& node) {
+  nl::Route route(rtnl_route_alloc());
+  if (!route) throw NetlinkError("alloc", "route", NLE_NOMEM, "alloc route: out of memory");
+  rtnl_route_set_family(route.get(), AF_INET6);
+  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
+  rtnl_route_set_type(route.get(), RTN_UNREACHABLE);
+  rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
+  const nl::Address dst = nl::ipv6(node.prefix.node64.addr, 64);
+  nl::check(rtnl_route_set_dst(route.get(), dst.get()), "set route dst", nl::format(dst.get()));
+  return route;
+}
+
+}  // namespace
+
+void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
+  const SitParams want = wanted(spec, node);
+  nl::Link link = nl::findLink(sock, spec.tunnel);
+  bool changed = false;
+  if (!link) {
+    const nl::Link fresh = sitLink(spec.tunnel, want);
+    const int rc = rtnl_link_add(sock, fresh.get(), NLM_F_CREATE | NLM_F_EXCL);
+    if (isUnsupported(rc)) sitMissing(spec.tunnel, rc);
+    // EEXIST: a concurrent ADD created it first; verify below like any existing device.
+    if (rc != -NLE_EXIST) nl::check(rc, "create sit device", spec.tunnel);
+    if (rc == 0) {
+      spdlog::info("created sit device {} local {} 6rd-prefix {} 6rd-relay_prefix {} mtu {}",
+                   spec.tunnel, ipam::formatIpv4(node.prefix.nodeIp),
+                   ipam::formatPrefix(spec.plan.prefix), ipam::formatSubnet(spec.plan.underlay),
+                   want.mtu);
+      changed = true;
+    }
+    link = nl::getLink(sock, spec.tunnel);
+  }
+  if (!isSit(link.get())) {
+    const char* type = rtnl_link_get_type(link.get());
+    throw Conflict(fmt::format("tunnel {} exists but is a {} device, not sit: remove it or set "
+                               "\"tunnel\" to another name",
+                               spec.tunnel, type != nullptr ? type : "plain"));
+  }
+  if (const auto differences = diff(link.get(), want, spec.tunnel); !differences.empty()) {
+    for (const auto& d : differences) spdlog::info("repairing: {}", d);
+    const nl::Link change = sitLink(spec.tunnel, want);
+    nl::check(rtnl_link_change(sock, link.get(), change.get(), 0), "reconfigure sit device",
+              spec.tunnel);
+    changed = true;
+  }
+  const int ifindex = rtnl_link_get_ifindex(link.get());
+  if (changed) removeStaleState(sock, ifindex, spec, node);
+  const nl::Addr addr = overlayAddress(ifindex, spec, node);
+  nl::addAddressIdempotent(sock, addr.get(), fmt::format("{}/{} on {}",
+                                                         ipam::formatIpv6(node.prefix.overlayAddr),
+                                                         spec.plan.prefix.len, spec.tunnel));
+  const nl::Route route = unreachableRoute(node);
+  nl::addRouteIdempotent(sock, route.get(),
+                         "unreachable " + ipam::formatPrefix(node.prefix.node64));
+  ensureSysctl("net/ipv6/conf/all/forwarding", "1");
+}
+
+std::vector<std::string> verifyTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
+  const nl::Link link = nl::findLink(sock, spec.tunnel);
+  if (!link) return {fmt::format("tunnel {} does not exist", spec.tunnel)};
+  if (!isSit(link.get())) return {fmt::format("tunnel {} is not a sit device", spec.tunnel)};
+  auto out = diff(link.get(), wanted(spec, node), spec.tunnel);
+
+  const int ifindex = rtnl_link_get_ifindex(link.get());
+  const nl::Cache addrs = nl::dumpAddresses(sock, AF_INET6, ifindex);
+  bool haveOverlay = false;
+  for (nl_object* o = nl_cache_get_first(addrs.get()); o != nullptr; o = nl_cache_get_next(o)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(o);
+    nl_addr* local = rtnl_addr_get_local(a);
+    if (local != nullptr && nl_addr_get_len(local) == 16 &&
+        std::memcmp(nl_addr_get_binary_addr(local), node.prefix.overlayAddr.data(), 16) == 0 &&
+        rtnl_addr_get_prefixlen(a) == spec.plan.prefix.len) {
+      haveOverlay = true;
+    }
+  }
+  if (!haveOverlay) {
+    out.push_back(fmt::format("tunnel {} lacks overlay address {}/{}", spec.tunnel,
+                              ipam::formatIpv6(node.prefix.overlayAddr), spec.plan.prefix.len));
+  }
+  if (readSysctl("net/ipv6/conf/all/forwarding") != std::optional<std::string>("1")) {
+    out.emplace_back("IPv6 forwarding (net.ipv6.conf.all.forwarding) is off");
+  }
+  return out;
+}
+
+bool sitAvailable(nl_sock* sock, const NodeSpec& spec) {
+  if (const nl::Link link = nl::findLink(sock, spec.tunnel); link && isSit(link.get())) return true;
+  // A throw-away device answers for certain (it also makes the kernel autoload sit.ko).
+  const std::string probe = fmt::format("sxprobe{}", getpid() % 100000);
+  nl::Link link(rtnl_link_alloc());
+  if (!link) throw NetlinkError("alloc", "link", NLE_NOMEM, "alloc link: out of memory");
+  nl::check(rtnl_link_set_type(link.get(), "sit"), "set type sit", probe);
+  rtnl_link_set_name(link.get(), probe.c_str());
+  const int rc = rtnl_link_add(sock, link.get(), NLM_F_CREATE | NLM_F_EXCL);
+  if (isUnsupported(rc)) return false;
+  nl::check(rc, "create probe sit device", probe);
+  nl::check(rtnl_link_delete(sock, link.get()), "delete probe sit device", probe);
+  return true;
+}
+
+}  // namespace sixrd::tunnel

@@ -1,0 +1,24 @@
+// The node's sit/6rd device and what hangs off it: the overlay address <node64>::1/<prefixlen>
+// (whose connected route sends all of the prefix into the tunnel), the unreachable <node64>::/64
+// route, and IPv6 forwarding. Runs in the node's namespace.
+#pragma once
+
+#include <netlink/netlink.h>
+
+#include <string>
+#include <vector>
+
+#include "tunnel/datapath.hpp"
+
+namespace sixrd::tunnel {
+
+// Creates, repairs in place, or leaves alone. Throws SitUnavailable, Conflict, NetlinkError.
+void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node);
+
+// Human-readable differences; empty when the tunnel matches.
+std::vector<std::string> verifyTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node);
+
+// Whether sit devices can be created here (the existing tunnel, or a throw-away probe device).
+bool sitAvailable(nl_sock* sock, const NodeSpec& spec);
+
+}  // namespace sixrd::tunnel
