@@ -14,6 +14,7 @@
 #include "cni/version.hpp"
 #include "ipam/interface_id.hpp"
 #include "ipam/lease_store.hpp"
+#include "tunnel/fault.hpp"
 
 namespace sixrd::cni {
 
@@ -224,6 +225,8 @@ Error toCniError(std::exception_ptr error) {
     return {e.missing() ? Code::kContainerUnknown : Code::kInvalidEnv, e.what(), "CNI_NETNS"};
   } catch (const tunnel::Conflict& e) {
     return {Code::kConflict, e.what()};
+  } catch (const tunnel::InjectedFault& e) {
+    return {Code::kKernel, e.what(), "SIXRD_TEST_FAULT"};
   } catch (const tunnel::NetlinkError& e) {
     return {Code::kKernel, e.what(), fmt::format("{} {}", e.op(), e.object())};
   } catch (const nlohmann::json::exception& e) {

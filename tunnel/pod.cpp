@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "ipam/interface_id.hpp"
+#include "tunnel/fault.hpp"
 #include "tunnel/netns.hpp"
 #include "tunnel/nl.hpp"
 #include "tunnel/sysctl.hpp"
@@ -191,6 +192,7 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
   }
   nl::check(rc, "create veth pair", fmt::format("{} <-> {}:{}", spec.hostVeth, spec.netns, spec.ifname));
   VethRollback rollback(sock, spec.hostVeth);
+  faultPoint("after-veth");
 
   const nl::Link host = nl::getLink(sock, spec.hostVeth);
   const int hostIndex = rtnl_link_get_ifindex(host.get());
@@ -203,6 +205,7 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
     const NetnsGuard inPod(podNs);
     links.podMac = configurePodSide(spec);
   }
+  faultPoint("after-pod-side");
 
   {
     nl::Link change(rtnl_link_alloc());
@@ -219,6 +222,7 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
             fmt::format("{}/128 dev {}", ipam::formatIpv6(spec.address), spec.hostVeth));
 
   links.hostMac = nl::macOf(host.get());
+  faultPoint("after-host-side");
   rollback.dismiss();
   return links;
 }
