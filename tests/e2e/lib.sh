@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Shared pieces of the multi-node e2e and the demo. Runs as root inside the VM (a kernel with sit):
+# an IPv4 bridge is the underlay (198.18.0.0/16), each node is a network namespace with one address
+# on it, and sixrd is invoked per node exactly as a runtime would: CNI_* environment and the
+# config on stdin, from inside the node's namespace.
+set -euo pipefail
+
+SIXRD=${SIXRD:?SIXRD must name the sixrd binary}
+E2E_PREFIX=${E2E_PREFIX:-fd00:10::/48}
+E2E_UNDERLAY=${E2E_UNDERLAY:-198.18.0.0/16}
+E2E_NODES=${E2E_NODES:-3}
+E2E_PODS=${E2E_PODS:-2}
+E2E_STATE=${E2E_STATE:-/run/sixrd-e2e}
+E2E_BRIDGE=sxe2ebr
+E2E_VERSION=${E2E_VERSION:-1.1.0}
+
+node_ns() { echo "sxe2e-n$1"; }
+pod_ns() { echo "sxe2e-n$1-p$2"; }
+node_ip() { echo "198.18.$1.$((10 + $1))"; }
+pod_id() { echo "e2e-node$1-pod$2"; }
+
+conf() { # conf NODE [extra json object merged in]
+  local extra=${2:-'{}'}
+  jq -n --arg v "$E2E_VERSION" --arg p "$E2E_PREFIX" --arg u "$E2E_UNDERLAY" \
+    --arg d "$E2E_STATE/node$1/data" --arg l "$E2E_STATE/node$1/sixrd.log" --argjson x "$extra" \
+    '{cniVersion: $v, name: "e2e", type: "sixrd", prefix: $p, underlay: $u,
+      dataDir: $d, log: {file: $l, level: "debug"}} + $x'
+}
+
+# cni NODE VERB CONTAINER IFNAME NETNS [config]  -> stdout of the plugin; returns its status
+cni() {
+  local node=$1 verb=$2 cid=$3 ifname=$4 netns=$5 config=${6:-}
+  [ -n "$config" ] || config=$(conf "$node")
+  ip netns exec "$(node_ns "$node")" env -i PATH="$PATH" CNI_COMMAND="$verb" \
+    CNI_CONTAINERID="$cid" CNI_IFNAME="$ifname" CNI_NETNS="$netns" CNI_PATH=/usr/lib/cni \
+    CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=e2e;K8S_POD_NAME=$cid" \
+    ${SIXRD_TEST_FAULT:+SIXRD_TEST_FAULT="$SIXRD_TEST_FAULT"} \
+    "$SIXRD" <<<"$config"
+}
+
+underlay_up() {
+  modprobe sit 2>/dev/null || true
+  mkdir -p "$E2E_STATE"
+  ip link add "$E2E_BRIDGE" type bridge
+  ip link set "$E2E_BRIDGE" up
+  for n in $(seq 1 "$E2E_NODES"); do
+    local ns
+    ns=$(node_ns "$n")
+    ip netns add "$ns"
+    ip link add "sxe2e-u$n" type veth peer name eth0 netns "$ns"
+    ip link set "sxe2e-u$n" master "$E2E_BRIDGE" up
+    ip -n "$ns" link set lo up
+    ip -n "$ns" addr add "$(node_ip "$n")/16" dev eth0
+    ip -n "$ns" link set eth0 up
+    mkdir -p "$E2E_STATE/node$n"
+  done
+}
+
+# add_pod NODE POD -> records the pod address in $E2E_STATE/node$n/pod$p.addr
+add_pod() {
+  local n=$1 p=$2 out
+  ip netns add "$(pod_ns "$n" "$p")"
+  out=$(cni "$n" ADD "$(pod_id "$n" "$p")" eth0 "/run/netns/$(pod_ns "$n" "$p")")
+  echo "$out" >"$E2E_STATE/node$n/pod$p.json"
+  jq -r '.ips[0].address | split("/")[0]' <<<"$out" >"$E2E_STATE/node$n/pod$p.addr"
+}
+
+pod_addr() { cat "$E2E_STATE/node$1/pod$2.addr"; }
+overlay_addr() { "$SIXRD" node-prefix --prefix "$E2E_PREFIX" --underlay "$E2E_UNDERLAY" \
+  --node-ip "$(node_ip "$1")" --json | jq -r '.overlayAddress | split("/")[0]'; }
+
+del_pod() {
+  local n=$1 p=$2
+  cni "$n" DEL "$(pod_id "$n" "$p")" eth0 "/run/netns/$(pod_ns "$n" "$p")" >/dev/null
+  ip netns del "$(pod_ns "$n" "$p")" 2>/dev/null || true
+}
+
+# Removes everything the e2e made; safe to call twice and after a partial setup.
+teardown() {
+  local ns
+  for ns in $(ip netns list | awk '/^sxe2e-/ {print $1}'); do ip netns del "$ns" || true; done
+  ip link del "$E2E_BRIDGE" 2>/dev/null || true
+  rm -rf "$E2E_STATE"
+}
+
+# ping6 from a namespace; quiet; returns ping's status
+ping_from() { ip netns exec "$1" ping -6 -c1 -W2 -q "$2" >/dev/null 2>&1; }
