@@ -120,11 +120,7 @@ class Invocation {
   }
 
   void gc(const std::set<ipam::Owner>& valid) {
-    ipam::LeaseStore store(config_.dataDir, config_.name);
-    for (const auto& lease : store.gc(valid)) {
-      spdlog::info("GC released lease {} of {}/{}", ipam::formatIpv6(lease.address),
-                   lease.owner.containerId, lease.owner.ifname);
-    }
+    // Veths before leases, as in DEL: an address is free only once no pod holds it.
     std::set<std::string> keep;
     for (const auto& o : valid) keep.insert(ipam::hostVethName(o.containerId, o.ifname));
     const std::string mine = fmt::format("sixrd/{}/", config_.name);
@@ -132,6 +128,11 @@ class Invocation {
       if (keep.contains(veth.name) || !veth.alias.starts_with(mine)) continue;
       spdlog::info("GC removes host veth {} ({})", veth.name, veth.alias);
       datapath_.delPod(veth.name);
+    }
+    ipam::LeaseStore store(config_.dataDir, config_.name);
+    for (const auto& lease : store.gc(valid)) {
+      spdlog::info("GC released lease {} of {}/{}", ipam::formatIpv6(lease.address),
+                   lease.owner.containerId, lease.owner.ifname);
     }
   }
 
