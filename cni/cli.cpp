@@ -8,6 +8,7 @@
 
 #include "cni/log.hpp"
 #include "cni/version.hpp"
+#include "install/commands.hpp"
 #include "ipam/sixrd_math.hpp"
 
 #ifndef SIXRD_VERSION
@@ -128,6 +129,7 @@ int runCli(int argc, char** argv) noexcept {
     whoCmd->add_flag("--json", whoJson, "machine-readable output");
 
     auto* versionCmd = app.add_subcommand("version", "Print sixrd's version and the CNI versions it speaks.");
+    install::Commands nodeCommands(app);  // install, uninstall, status, daemon
 
     try {
       app.parse(argc, argv);
@@ -135,6 +137,7 @@ int runCli(int argc, char** argv) noexcept {
       return app.exit(e);
     }
     initCliLogging(logLevel);
+    if (const auto status = nodeCommands.run(logLevel)) return *status;
 
     if (*nodeCmd) nodePrefixCommand(nodeFlags, nodeIp, nodeJson);
     if (*whoCmd) whoisCommand(whoFlags, address, whoJson);

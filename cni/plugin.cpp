@@ -22,16 +22,6 @@ namespace {
 
 constexpr std::size_t kMaxAliasBytes = 255;  // IFALIASZ - 1
 
-tunnel::NodeSpec nodeSpec(const PluginConfig& config) {
-  tunnel::NodeSpec spec;
-  spec.plan = config.plan;
-  spec.nodeIp = config.nodeIP;
-  spec.underlayInterface = config.underlayInterface;
-  spec.tunnel = config.tunnel;
-  spec.ttl = config.ttl;
-  return spec;
-}
-
 std::string joined(const std::vector<std::string>& problems) {
   std::string s;
   for (const auto& p : problems) s += (s.empty() ? "" : "; ") + p;
@@ -254,6 +244,16 @@ const char* verbName(Verb verb) {
 }
 
 }  // namespace
+
+tunnel::NodeSpec nodeSpec(const PluginConfig& config) {
+  tunnel::NodeSpec spec;
+  spec.plan = config.plan;
+  spec.nodeIp = config.nodeIP;
+  spec.underlayInterface = config.underlayInterface;
+  spec.tunnel = config.tunnel;
+  spec.ttl = config.ttl;
+  return spec;
+}
 
 std::string hostVethAlias(const std::string& network, const std::string& containerId,
                           const std::string& ifname) {

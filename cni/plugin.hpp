@@ -8,6 +8,7 @@
 #include <ostream>
 #include <string>
 
+#include "cni/config.hpp"
 #include "cni/request.hpp"
 #include "tunnel/datapath.hpp"
 
@@ -27,6 +28,9 @@ struct PluginOptions {
 // Never throws.
 int runPlugin(const Environment& env, std::istream& in, std::ostream& out,
               const PluginOptions& options = {}) noexcept;
+
+// The node/tunnel part of a plugin config, as every caller that touches the tunnel needs it.
+tunnel::NodeSpec nodeSpec(const PluginConfig& config);
 
 // IFLA_IFALIAS of the host veth: "sixrd/<network>/<ifname>/<containerId>" (cut to the kernel's
 // limit); GC only touches veths whose alias starts with "sixrd/<network>/".

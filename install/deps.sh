@@ -11,6 +11,8 @@ packages=(
   libgtest-dev
   # tests on the host kernel: namespaces, veth, reading state back independently
   iproute2 iputils-ping jq procps kmod
+  # the DaemonSet manifest check (tests/install/manifest_check.py)
+  python3-yaml
   # the VM with a sit-capable kernel (the host kernel has no sit) and what the e2e runs in it
   qemu-system-x86 linux-image-amd64 busybox-static iperf3 nftables
 )

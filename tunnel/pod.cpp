@@ -4,10 +4,13 @@
 #include <linux/if.h>
 #include <netlink/errno.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/neighbour.h>
 #include <netlink/route/nexthop.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "ipam/interface_id.hpp"
 #include "tunnel/fault.hpp"
@@ -84,23 +87,61 @@ std::string sysctlIf(std::string_view ifname, std::string_view key) {
   return fmt::format("net/ipv6/conf/{}/{}", ifname, key);
 }
 
+// Both neighbours of a pod are known at ADD, so they are written as permanent entries: neighbour
+// discovery would otherwise send the pod's first packets after a solicitation that can be lost
+// while the new link is still settling, and retry only after its 1 s timer.
+void addPermanentNeighbour(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& ip,
+                           nl_addr* lladdr, std::string_view where) {
+  using Neigh = std::unique_ptr<rtnl_neigh, nl::Put<rtnl_neigh_put>>;
+  const Neigh neigh(rtnl_neigh_alloc());
+  if (!neigh) throw NetlinkError("alloc", "neighbour", NLE_NOMEM, "alloc neighbour: out of memory");
+  rtnl_neigh_set_family(neigh.get(), AF_INET6);
+  rtnl_neigh_set_ifindex(neigh.get(), ifindex);
+  const nl::Address dst = nl::ipv6(ip, 128);
+  nl::check(rtnl_neigh_set_dst(neigh.get(), dst.get()), "set neighbour", where);
+  rtnl_neigh_set_lladdr(neigh.get(), lladdr);
+  rtnl_neigh_set_state(neigh.get(), NUD_PERMANENT);
+  nl::check(rtnl_neigh_add(sock, neigh.get(), NLM_F_CREATE | NLM_F_REPLACE), "add neighbour",
+            fmt::format("{} on {}", ipam::formatIpv6(ip), where));
+}
+
+// Whether the kernel's link watcher has started the link: until then its qdisc drops every packet.
+bool operational(nl_sock* sock, std::string_view name) {
+  const nl::Link link = nl::findLink(sock, name);
+  return link && rtnl_link_get_operstate(link.get()) == IF_OPER_UP;
+}
+
+// Bounded: the watcher runs within microseconds on an idle node and later under rtnl contention
+// (namespaces being torn down). Past the bound the pod is configured anyway; traffic starts late.
+void awaitOperational(nl_sock* sock, nl_sock* podSock, const PodSpec& spec) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::seconds(2);
+  while (!operational(sock, spec.hostVeth) || !operational(podSock, spec.ifname)) {
+    if (Clock::now() >= deadline) {
+      spdlog::warn("{} / {} not operational after 2 s; continuing", spec.hostVeth, spec.ifname);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+}
+
 // The pod side, inside the pod namespace. Returns the pod interface's MAC.
-std::string configurePodSide(const PodSpec& spec) {
-  const nl::Socket sock = nl::openRouteSocket();
-  const nl::Link link = nl::getLink(sock.get(), spec.ifname);
+std::string configurePodSide(const PodSpec& spec, nl_sock* sock, nl_addr* hostMac) {
+  const nl::Link link = nl::getLink(sock, spec.ifname);
   const int ifindex = rtnl_link_get_ifindex(link.get());
   writeSysctl(sysctlIf(spec.ifname, "accept_dad"), "0");
   writeSysctl(sysctlIf(spec.ifname, "accept_ra"), "0");
   if (spec.tcpMtuProbing) writeSysctl("net/ipv4/tcp_mtu_probing", "1");
 
   const nl::Addr addr = hostAddr(ifindex, spec.address, 128);
-  nl::check(rtnl_addr_add(sock.get(), addr.get(), NLM_F_CREATE | NLM_F_EXCL), "add address",
+  nl::check(rtnl_addr_add(sock, addr.get(), NLM_F_CREATE | NLM_F_EXCL), "add address",
             fmt::format("{}/128 on {}", ipam::formatIpv6(spec.address), spec.ifname));
-  if (const nl::Link lo = nl::findLink(sock.get(), "lo"); lo) nl::setUp(sock.get(), lo.get(), "lo");
-  nl::setUp(sock.get(), link.get(), spec.ifname);
+  if (const nl::Link lo = nl::findLink(sock, "lo"); lo) nl::setUp(sock, lo.get(), "lo");
+  nl::setUp(sock, link.get(), spec.ifname);
+  addPermanentNeighbour(sock, ifindex, gatewayBytes(), hostMac, spec.ifname);
   const ipam::Ipv6Addr gw = gatewayBytes();
   const nl::Route route = linkRoute(ipam::Ipv6Addr{}, 0, ifindex, &gw);
-  nl::check(rtnl_route_add(sock.get(), route.get(), NLM_F_CREATE | NLM_F_EXCL), "add route",
+  nl::check(rtnl_route_add(sock, route.get(), NLM_F_CREATE | NLM_F_EXCL), "add route",
             fmt::format("default via {} dev {}", kGateway, spec.ifname));
   return nl::macOf(link.get());
 }
@@ -164,9 +205,11 @@ bool isHostVethName(std::string_view name) noexcept {
 
 PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
   const Netns podNs = Netns::open(spec.netns);
+  // Opened inside the pod namespace, it stays bound there for every later pod-side call.
+  nl::Socket podSock;
   {
     const NetnsGuard inPod(podNs);
-    const nl::Socket podSock = nl::openRouteSocket();
+    podSock = nl::openRouteSocket();
     if (nl::findLink(podSock.get(), spec.ifname)) {
       throw Conflict(fmt::format("interface {} already exists in netns {}", spec.ifname, spec.netns));
     }
@@ -202,8 +245,9 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
 
   PodLinks links;
   {
+    // Sysctls go through /proc/sys, which follows the namespace the process is in.
     const NetnsGuard inPod(podNs);
-    links.podMac = configurePodSide(spec);
+    links.podMac = configurePodSide(spec, podSock.get(), rtnl_link_get_addr(host.get()));
   }
   faultPoint("after-pod-side");
 
@@ -221,7 +265,13 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
   nl::check(rtnl_route_add(sock, back.get(), NLM_F_CREATE | NLM_F_EXCL), "add route",
             fmt::format("{}/128 dev {}", ipam::formatIpv6(spec.address), spec.hostVeth));
 
+  {
+    const nl::Link pod = nl::getLink(podSock.get(), spec.ifname);
+    addPermanentNeighbour(sock, hostIndex, spec.address, rtnl_link_get_addr(pod.get()),
+                          spec.hostVeth);
+  }
   links.hostMac = nl::macOf(host.get());
+  awaitOperational(sock, podSock.get(), spec);
   faultPoint("after-host-side");
   rollback.dismiss();
   return links;
@@ -253,6 +303,10 @@ std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec) {
     out.push_back(fmt::format("host veth {} is down", spec.hostVeth));
   }
   const int hostIndex = rtnl_link_get_ifindex(host.get());
+  // Without it the pod's default route points at nobody.
+  if (!hasAddress(sock, hostIndex, gatewayBytes(), 64)) {
+    out.push_back(fmt::format("host veth {} lacks gateway address {}/64", spec.hostVeth, kGateway));
+  }
   if (!hasRoute(sock, hostIndex, spec.address, 128, nullptr)) {
     out.push_back(fmt::format("host route {}/128 dev {} is missing", podAddr, spec.hostVeth));
   }

@@ -15,6 +15,7 @@
 
 bb=/bin/busybox
 new=/mnt/root
+proc=/proc
 
 # The kernel opens /dev/console before running /init only if the node exists; this initramfs has
 # no device nodes (it is built without mknod), so mount devtmpfs and reopen stdio on it.
@@ -25,7 +26,7 @@ $bb mount -t sysfs -o nosuid,nodev,noexec sysfs /sys
 
 # Boot timestamps on the console with the kernel parameter sixrd.debug (SIXRD_VM_APPEND).
 case " $($bb cat /proc/cmdline) " in
-*" sixrd.debug "*) stamp() { echo "SIXRD-VM-DEBUG $($bb cut -d' ' -f1 /proc/uptime) $*"; } ;;
+*" sixrd.debug "*) stamp() { echo "SIXRD-VM-DEBUG $($bb cut -d' ' -f1 $proc/uptime) $*"; } ;;
 *) stamp() { :; } ;;
 esac
 stamp stage1
@@ -66,6 +67,7 @@ $bb mount -t overlay \
 for d in dev proc sys; do
 	$bb mount --move "/$d" "$new/$d" || fail "cannot move /$d into the new root"
 done
+proc=$new/proc
 # The host's /run (pid files, /run/netns bind mounts, ...) means nothing in the guest.
 $bb mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs $new/run || fail "cannot mount /run"
 $bb mkdir -p $new/run/sixrd-vm $new/run/lock

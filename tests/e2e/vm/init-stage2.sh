@@ -36,6 +36,7 @@ err=$(port sixrd.stderr)
 # run.conf sets script and cwd and the positional parameters (the script's arguments).
 script=
 cwd=/
+# shellcheck source=/dev/null
 . /run/sixrd-vm/run.conf
 
 say "SIXRD-VM-START uptime=$(uptime_s)"

@@ -1,0 +1,292 @@
+#include "install/commands.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sixrd::install {
+
+namespace {
+
+std::string named(const Setting& s) { return fmt::format("{} ({})", s.flag, s.env); }
+
+std::string trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  const auto last = s.find_last_not_of(" \t");
+  return std::string(s.substr(first, last - first + 1));
+}
+
+int parseInt(const Setting& s, const std::string& text) {
+  int value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    throw UsageError(std::string(s.flag),
+                     fmt::format("{} \"{}\" is not an integer", named(s), text));
+  }
+  return value;
+}
+
+bool parseBool(const Setting& s, const std::string& text) {
+  if (text == "1" || text == "true" || text == "yes") return true;
+  if (text == "0" || text == "false" || text == "no") return false;
+  throw UsageError(std::string(s.flag),
+                   fmt::format("{} \"{}\" is not a boolean: use true or false", named(s), text));
+}
+
+std::vector<std::string> parseChain(const std::string& text) {
+  std::vector<std::string> chain;
+  if (trim(text) == "none") return chain;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    if (std::string item = trim(std::string_view(text).substr(start, comma - start));
+        !item.empty()) {
+      chain.push_back(std::move(item));
+    }
+    start = comma + 1;
+  }
+  return chain;
+}
+
+// The string options of one subcommand, by flag, with their CLI11 handles (count() tells whether a
+// flag was given at all: an explicitly empty value still overrides the environment).
+class Flags {
+ public:
+  void add(CLI::App* cmd, const Setting& s, const std::string& help,
+           std::string_view fallback = {}) {
+    std::string text = fmt::format("{} [env {}]", help, s.env);
+    if (!fallback.empty()) text += fmt::format(" (default: {})", fallback);
+    options_[std::string(s.flag)] =
+        cmd->add_option(std::string(s.flag), values_[std::string(s.flag)], text);
+  }
+  [[nodiscard]] std::optional<std::string> get(const Setting& s,
+                                               const cni::Environment& env) const {
+    const std::string flag(s.flag);
+    std::optional<std::string> given;
+    if (const auto it = options_.find(flag); it != options_.end() && it->second->count() > 0) {
+      given = values_.at(flag);
+    }
+    return lookup(s, given, env);
+  }
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::map<std::string, CLI::Option*> options_;
+};
+
+void addPathFlags(Flags& flags, CLI::App* cmd, bool binDir) {
+  flags.add(cmd, kHostRoot,
+            "where the node's / is mounted (a DaemonSet mounts host paths under it)", "/");
+  if (binDir) flags.add(cmd, kCniBinDir, "CNI plugin directory on the node", "/opt/cni/bin");
+  flags.add(cmd, kCniConfDir, "CNI configuration directory on the node", "/etc/cni/net.d");
+  flags.add(cmd, kConflistName, "file name of sixrd's network configuration list",
+            "10-sixrd.conflist");
+}
+
+}  // namespace
+
+struct Commands::Impl {
+  Impl(Context c, cni::Environment e, std::ostream& o)
+      : context(std::move(c)), env(std::move(e)), out(o) {}
+
+  Context context;
+  cni::Environment env;
+  std::ostream& out;
+
+  CLI::App* installCmd = nullptr;
+  CLI::App* uninstallCmd = nullptr;
+  CLI::App* statusCmd = nullptr;
+  CLI::App* daemonCmd = nullptr;
+  Flags installFlags;
+  bool noTunnelFlag = false;
+  CLI::Option* noTunnelOption = nullptr;
+  Flags uninstallFlags;
+  Flags statusFlags;
+  std::string statusConf;
+  Flags daemonFlags;
+  std::string daemonConf;
+  int interval = 60;
+
+  Paths paths(const Flags& flags, bool binDir) const {
+    Paths p;
+    if (auto v = flags.get(kHostRoot, env)) p.hostRoot = *v;
+    if (binDir) {
+      if (auto v = flags.get(kCniBinDir, env)) p.cniBinDir = *v;
+    }
+    if (auto v = flags.get(kCniConfDir, env)) p.cniConfDir = *v;
+    if (auto v = flags.get(kConflistName, env)) p.conflistName = *v;
+    p.validate();
+    return p;
+  }
+
+  std::filesystem::path confPath(const Flags& flags, const std::string& conf) const {
+    return conf.empty() ? paths(flags, false).conflist() : std::filesystem::path(conf);
+  }
+
+  InstallSettings installSettings() const {
+    const Flags& f = installFlags;
+    InstallSettings s;
+    s.paths = paths(f, true);
+    s.prefix = f.get(kPrefix, env).value_or("");
+    s.underlay = f.get(kUnderlay, env).value_or("");
+    s.nodeIp = f.get(kNodeIp, env);
+    s.underlayInterface = f.get(kUnderlayInterface, env).value_or("");
+    if (auto v = f.get(kMtu, env); v && !v->empty()) s.mtu = parseInt(kMtu, *v);
+    s.tunnel = f.get(kTunnel, env).value_or("");
+    if (auto v = f.get(kNetworkName, env)) s.networkName = *v;
+    if (auto v = f.get(kCniVersion, env)) s.cniVersion = *v;
+    if (auto v = f.get(kChain, env)) s.chain = parseChain(*v);
+    s.dataDir = f.get(kDataDir, env).value_or("");
+    s.logFile = f.get(kLogFile, env).value_or("");
+    if (noTunnelOption->count() > 0) {
+      s.noTunnel = noTunnelFlag;
+    } else if (auto v = lookup(kNoTunnel, std::nullopt, env)) {
+      s.noTunnel = parseBool(kNoTunnel, *v);
+    }
+    return s;
+  }
+
+  int runInstall() {
+    const InstallReport r = install(installSettings(), context);
+    out << fmt::format("sixrd install: node {} has {}\n", r.nodeIp, r.nodePrefix);
+    if (!r.tunnelEnsured) {
+      out << fmt::format("sixrd install: tunnel {} not touched ({})\n", r.tunnelName,
+                         kNoTunnel.flag);
+    } else if (r.tunnel.repaired.empty()) {
+      out << fmt::format("sixrd install: tunnel {} was already up as configured\n", r.tunnelName);
+    } else {
+      std::string what;
+      for (const auto& p : r.tunnel.repaired) what += (what.empty() ? "" : "; ") + p;
+      out << fmt::format("sixrd install: tunnel {} brought up (was: {})\n", r.tunnelName, what);
+    }
+    out << fmt::format("sixrd install: {} {}\n", r.binary.string(),
+                       r.binaryWritten ? "written" : "already up to date");
+    out << fmt::format("sixrd install: {} {}\n", r.conflist.string(),
+                       r.conflistWritten ? "written" : "already up to date");
+    if (r.tunnel.warning) out << "sixrd install: warning: " << *r.tunnel.warning << '\n';
+    for (const auto& w : r.warnings) out << "sixrd install: warning: " << w << '\n';
+    return 0;
+  }
+
+  int runUninstall() {
+    const UninstallReport r = uninstall(paths(uninstallFlags, true));
+    out << fmt::format("sixrd uninstall: {} {}\n", r.conflist.string(),
+                       r.conflistRemoved ? "removed" : "was not there");
+    out << fmt::format("sixrd uninstall: {} {}\n", r.binary.string(),
+                       r.binaryRemoved ? "removed" : "was not there");
+    out << "sixrd uninstall: the tunnel is left as it is (running pods keep their network); "
+           "`ip link del` it once no pod uses it\n";
+    return 0;
+  }
+
+  int runStatus(std::string_view logLevel) {
+    const std::string level = logLevel == "trace" || logLevel == "debug" || logLevel == "info"
+                                  ? std::string(logLevel)
+                                  : "off";
+    StatusReport r;
+    try {
+      const nlohmann::json conf = readConf(confPath(statusFlags, statusConf));
+      cni::PluginOptions options;
+      options.makeDatapath = context.makeDatapath;
+      // The preflight check is about the process the runtime starts (with the runtime's
+      // capabilities), not about this one; what this one cannot probe shows up as an error.
+      options.checkCapabilities = false;
+      r = status(conf, options, level);
+    } catch (const InstallError& e) {
+      r.line = fmt::format("not ready: {}", e.what());
+    }
+    out << "sixrd status: " << r.line << '\n';
+    return r.ready ? 0 : 1;
+  }
+
+  int runDaemonCmd() {
+    DaemonSettings s;
+    s.conf = confPath(daemonFlags, daemonConf);
+    s.intervalSeconds = interval;
+    return runDaemon(s, context);
+  }
+};
+
+Commands::Commands(CLI::App& app, Context context, cni::Environment env, std::ostream& out)
+    : impl_(std::make_unique<Impl>(std::move(context), std::move(env), out)) {
+  Impl& m = *impl_;
+
+  m.installCmd = app.add_subcommand(
+      "install",
+      "Install sixrd on this node: bring up the sit/6rd tunnel, copy this binary to the CNI plugin "
+      "directory and write the network configuration list, each file atomically and only when it "
+      "changed.\nThe configuration is checked with the plugin's own parser first; nothing is "
+      "written when it would be refused or the kernel has no sit.\nEvery flag falls back to the "
+      "environment variable named in its help.");
+  Flags& f = m.installFlags;
+  addPathFlags(f, m.installCmd, true);
+  f.add(m.installCmd, kPrefix,
+        "cluster IPv6 6rd prefix, the same on every node (required), e.g. fd00:10::/48");
+  f.add(m.installCmd, kUnderlay,
+        "IPv4 subnet every node's address is in (required), e.g. 10.20.0.0/16");
+  f.add(
+      m.installCmd, kNodeIp,
+      "this node's IPv4 inside the underlay (a DaemonSet passes status.hostIP); found on the node "
+      "when unset");
+  f.add(m.installCmd, kUnderlayInterface, "interface holding the node IPv4");
+  f.add(m.installCmd, kMtu, "pod MTU", "underlay MTU - 20");
+  f.add(m.installCmd, kTunnel, "sit device name", "sixrd0");
+  f.add(m.installCmd, kNetworkName, "network name", "sixrd");
+  f.add(m.installCmd, kCniVersion, "cniVersion of the list", "1.1.0");
+  f.add(m.installCmd, kChain,
+        "comma list of meta plugins to chain after sixrd: portmap, bandwidth, "
+        "tuning; none for none",
+        "portmap");
+  f.add(m.installCmd, kDataDir, "lease store directory on the node", "/run/sixrd");
+  f.add(m.installCmd, kLogFile, "plugin log file on the node", "none");
+  m.noTunnelOption = m.installCmd->add_flag(
+      std::string(kNoTunnel.flag), m.noTunnelFlag,
+      fmt::format("only write the files; leave the tunnel to the first pod ADD (for a kernel "
+                  "without sit, e.g. in tests) [env {}=true]",
+                  kNoTunnel.env));
+
+  m.uninstallCmd = app.add_subcommand(
+      "uninstall",
+      "Remove what install wrote: the network configuration list (first) and the binary. "
+      "Idempotent. The tunnel stays: running pods still use it.");
+  addPathFlags(m.uninstallFlags, m.uninstallCmd, true);
+
+  m.statusCmd = app.add_subcommand(
+      "status",
+      "Run the CNI STATUS checks (node IPv4 found, MTU usable, sit available) on this node's "
+      "sixrd configuration and print one line. Exit 0 when the plugin can serve ADD, 1 when not "
+      "(a DaemonSet's liveness probe).");
+  m.statusCmd->add_option("--conf", m.statusConf,
+                          "network configuration (list) file (default: the one install writes)");
+  addPathFlags(m.statusFlags, m.statusCmd, false);
+
+  m.daemonCmd = app.add_subcommand(
+      "daemon",
+      "Keep the tunnel up: every --interval seconds, re-read the configuration and repair the "
+      "tunnel if it drifted. Exits 0 on SIGTERM or SIGINT. The DaemonSet's long-running "
+      "container.");
+  m.daemonCmd->add_option("--conf", m.daemonConf,
+                          "network configuration (list) file (default: the one install writes)");
+  addPathFlags(m.daemonFlags, m.daemonCmd, false);
+  m.daemonCmd->add_option("--interval", m.interval, "seconds between checks")
+      ->capture_default_str();
+}
+
+Commands::~Commands() = default;
+
+std::optional<int> Commands::run(std::string_view logLevel) {
+  Impl& m = *impl_;
+  if (*m.installCmd) return m.runInstall();
+  if (*m.uninstallCmd) return m.runUninstall();
+  if (*m.statusCmd) return m.runStatus(logLevel);
+  if (*m.daemonCmd) return m.runDaemonCmd();
+  return std::nullopt;
+}
+
+}  // namespace sixrd::install

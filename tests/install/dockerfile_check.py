@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Checks install/Dockerfile against install/deps.sh and the rules of the node image.
+
+usage: dockerfile_check.py DOCKERFILE DEPS_SH
+
+- the build stage installs exactly the build packages of deps.sh (its "build:" section);
+- the final stage is FROM scratch with only the sixrd binary at /sixrd as the entrypoint;
+- the build refuses a dynamically linked binary (ldd).
+Exit 0 when every check passes, 1 otherwise.
+"""
+import re
+import sys
+
+
+def deps_build_packages(text):
+    """Packages listed in deps.sh between the '# build' comment and the next comment."""
+    body = re.search(r"packages=\((.*?)\n\)", text, re.S).group(1)
+    packages, in_build, continued = [], False, False
+    for line in body.splitlines():
+        line = line.strip()
+        if line.startswith("#"):
+            # A comment right after a comment continues it; otherwise it opens a section.
+            if not continued:
+                in_build = line.startswith("# build")
+            continued = True
+            continue
+        continued = False
+        if in_build:
+            packages += line.split()
+    return packages
+
+
+def dockerfile_packages(text):
+    joined = text.replace("\\\n", " ")
+    m = re.search(r"apt-get install ([^&]*)", joined)
+    return [w for w in m.group(1).split() if not w.startswith("-")] if m else []
+
+
+def main():
+    if len(sys.argv) != 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    docker = open(sys.argv[1], encoding="utf-8").read()
+    deps = open(sys.argv[2], encoding="utf-8").read()
+    failed, passed = [], 0
+
+    def check(ok, what):
+        nonlocal passed
+        if ok:
+            passed += 1
+        else:
+            failed.append(what)
+
+    want = deps_build_packages(deps)
+    got = dockerfile_packages(docker)
+    check(bool(want), "deps.sh has a build section")
+    check(sorted(want) == sorted(got),
+          f"the image installs deps.sh's build packages: missing {sorted(set(want) - set(got))}, "
+          f"extra {sorted(set(got) - set(want))}")
+    stages = re.findall(r"^FROM\s+(\S+)", docker, re.M)
+    check(len(stages) == 2 and stages[0].startswith("debian:"), "stage 1 builds FROM debian")
+    check(stages[-1:] == ["scratch"], "the final stage is FROM scratch")
+    final = docker[docker.rindex("FROM scratch"):]
+    copies = re.findall(r"^COPY\s+(.*)$", final, re.M)
+    check(copies == ["--from=build /build/sixrd /sixrd"], f"the final stage copies only /sixrd ({copies})")
+    check(re.search(r'^ENTRYPOINT \["/sixrd"\]\s*$', final, re.M) is not None,
+          'ENTRYPOINT ["/sixrd"]')
+    check("if ldd /build/sixrd; then" in docker, "the build fails on a dynamically linked binary")
+
+    for what in failed:
+        print(f"FAILED: {what}")
+    print(f"dockerfile_check: {passed} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

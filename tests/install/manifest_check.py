@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Checks install/kubernetes/sixrd.yaml against what sixrd's DaemonSet must be.
+
+usage: manifest_check.py MANIFEST [SIXRD_BINARY]
+
+With the binary it also checks the manifest against the binary itself: every subcommand and flag
+the containers use exists, every SIXRD_* variable is one `sixrd install` reads, and `sixrd install`
+accepts the ConfigMap's values exactly as the init container gets them (into a temporary host root,
+without the tunnel). Exit 0 when every check passes, 1 otherwise, naming each failed check.
+"""
+import ipaddress
+import os
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+FORBIDDEN_KINDS = {"ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
+# sixrd talks netlink (CAP_NET_ADMIN) and writes root-owned host files it owns; nothing else.
+CAPABILITIES_ADD = ["NET_ADMIN"]
+HOST_ROOT = "/host"
+HOST_DIRS = {"/opt/cni/bin", "/etc/cni/net.d"}
+
+
+class Checks:
+    def __init__(self):
+        self.passed = 0
+        self.failed = []
+
+    def check(self, ok, what):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed.append(what)
+        return ok
+
+
+def argv_of(container):
+    return list(container.get("command") or []) + list(container.get("args") or [])
+
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        print(__doc__, file=sys.stderr)
+        return 2
+    manifest = sys.argv[1]
+    binary = sys.argv[2] if len(sys.argv) == 3 else None
+    with open(manifest, encoding="utf-8") as f:
+        docs = [d for d in yaml.safe_load_all(f) if d is not None]
+
+    c = Checks()
+    kinds = [d.get("kind") for d in docs]
+    c.check(kinds.count("ConfigMap") == 1, f"exactly one ConfigMap (kinds: {kinds})")
+    c.check(kinds.count("DaemonSet") == 1, f"exactly one DaemonSet (kinds: {kinds})")
+    for kind in sorted(FORBIDDEN_KINDS & set(kinds)):
+        c.check(False, f"no {kind}: sixrd needs no API access")
+    if c.failed:
+        return report(c)
+
+    cm = next(d for d in docs if d["kind"] == "ConfigMap")
+    ds = next(d for d in docs if d["kind"] == "DaemonSet")
+    data = cm.get("data") or {}
+    for key in ("prefix", "underlay", "mtu"):
+        c.check(key in data, f"ConfigMap has {key}")
+    c.check(ds["metadata"].get("namespace") == "kube-system", "DaemonSet in kube-system")
+    c.check(cm["metadata"].get("namespace") == "kube-system", "ConfigMap in kube-system")
+
+    pod = ds["spec"]["template"]["spec"]
+    labels = ds["spec"]["template"]["metadata"].get("labels") or {}
+    selector = ds["spec"]["selector"].get("matchLabels") or {}
+    c.check(selector and all(labels.get(k) == v for k, v in selector.items()),
+            "the selector matches the pod template's labels")
+    c.check(pod.get("hostNetwork") is True, "hostNetwork: true")
+    tolerations = pod.get("tolerations") or []
+    c.check(any(t.get("operator") == "Exists" and "key" not in t and "effect" not in t
+                for t in tolerations),
+            "a toleration {operator: Exists} without key or effect (every taint)")
+    c.check(pod.get("priorityClassName") == "system-node-critical",
+            "priorityClassName: system-node-critical")
+    c.check(pod.get("automountServiceAccountToken") is False, "automountServiceAccountToken: false")
+    c.check("serviceAccountName" not in pod and "serviceAccount" not in pod,
+            "no service account named")
+
+    inits = pod.get("initContainers") or []
+    mains = pod.get("containers") or []
+    c.check(len(mains) == 1, "one long-running container")
+    volumes = {v["name"]: v for v in pod.get("volumes") or []}
+    host_paths = {v["hostPath"]["path"]: name for name, v in volumes.items() if "hostPath" in v}
+    c.check(set(host_paths) == HOST_DIRS,
+            f"hostPath volumes are exactly {sorted(HOST_DIRS)} (got {sorted(host_paths)})")
+
+    for ctr in inits + mains:
+        name = ctr.get("name")
+        sc = ctr.get("securityContext") or {}
+        caps = sc.get("capabilities") or {}
+        c.check(sc.get("privileged") is not True, f"{name}: not privileged")
+        c.check(sc.get("allowPrivilegeEscalation") is not True,
+                f"{name}: no allowPrivilegeEscalation")
+        c.check(caps.get("drop") == ["ALL"], f"{name}: capabilities drop [ALL]")
+        c.check(sorted(caps.get("add") or []) == sorted(CAPABILITIES_ADD),
+                f"{name}: capabilities add exactly {CAPABILITIES_ADD} (got {caps.get('add')})")
+        c.check(ctr.get("image") == "sixrd:latest", f"{name}: image sixrd:latest")
+        c.check(ctr.get("imagePullPolicy") == "IfNotPresent", f"{name}: imagePullPolicy IfNotPresent")
+        c.check(argv_of(ctr)[:1] == ["/sixrd"], f"{name}: runs /sixrd (the image has no shell)")
+        for m in ctr.get("volumeMounts") or []:
+            c.check(m["name"] in volumes, f"{name}: mount {m['name']} has a volume")
+
+    installs = [ctr for ctr in inits if argv_of(ctr)[1:2] == ["install"]]
+    c.check(len(installs) == 1, "an init container runs `sixrd install`")
+    install_env = {}
+    if installs:
+        ctr = installs[0]
+        argv = argv_of(ctr)
+        c.check("--host-root" in argv and argv[argv.index("--host-root") + 1] == HOST_ROOT,
+                f"install: --host-root {HOST_ROOT}")
+        mounts = {m["mountPath"]: m for m in ctr.get("volumeMounts") or []}
+        for path in HOST_DIRS:
+            m = mounts.get(HOST_ROOT + path)
+            c.check(m is not None and volumes[m["name"]]["hostPath"]["path"] == path
+                    and not m.get("readOnly", False),
+                    f"install: host {path} mounted writable at {HOST_ROOT}{path}")
+        env = {e["name"]: e for e in ctr.get("env") or []}
+        for var, key in (("SIXRD_PREFIX", "prefix"), ("SIXRD_UNDERLAY", "underlay")):
+            ref = (env.get(var, {}).get("valueFrom") or {}).get("configMapKeyRef") or {}
+            c.check(ref.get("name") == cm["metadata"]["name"] and ref.get("key") == key,
+                    f"install: {var} from the ConfigMap's {key}")
+        for var, e in env.items():
+            ref = (e.get("valueFrom") or {}).get("configMapKeyRef")
+            if ref:
+                c.check(ref.get("key") in data or ref.get("optional") is True,
+                        f"install: {var}'s ConfigMap key {ref.get('key')} exists")
+                install_env[var] = data.get(ref.get("key"), "")
+            elif "value" in e:
+                install_env[var] = e["value"]
+        field = ((env.get("SIXRD_NODE_IP", {}).get("valueFrom") or {}).get("fieldRef") or {})
+        c.check(field.get("fieldPath") == "status.hostIP", "install: SIXRD_NODE_IP from status.hostIP")
+
+    main_ctr = mains[0] if mains else {}
+    probe = ((main_ctr.get("livenessProbe") or {}).get("exec") or {}).get("command") or []
+    c.check(probe[:2] == ["/sixrd", "status"], "the livenessProbe execs `sixrd status`")
+    c.check("--host-root" in probe and probe[probe.index("--host-root") + 1] == HOST_ROOT,
+            f"the livenessProbe reads the conflist under {HOST_ROOT}")
+    main_mounts = {m["mountPath"]: m for m in main_ctr.get("volumeMounts") or []}
+    c.check(HOST_ROOT + "/etc/cni/net.d" in main_mounts,
+            "the long-running container mounts the CNI configuration (status reads it)")
+
+    if binary:
+        check_against_binary(c, binary, inits + mains, probe, install_env, data)
+    return report(c)
+
+
+def run(cmd, env=None):
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60, check=False)
+
+
+def check_against_binary(c, binary, containers, probe, install_env, data):
+    top = run([binary, "--help"]).stdout
+    argvs = [argv_of(ctr) for ctr in containers] + [probe]
+    for argv in argvs:
+        args = argv[1:]
+        sub = next((a for i, a in enumerate(args)
+                    if not a.startswith("-") and (i == 0 or args[i - 1] not in ("--log-level",))),
+                   None)
+        if not c.check(sub is not None and sub in top, f"`sixrd {sub}` exists"):
+            continue
+        help_text = run([binary, sub, "--help"]).stdout + top
+        for a in args:
+            if a.startswith("--"):
+                c.check(a in help_text, f"`sixrd {sub}` knows {a}")
+    install_help = run([binary, "install", "--help"]).stdout
+    for var in install_env:
+        c.check(var in install_help, f"`sixrd install` reads {var}")
+
+    # The ConfigMap's values, as the init container sees them, must pass the plugin's own checks.
+    try:
+        underlay = ipaddress.ip_network(data.get("underlay", ""))
+        node_ip = str(next(underlay.hosts()))
+    except (ValueError, StopIteration):
+        c.check(False, f"the ConfigMap's underlay {data.get('underlay')!r} is an IPv4 subnet")
+        return
+    with tempfile.TemporaryDirectory() as root:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **install_env,
+               "SIXRD_NODE_IP": node_ip, "SIXRD_NO_TUNNEL": "true"}
+        r = run([binary, "install", "--host-root", root], env=env)
+        c.check(r.returncode == 0,
+                f"`sixrd install` accepts the ConfigMap's values: {r.stdout}{r.stderr}".strip())
+        c.check(os.path.exists(os.path.join(root, "etc/cni/net.d/10-sixrd.conflist")),
+                "the ConfigMap's values give a conflist")
+
+
+def report(c):
+    for what in c.failed:
+        print(f"FAILED: {what}")
+    print(f"manifest_check: {c.passed} passed, {len(c.failed)} failed")
+    return 1 if c.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

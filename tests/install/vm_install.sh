@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The node installer on a kernel with sit, inside the e2e VM (tests/e2e/vm/run-in-vm.sh): sixrd
+# install / status / daemon / uninstall run the way the DaemonSet runs them — in the node's network
+# namespace, as root with CAP_NET_ADMIN only (every other capability dropped, as the manifest's
+# securityContext does) and /proc/sys read-only (as in every unprivileged container) — and the
+# kernel state is read back with iproute2, not through sixrd.
+# Usage: vm_install.sh SIXRD_BINARY
+set -uo pipefail
+SIXRD=$(realpath "$1")
+NS=sxinst-node
+POD=sxinst-pod
+PREFIX=fd00:10::/48
+UNDERLAY=198.18.0.0/16
+NODE_IP=198.18.3.7
+ROOT=$(mktemp -d /tmp/sixrd-host.XXXXXX)
+passed=0
+failed=0
+
+check() { # check DESCRIPTION COMMAND...
+  local what=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "ok: $what"
+  else
+    failed=$((failed + 1))
+    echo "FAILED: $what"
+  fi
+}
+
+cleanup() {
+  ip netns del "$POD" 2>/dev/null
+  ip netns del "$NS" 2>/dev/null
+  ip link del sxinst-u 2>/dev/null
+  rm -rf "$ROOT"
+}
+trap cleanup EXIT
+
+# As the DaemonSet's containers run: node namespace, CAP_NET_ADMIN only, /proc/sys read-only,
+# the ConfigMap's values in the environment. Every step execs the next: one process, one pid.
+CONTAINER=(ip netns exec "$NS" unshare -m sh -c
+  'mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec "$@"' sh
+  setpriv "--bounding-set=-all,+net_admin" --inh-caps=-all --
+  env -i PATH="$PATH" SIXRD_PREFIX="$PREFIX" SIXRD_UNDERLAY="$UNDERLAY" SIXRD_MTU=
+  SIXRD_CHAIN=portmap SIXRD_NODE_IP="$NODE_IP")
+container() { "${CONTAINER[@]}" "$@"; }
+
+link_json() { ip -n "$NS" -d -j link show sixrd0 2>/dev/null; }
+
+ip netns add "$NS"
+ip netns add "$POD"
+ip link add sxinst-u type veth peer name eth0 netns "$NS"
+ip link set sxinst-u up
+ip -n "$NS" link set lo up
+ip -n "$NS" addr add "$NODE_IP/16" dev eth0
+ip -n "$NS" link set eth0 up
+
+sit_before=$(grep -c '^sit ' /proc/modules)
+echo "sit.ko loaded before install: $sit_before (0 shows the kernel autoloading it)"
+
+# --- install ---
+out=$(container "$SIXRD" install --host-root "$ROOT" 2>&1)
+rc=$?
+echo "$out"
+check "install exits 0" test "$rc" = 0
+check "sit.ko is loaded after install" grep -q '^sit ' /proc/modules
+info=$(link_json | jq -c '.[0] | {kind: .linkinfo.info_kind, d: .linkinfo.info_data, mtu, up: (.flags | index("UP") != null)}')
+echo "sixrd0: $info"
+check "sixrd0 is a sit device" test "$(jq -r .kind <<<"$info")" = sit
+check "sixrd0 local is the node IPv4" test "$(jq -r .d.local <<<"$info")" = "$NODE_IP"
+check "sixrd0 6rd-prefix is the cluster prefix" \
+  test "$(jq -r '"\(.d.prefix)/\(.d.prefixlen)"' <<<"$info")" = "$PREFIX"
+check "sixrd0 6rd-relay_prefix is the underlay" \
+  test "$(jq -r '"\(.d.relay_prefix)/\(.d.relay_prefixlen)"' <<<"$info")" = "$UNDERLAY"
+check "sixrd0 mtu is 1500 - 20" test "$(jq -r .mtu <<<"$info")" = 1480
+check "sixrd0 is up" test "$(jq -r .up <<<"$info")" = true
+has_overlay() {
+  ip -n "$NS" -6 -j addr show dev sixrd0 |
+    jq -e '.[0].addr_info[] | select(.local == "fd00:10:0:307::1" and .prefixlen == 48)' >/dev/null
+}
+has_unreachable() { ip -n "$NS" -6 route show type unreachable | grep -q '^unreachable fd00:10:0:307::/64'; }
+check "sixrd0 carries fd00:10:0:307::1/48" has_overlay
+check "unreachable fd00:10:0:307::/64 is routed" has_unreachable
+check "install warns that forwarding is left to the plugin (/proc/sys is read-only)" \
+  grep -q "warning: IPv6 forwarding is off" <<<"$out"
+conflist=$ROOT/etc/cni/net.d/10-sixrd.conflist
+check "the binary is the running one" cmp -s "$SIXRD" "$ROOT/opt/cni/bin/sixrd"
+check "the binary has mode 755" test "$(stat -c %a "$ROOT/opt/cni/bin/sixrd")" = 755
+check "the conflist has nodeIP and chains portmap" \
+  jq -e ".plugins[0].nodeIP == \"$NODE_IP\" and .plugins[1].type == \"portmap\"" "$conflist" >/dev/null
+check "the conflist has mode 644" test "$(stat -c %a "$conflist")" = 644
+
+# --- status: the liveness probe ---
+out=$(container "$SIXRD" status --host-root "$ROOT" 2>&1)
+rc=$?
+echo "$out"
+check "status exits 0 on a healthy node" test "$rc" = 0
+check "status says ready" grep -q "ready: network sixrd can serve ADD" <<<"$out"
+
+# --- the plugin, installed, serves a pod as the runtime would call it (full root) ---
+stdin=$(jq -c '.plugins[0] + {name: .name, cniVersion: .cniVersion, dataDir: "/run/sixrd-inst"}' "$conflist")
+result=$(ip netns exec "$NS" env -i PATH="$PATH" CNI_COMMAND=ADD CNI_CONTAINERID=inst-pod1 \
+  CNI_IFNAME=eth0 CNI_NETNS=/run/netns/$POD CNI_PATH="$ROOT/opt/cni/bin" \
+  "$ROOT/opt/cni/bin/sixrd" <<<"$stdin")
+echo "ADD: $result"
+in_node64() { jq -e '.ips[0].address | startswith("fd00:10:0:307:")' <<<"$result" >/dev/null; }
+check "ADD through the installed binary gives an address in the node /64" in_node64
+check "the plugin (on the host) switched IPv6 forwarding on" \
+  test "$(ip netns exec "$NS" cat /proc/sys/net/ipv6/conf/all/forwarding)" = 1
+
+# --- install again: nothing changes ---
+inode=$(stat -c %i "$ROOT/opt/cni/bin/sixrd")
+out=$(container "$SIXRD" install --host-root "$ROOT" 2>&1)
+rc=$?
+echo "$out"
+check "a second install exits 0" test "$rc" = 0
+check "a second install rewrites nothing" test "$(grep -c 'already up to date' <<<"$out")" = 2
+check "a second install finds the tunnel as configured" grep -q "already up as configured" <<<"$out"
+check "the binary was not replaced" test "$(stat -c %i "$ROOT/opt/cni/bin/sixrd")" = "$inode"
+
+# --- daemon: repairs a deleted tunnel, exits 0 on SIGTERM ---
+ip -n "$NS" link del sixrd0
+(exec "${CONTAINER[@]}" "$SIXRD" --log-level info daemon --host-root "$ROOT" --interval 1) \
+  >"$ROOT/daemon.log" 2>&1 &
+daemon=$!
+for _ in $(seq 1 50); do
+  link_json >/dev/null && break
+  sleep 0.2
+done
+is_sit() { link_json | jq -e '.[0].linkinfo.info_kind == "sit"' >/dev/null; }
+check "the daemon recreated the deleted tunnel" is_sit
+kill -TERM "$daemon"
+wait "$daemon"
+rc=$?
+cat "$ROOT/daemon.log"
+check "the daemon exits 0 on SIGTERM" test "$rc" = 0
+check "the daemon logged the repair" grep -q "repaired: tunnel sixrd0 does not exist" "$ROOT/daemon.log"
+
+# --- uninstall ---
+out=$(container "$SIXRD" uninstall --host-root "$ROOT" 2>&1)
+rc=$?
+echo "$out"
+check "uninstall exits 0" test "$rc" = 0
+check "uninstall removed the conflist" test ! -e "$conflist"
+check "uninstall removed the binary" test ! -e "$ROOT/opt/cni/bin/sixrd"
+check "uninstall left the tunnel" is_sit
+out=$(container "$SIXRD" status --host-root "$ROOT" 2>&1)
+rc=$?
+echo "$out"
+check "status exits 1 once uninstalled" test "$rc" = 1
+
+echo "vm_install: $passed passed, $failed failed"
+test "$failed" = 0

@@ -1,0 +1,205 @@
+// The node side on the host kernel: finding the node IPv4 and underlay MTU, and how the tunnel
+// calls behave on a kernel without sit (the tunnel itself is tested in the VM).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support.hpp"
+
+namespace sixrd::netns_test {
+namespace {
+
+using ::testing::HasSubstr;
+
+class NodeResolution : public NodeTest {};
+class TunnelWithoutSit : public NodeTest {};
+
+// A second underlay interface ul1 (198.18.0.12/16, MTU 1400), so "which one" is a real question.
+void addSecondUnderlay(const std::string& node) {
+  const std::string ip = "ip -n " + node;
+  must(ip + " link add name ul1 mtu 1400 type veth peer name ul1p mtu 1400");
+  must(ip + " addr add 198.18.0.12/16 dev ul1");
+  must(ip + " link set dev ul1 up");
+}
+
+TEST_F(NodeResolution, FindsTheOneAddressInsideTheUnderlayAndItsInterfaceMtu) {
+  const tunnel::Node node = datapath().resolveNode(nodeSpec());
+  EXPECT_EQ(ipam::formatIpv4(node.prefix.nodeIp), kNodeIp);
+  EXPECT_EQ(ipam::formatPrefix(node.prefix.node64), kNode64);
+  EXPECT_EQ(ipam::formatIpv6(node.prefix.overlayAddr), "fd00:10:0:b::1");
+  EXPECT_EQ(node.underlayInterface, "ul0");
+  EXPECT_EQ(node.underlayMtu, 1500);
+  EXPECT_EQ(node.tunnelMtu(), 1480);
+}
+
+TEST_F(NodeResolution, ReadsTheRealMtuOfTheUnderlayInterface) {
+  must("ip -n " + node() + " link set dev ul0 mtu 9000");
+  const tunnel::Node node = datapath().resolveNode(nodeSpec());
+  EXPECT_EQ(node.underlayMtu, 9000);
+  EXPECT_EQ(node.tunnelMtu(), 8980);
+}
+
+// What sixrd could change on a node: links, IPv4 addresses, routes it would add (not the ones the
+// kernel maintains by itself as links settle, like link-local prefixes).
+json configuredState(const std::string& ns) {
+  json links = json::array();
+  for (const json& l : ipJson(ns, "-d link show")) links.push_back(identity(l));
+  json routes = json::array();
+  for (const json& r : ipJson(ns, "-6 route show table all")) {
+    if (r.value("protocol", "") != "kernel" && r.value("table", "") != "local") routes.push_back(r);
+  }
+  json ipv4 = json::array();
+  for (const json& l : ipJson(ns, "-4 addr show")) {
+    for (const json& a : l.value("addr_info", json::array())) {
+      ipv4.push_back({l.value("ifname", ""), a.value("local", ""), a.value("prefixlen", 0)});
+    }
+  }
+  return {{"links", links}, {"ipv4", ipv4}, {"ipv6 routes", routes}};
+}
+
+TEST_F(NodeResolution, ChangesNothingOnTheNode) {
+  const json before = configuredState(node());
+  static_cast<void>(datapath().resolveNode(nodeSpec()));
+  EXPECT_EQ(configuredState(node()), before);
+}
+
+TEST_F(NodeResolution, NodeIpPicksAmongSeveralUnderlayAddresses) {
+  addSecondUnderlay(node());
+  tunnel::NodeSpec spec = nodeSpec();
+  spec.nodeIp = ipam::parseIpv4("198.18.0.12", "nodeIP");
+  const tunnel::Node node = datapath().resolveNode(spec);
+  EXPECT_EQ(ipam::formatIpv4(node.prefix.nodeIp), "198.18.0.12");
+  EXPECT_EQ(ipam::formatPrefix(node.prefix.node64), "fd00:10:0:c::/64");
+  EXPECT_EQ(node.underlayInterface, "ul1");
+  EXPECT_EQ(node.underlayMtu, 1400);
+}
+
+TEST_F(NodeResolution, UnderlayInterfacePicksAmongSeveralUnderlayAddresses) {
+  addSecondUnderlay(node());
+  tunnel::NodeSpec spec = nodeSpec();
+  spec.underlayInterface = "ul1";
+  const tunnel::Node node = datapath().resolveNode(spec);
+  EXPECT_EQ(ipam::formatIpv4(node.prefix.nodeIp), "198.18.0.12");
+  EXPECT_EQ(node.underlayInterface, "ul1");
+  EXPECT_EQ(node.underlayMtu, 1400);
+}
+
+TEST_F(NodeResolution, NoAddressInsideTheUnderlayIsANodeErrorNamingNodeIpAndUnderlayInterface) {
+  must("ip -n " + node() + " addr flush dev ul0");
+  must("ip -n " + node() + " addr add 192.0.2.7/24 dev ul0");
+  try {
+    static_cast<void>(datapath().resolveNode(nodeSpec()));
+    FAIL() << "resolveNode succeeded without an address inside the underlay";
+  } catch (const tunnel::NodeError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("no IPv4 address inside underlay 198.18.0.0/16"));
+    EXPECT_THAT(e.what(), HasSubstr("192.0.2.7"));  // what is there, to help the operator
+    EXPECT_THAT(e.what(), HasSubstr("nodeIP"));
+    EXPECT_THAT(e.what(), HasSubstr("underlayInterface"));
+  }
+}
+
+TEST_F(NodeResolution, TwoAddressesInsideTheUnderlayAreANodeErrorAskingWhichOne) {
+  must("ip -n " + node() + " addr add 198.18.0.12/16 dev ul0");
+  try {
+    static_cast<void>(datapath().resolveNode(nodeSpec()));
+    FAIL() << "resolveNode picked one of two underlay addresses by itself";
+  } catch (const tunnel::NodeError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("more than one IPv4 address inside underlay"));
+    EXPECT_THAT(e.what(), HasSubstr("198.18.0.11"));
+    EXPECT_THAT(e.what(), HasSubstr("198.18.0.12"));
+    EXPECT_THAT(e.what(), HasSubstr("nodeIP"));
+    EXPECT_THAT(e.what(), HasSubstr("underlayInterface"));
+  }
+}
+
+TEST_F(NodeResolution, NodeIpThatIsNotLocalIsANodeError) {
+  tunnel::NodeSpec spec = nodeSpec();
+  spec.nodeIp = ipam::parseIpv4("198.18.0.99", "nodeIP");
+  try {
+    static_cast<void>(datapath().resolveNode(spec));
+    FAIL() << "resolveNode accepted a nodeIP this node does not have";
+  } catch (const tunnel::NodeError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("nodeIP 198.18.0.99 is not an address of this node"));
+    EXPECT_THAT(e.what(), HasSubstr(kNodeIp));
+  }
+}
+
+TEST_F(NodeResolution, UnderlayInterfaceThatDoesNotExistIsANodeError) {
+  tunnel::NodeSpec spec = nodeSpec();
+  spec.underlayInterface = "nosuch0";
+  try {
+    static_cast<void>(datapath().resolveNode(spec));
+    FAIL() << "resolveNode accepted a missing underlayInterface";
+  } catch (const tunnel::NodeError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("underlayInterface nosuch0 does not exist"));
+  }
+}
+
+TEST_F(NodeResolution, UnderlayInterfaceWithoutAnUnderlayAddressIsANodeError) {
+  must("ip -n " + node() + " link add name other0 type veth peer name other0p");
+  tunnel::NodeSpec spec = nodeSpec();
+  spec.underlayInterface = "other0";
+  try {
+    static_cast<void>(datapath().resolveNode(spec));
+    FAIL() << "resolveNode took an address from another interface than underlayInterface";
+  } catch (const tunnel::NodeError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("underlayInterface other0"));
+  }
+}
+
+TEST_F(TunnelWithoutSit, SitIsReportedUnavailableAndTheProbeLeavesNoLink) {
+  const auto before = linkNames(node());
+  EXPECT_FALSE(datapath().sitAvailable(nodeSpec()));
+  EXPECT_EQ(linkNames(node()), before);
+}
+
+TEST_F(TunnelWithoutSit, EnsureTunnelThrowsSitUnavailableNamingTheFixAndLeavesNoLink) {
+  const auto before = linkNames(node());
+  const tunnel::Node node = datapath().resolveNode(nodeSpec());
+  try {
+    datapath().ensureTunnel(nodeSpec(), node);
+    FAIL() << "ensureTunnel succeeded on a kernel without sit";
+  } catch (const tunnel::SitUnavailable& e) {
+    EXPECT_THAT(e.what(), HasSubstr("sixrd0"));
+    EXPECT_THAT(e.what(), HasSubstr("modprobe sit"));
+    EXPECT_THAT(e.what(), HasSubstr("CONFIG_IPV6_SIT"));
+  }
+  EXPECT_EQ(linkNames(this->node()), before);
+  EXPECT_FALSE(link(this->node(), "sixrd0"));
+  // It failed before touching forwarding or routes: nothing for the node's /64 appeared.
+  EXPECT_FALSE(route6(this->node(), kNode64));
+}
+
+TEST_F(TunnelWithoutSit, ANonSitDeviceUnderTheTunnelNameIsAConflictAndIsLeftAlone) {
+  // No dummy driver on this kernel: a bridge is the stand-in for "some other device".
+  must("ip -n " + node() + " link add name sixrd0 type bridge");
+  const json before = identity(*link(node(), "sixrd0"));
+  const tunnel::Node node = datapath().resolveNode(nodeSpec());
+  try {
+    datapath().ensureTunnel(nodeSpec(), node);
+    FAIL() << "ensureTunnel accepted a bridge as its tunnel";
+  } catch (const tunnel::Conflict& e) {
+    EXPECT_THAT(e.what(), HasSubstr("tunnel sixrd0 exists but is a bridge device, not sit"));
+    EXPECT_THAT(e.what(), HasSubstr("\"tunnel\""));
+  }
+  const auto after = link(this->node(), "sixrd0");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(linkKind(*after), "bridge");
+  EXPECT_EQ(identity(*after), before);
+  EXPECT_TRUE(addresses6(this->node(), "sixrd0").empty());
+}
+
+TEST_F(TunnelWithoutSit, VerifyTunnelReportsAMissingTunnel) {
+  const tunnel::Node node = datapath().resolveNode(nodeSpec());
+  EXPECT_EQ(datapath().verifyTunnel(nodeSpec(), node),
+            std::vector<std::string>{"tunnel sixrd0 does not exist"});
+}
+
+TEST_F(TunnelWithoutSit, VerifyTunnelReportsANonSitDeviceUnderTheTunnelName) {
+  must("ip -n " + node() + " link add name sixrd0 type bridge");
+  const tunnel::Node node = datapath().resolveNode(nodeSpec());
+  EXPECT_EQ(datapath().verifyTunnel(nodeSpec(), node),
+            std::vector<std::string>{"tunnel sixrd0 is not a sit device"});
+}
+
+}  // namespace
+}  // namespace sixrd::netns_test

@@ -1,0 +1,726 @@
+// sixrd install / uninstall / status / daemon, driven through the CLI exactly as a user or a
+// DaemonSet runs them (argv + environment), against a temporary host root and a fake kernel. No
+// root needed.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "cni/config.hpp"
+#include "install/commands.hpp"
+#include "install/files.hpp"
+#include "install/installer.hpp"
+#include "ipam/sixrd_math.hpp"
+#include "tunnel/datapath.hpp"
+
+namespace sixrd::install {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// What the installer can see of a node's kernel, and what it did to it.
+struct FakeKernel {
+  ipam::Ipv4Addr hostIp = ipam::parseIpv4("198.18.3.7", "hostIp");
+  int underlayMtu = 1500;
+  bool sit = true;
+  bool noIpv4 = false;
+  bool procSysReadOnly = false;  // as in an unprivileged container
+  std::vector<std::string> otherProblems;
+
+  bool tunnelUp = false;
+  bool forwarding = false;
+  int datapaths = 0;
+  std::vector<tunnel::NodeSpec> resolved;
+  std::vector<tunnel::NodeSpec> ensured;
+};
+
+class FakeDatapath : public tunnel::Datapath {
+ public:
+  explicit FakeDatapath(FakeKernel& k) : k_(k) { ++k_.datapaths; }
+
+  tunnel::Node resolveNode(const tunnel::NodeSpec& spec) override {
+    k_.resolved.push_back(spec);
+    if (k_.noIpv4) throw tunnel::NodeError("no IPv4 address inside underlay on this node");
+    if (spec.nodeIp && *spec.nodeIp != k_.hostIp) {
+      throw tunnel::NodeError("nodeIP is not an address of this node");
+    }
+    tunnel::Node node;
+    node.prefix = ipam::nodePrefix(spec.plan, k_.hostIp);
+    node.underlayInterface = "eth0";
+    node.underlayMtu = k_.underlayMtu;
+    return node;
+  }
+  void ensureTunnel(const tunnel::NodeSpec& spec, const tunnel::Node& /*node*/) override {
+    k_.ensured.push_back(spec);
+    if (!k_.sit) {
+      throw tunnel::SitUnavailable("cannot create sit device: Operation not supported");
+    }
+    k_.tunnelUp = true;
+    if (k_.procSysReadOnly) {
+      throw std::system_error(EROFS, std::generic_category(),
+                              "write /proc/sys/net/ipv6/conf/all/forwarding");
+    }
+    k_.forwarding = true;
+  }
+  std::vector<std::string> verifyTunnel(const tunnel::NodeSpec& spec,
+                                        const tunnel::Node& /*node*/) override {
+    std::vector<std::string> problems = k_.otherProblems;
+    if (!k_.tunnelUp) problems.push_back("tunnel " + spec.tunnel + " does not exist");
+    if (!k_.forwarding)
+      problems.emplace_back("IPv6 forwarding (net.ipv6.conf.all.forwarding) is off");
+    return problems;
+  }
+  bool sitAvailable(const tunnel::NodeSpec& /*spec*/) override { return k_.sit; }
+  tunnel::PodLinks addPod(const tunnel::PodSpec& /*spec*/) override { throw unused(); }
+  bool delPod(const std::string& /*hostVeth*/) override { throw unused(); }
+  std::vector<std::string> checkPod(const tunnel::PodSpec& /*spec*/) override { throw unused(); }
+  std::vector<HostVeth> listHostVeths() override { throw unused(); }
+
+ private:
+  static std::logic_error unused() { return std::logic_error("the installer never touches pods"); }
+  FakeKernel& k_;
+};
+
+struct Outcome {
+  std::optional<int> status;  // nullopt when the command threw
+  std::string out;
+  std::string error;  // what() of the exception, when it threw
+};
+
+std::string slurp(const fs::path& p) { return readFile(p); }
+
+struct stat statOf(const fs::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0)
+    throw std::system_error(errno, std::generic_category(), p.string());
+  return st;
+}
+
+mode_t modeOf(const fs::path& p) { return statOf(p).st_mode & 07777; }
+
+std::set<std::string> listDir(const fs::path& dir) {
+  std::set<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
+  return names;
+}
+
+class InstallTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "sixrd-install-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
+    tmp_ = tmpl;
+    root_ = tmp_ / "host";
+    fs::create_directory(root_);
+    source_ = tmp_ / "sixrd-source";
+    std::string bytes;
+    for (int i = 0; i < 200000; ++i) bytes += static_cast<char>((i * 131) % 256);
+    std::ofstream(source_, std::ios::binary) << bytes;
+    sourceBytes_ = bytes;
+  }
+  void TearDown() override { fs::remove_all(tmp_); }
+
+  // `sixrd <args...>` with `env` as the whole environment.
+  Outcome run(std::vector<std::string> args, std::map<std::string, std::string> env = {},
+              bool defaultBinary = false) {
+    Context context;
+    context.makeDatapath = [this] { return std::make_unique<FakeDatapath>(kernel_); };
+    if (!defaultBinary) context.selfExe = source_;
+    context.checkCapabilities = false;
+    std::ostringstream out;
+    CLI::App app{"sixrd", "sixrd"};
+    app.require_subcommand(1);
+    Commands commands(
+        app, context,
+        [env](const std::string& name) -> std::optional<std::string> {
+          const auto it = env.find(name);
+          if (it == env.end()) return std::nullopt;
+          return it->second;
+        },
+        out);
+    args.insert(args.begin(), "sixrd");
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    Outcome outcome;
+    try {
+      app.parse(static_cast<int>(argv.size()), argv.data());
+      outcome.status = commands.run("off");
+    } catch (const std::exception& e) {
+      outcome.error = e.what();
+    }
+    outcome.out = out.str();
+    return outcome;
+  }
+
+  // An install that writes files only: explicit node, no tunnel.
+  Outcome installFiles(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"install",      "--host-root", root_.string(),  "--prefix",
+                                     "fd00:10::/48", "--underlay",  "198.18.0.0/16", "--node-ip",
+                                     "198.18.3.7",   "--no-tunnel"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  }
+
+  Outcome installWithTunnel(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"install",      "--host-root", root_.string(), "--prefix",
+                                     "fd00:10::/48", "--underlay",  "198.18.0.0/16"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  }
+
+  [[nodiscard]] fs::path binary() const { return root_ / "opt/cni/bin/sixrd"; }
+  [[nodiscard]] fs::path conflist() const { return root_ / "etc/cni/net.d/10-sixrd.conflist"; }
+  [[nodiscard]] json conf() const { return json::parse(slurp(conflist())); }
+  [[nodiscard]] bool rootIsEmpty() const { return fs::is_empty(root_); }
+
+  fs::path tmp_;
+  fs::path root_;
+  fs::path source_;
+  std::string sourceBytes_;
+  FakeKernel kernel_;
+};
+
+// --- what install writes ---
+
+TEST_F(InstallTest, WritesTheBinaryExecutableAndIdenticalToTheSource) {
+  const Outcome o = installFiles();
+  ASSERT_EQ(o.status, 0) << o.error;
+  ASSERT_TRUE(fs::is_regular_file(binary()));
+  EXPECT_EQ(modeOf(binary()), 0755U);
+  EXPECT_EQ(slurp(binary()), sourceBytes_);
+}
+
+TEST_F(InstallTest, CopiesTheRunningBinaryByDefault) {
+  const Outcome o = run({"install", "--host-root", root_.string(), "--prefix", "fd00:10::/48",
+                         "--underlay", "198.18.0.0/16", "--node-ip", "198.18.3.7", "--no-tunnel"},
+                        {}, /*defaultBinary=*/true);
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_EQ(slurp(binary()), slurp("/proc/self/exe"));
+  EXPECT_EQ(modeOf(binary()), 0755U);
+}
+
+TEST_F(InstallTest, WritesAConflistThePluginAccepts) {
+  ASSERT_EQ(installFiles().status, 0);
+  EXPECT_EQ(modeOf(conflist()), 0644U);
+  const json c = conf();
+  EXPECT_EQ(c["cniVersion"], "1.1.0");
+  EXPECT_EQ(c["name"], "sixrd");
+  ASSERT_EQ(c["plugins"].size(), 2U);
+  const json& sixrd = c["plugins"][0];
+  EXPECT_EQ(sixrd["type"], "sixrd");
+  EXPECT_EQ(sixrd["prefix"], "fd00:10::/48");
+  EXPECT_EQ(sixrd["underlay"], "198.18.0.0/16");
+  EXPECT_EQ(sixrd["nodeIP"], "198.18.3.7");
+  EXPECT_EQ(c["plugins"][1]["type"], "portmap");
+  EXPECT_EQ(c["plugins"][1]["capabilities"]["portMappings"], true);
+
+  // What the runtime would hand the plugin parses with the plugin's own parser.
+  const cni::PluginConfig config = cni::parseConfig(pluginStdin(c).dump());
+  EXPECT_EQ(ipam::formatPrefix(config.plan.prefix), "fd00:10::/48");
+  EXPECT_EQ(config.name, "sixrd");
+  ASSERT_TRUE(config.nodeIP.has_value());
+  EXPECT_EQ(ipam::formatIpv4(*config.nodeIP), "198.18.3.7");
+}
+
+TEST_F(InstallTest, WritesOptionalSettingsOnlyWhenGiven) {
+  ASSERT_EQ(installFiles({"--mtu", "1400", "--tunnel", "sx6", "--underlay-interface", "eth1",
+                          "--data-dir", "/run/sx", "--log-file", "/var/log/sx.log",
+                          "--network-name", "pods", "--cni-version", "1.0.0"})
+                .status,
+            0);
+  const json c = conf();
+  EXPECT_EQ(c["cniVersion"], "1.0.0");
+  EXPECT_EQ(c["name"], "pods");
+  const json& p = c["plugins"][0];
+  EXPECT_EQ(p["mtu"], 1400);
+  EXPECT_EQ(p["tunnel"], "sx6");
+  EXPECT_EQ(p["underlayInterface"], "eth1");
+  EXPECT_EQ(p["dataDir"], "/run/sx");
+  EXPECT_EQ(p["log"]["file"], "/var/log/sx.log");
+
+  fs::remove(conflist());
+  ASSERT_EQ(installFiles().status, 0);
+  for (const char* key : {"mtu", "tunnel", "underlayInterface", "dataDir", "log"}) {
+    EXPECT_FALSE(conf()["plugins"][0].contains(key)) << key;
+  }
+}
+
+TEST_F(InstallTest, ChainsPortmapBandwidthAndTuningWithTheirCapabilities) {
+  ASSERT_EQ(installFiles({"--chain", "portmap,bandwidth,tuning"}).status, 0);
+  const json plugins = conf()["plugins"];
+  ASSERT_EQ(plugins.size(), 4U);
+  EXPECT_EQ(plugins[1]["type"], "portmap");
+  EXPECT_EQ(plugins[1]["capabilities"]["portMappings"], true);
+  EXPECT_EQ(plugins[2]["type"], "bandwidth");
+  EXPECT_EQ(plugins[2]["capabilities"]["bandwidth"], true);
+  EXPECT_EQ(plugins[3]["type"], "tuning");
+  EXPECT_EQ(plugins[3]["capabilities"]["mac"], true);
+}
+
+TEST_F(InstallTest, ChainNoneLeavesSixrdAlone) {
+  ASSERT_EQ(installFiles({"--chain", "none"}).status, 0);
+  EXPECT_EQ(conf()["plugins"].size(), 1U);
+}
+
+TEST_F(InstallTest, UnknownChainPluginIsRefusedAndNothingWritten) {
+  const Outcome o = installFiles({"--chain", "portmap,flannel"});
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("--chain"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("flannel"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+// --- atomic, idempotent writes ---
+
+TEST_F(InstallTest, LeavesNoTemporaryFiles) {
+  ASSERT_EQ(installFiles().status, 0);
+  EXPECT_EQ(listDir(root_ / "opt/cni/bin"), std::set<std::string>{"sixrd"});
+  EXPECT_EQ(listDir(root_ / "etc/cni/net.d"), std::set<std::string>{"10-sixrd.conflist"});
+}
+
+TEST_F(InstallTest, ReplacesAnExistingConflistByRenameNeverInPlace) {
+  fs::create_directories(conflist().parent_path());
+  const std::string old = R"({"cniVersion":"1.0.0","name":"old","plugins":[{"type":"sixrd"}]})";
+  std::ofstream(conflist()) << old;
+  const ino_t oldInode = statOf(conflist()).st_ino;
+  // A reader that opened the old file before the install (a runtime in the middle of a read).
+  const int reader = ::open(conflist().c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(reader, 0);
+
+  ASSERT_EQ(installFiles().status, 0);
+
+  EXPECT_NE(statOf(conflist()).st_ino, oldInode) << "the new conflist must be a new file";
+  std::string seen(old.size() + 10, '\0');
+  const ssize_t n = ::pread(reader, seen.data(), seen.size(), 0);
+  ::close(reader);
+  ASSERT_GE(n, 0);
+  seen.resize(static_cast<std::size_t>(n));
+  EXPECT_EQ(seen, old) << "the old file was truncated or overwritten in place";
+  EXPECT_EQ(conf()["name"], "sixrd");
+}
+
+TEST_F(InstallTest, ReplacesABinaryThatIsDifferentByRename) {
+  fs::create_directories(binary().parent_path());
+  std::ofstream(binary()) << "an older sixrd";
+  fs::permissions(binary(), fs::perms(0755));
+  const ino_t oldInode = statOf(binary()).st_ino;
+  ASSERT_EQ(installFiles().status, 0);
+  EXPECT_NE(statOf(binary()).st_ino, oldInode);
+  EXPECT_EQ(slurp(binary()), sourceBytes_);
+}
+
+TEST_F(InstallTest, AFailedWriteLeavesNoTemporaryFile) {
+  // A directory where the conflist belongs: the final rename fails.
+  fs::create_directories(conflist() / "occupied");
+  const Outcome o = installFiles();
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find(conflist().string()), std::string::npos) << o.error;
+  EXPECT_EQ(listDir(conflist().parent_path()), std::set<std::string>{"10-sixrd.conflist"});
+  EXPECT_TRUE(fs::is_directory(conflist()));
+}
+
+TEST_F(InstallTest, SecondRunWithSameInputsChangesNothing) {
+  ASSERT_EQ(installFiles().status, 0);
+  const std::string firstConflist = slurp(conflist());
+  const struct stat bin1 = statOf(binary());
+  const struct stat conf1 = statOf(conflist());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+
+  const Outcome second = installFiles();
+  ASSERT_EQ(second.status, 0) << second.error;
+  EXPECT_EQ(slurp(conflist()), firstConflist);
+  const struct stat bin2 = statOf(binary());
+  const struct stat conf2 = statOf(conflist());
+  EXPECT_EQ(bin2.st_ino, bin1.st_ino);
+  EXPECT_EQ(bin2.st_mtim.tv_sec, bin1.st_mtim.tv_sec);
+  EXPECT_EQ(bin2.st_mtim.tv_nsec, bin1.st_mtim.tv_nsec);
+  EXPECT_EQ(conf2.st_ino, conf1.st_ino);
+  EXPECT_NE(second.out.find("already up to date"), std::string::npos) << second.out;
+}
+
+TEST_F(InstallTest, ChangedInputsRewriteTheConflist) {
+  ASSERT_EQ(installFiles().status, 0);
+  ASSERT_EQ(installFiles({"--mtu", "1400"}).status, 0);
+  EXPECT_EQ(conf()["plugins"][0]["mtu"], 1400);
+}
+
+TEST_F(InstallTest, RestoresTheModeOfAnIdenticalBinary) {
+  ASSERT_EQ(installFiles().status, 0);
+  fs::permissions(binary(), fs::perms(0700));
+  ASSERT_EQ(installFiles().status, 0);
+  EXPECT_EQ(modeOf(binary()), 0755U);
+}
+
+// --- validation before anything is written ---
+
+TEST_F(InstallTest, ABrokenSixrdRuleIsRefusedBeforeAnythingIsWritten) {
+  const Outcome o = run({"install", "--host-root", root_.string(), "--prefix", "fd00:10::/60",
+                         "--underlay", "10.20.0.0/16", "--node-ip", "10.20.3.7", "--no-tunnel"});
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("64"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("--prefix"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, ABrokenSixrdRuleIsRefusedBeforeTheKernelIsTouched) {
+  const Outcome o = run({"install", "--host-root", root_.string(), "--prefix", "fd00:10::/60",
+                         "--underlay", "10.20.0.0/16"});
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_EQ(kernel_.datapaths, 0);
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, AMissingPrefixNamesTheFlagAndTheVariable) {
+  const Outcome o = run({"install", "--host-root", root_.string(), "--underlay", "198.18.0.0/16",
+                         "--node-ip", "198.18.3.7", "--no-tunnel"});
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("--prefix"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("SIXRD_PREFIX"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, AMissingUnderlayNamesTheFlagAndTheVariable) {
+  const Outcome o = run({"install", "--host-root", root_.string(), "--prefix", "fd00:10::/48",
+                         "--node-ip", "198.18.3.7", "--no-tunnel"});
+  EXPECT_NE(o.error.find("--underlay"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("SIXRD_UNDERLAY"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, ANodeIpOutsideTheUnderlayNamesItsFlag) {
+  const Outcome o = run({"install", "--host-root", root_.string(), "--prefix", "fd00:10::/48",
+                         "--underlay", "198.18.0.0/16", "--node-ip", "10.1.2.3", "--no-tunnel"});
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("--node-ip (SIXRD_NODE_IP)"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("outside underlay"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, AnMtuThatIsNotANumberNamesItsVariable) {
+  const Outcome o = run({"install", "--host-root", root_.string(), "--no-tunnel"},
+                        {{"SIXRD_PREFIX", "fd00:10::/48"},
+                         {"SIXRD_UNDERLAY", "198.18.0.0/16"},
+                         {"SIXRD_NODE_IP", "198.18.3.7"},
+                         {"SIXRD_MTU", "big"}});
+  EXPECT_NE(o.error.find("SIXRD_MTU"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("not an integer"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, AnMtuAboveTheUnderlayLimitIsRefused) {
+  kernel_.underlayMtu = 1500;
+  const Outcome o = installWithTunnel({"--mtu", "1490"});
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("--mtu (SIXRD_MTU)"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("1480"), std::string::npos) << o.error;
+  EXPECT_TRUE(kernel_.ensured.empty());
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, BadPathsAreRefused) {
+  EXPECT_NE(installFiles({"--cni-bin-dir", "opt/cni/bin"}).error.find("--cni-bin-dir"),
+            std::string::npos);
+  EXPECT_NE(installFiles({"--conflist-name", "10-sixrd.conf"}).error.find("--conflist-name"),
+            std::string::npos);
+  EXPECT_NE(installFiles({"--conflist-name", "../10-sixrd.conflist"}).error.find(".conflist"),
+            std::string::npos);
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+// --- environment fallbacks ---
+
+TEST_F(InstallTest, EveryInputFallsBackToItsEnvironmentVariable) {
+  const Outcome o = run({"install"}, {{"SIXRD_HOST_ROOT", root_.string()},
+                                      {"SIXRD_PREFIX", "fd00:20::/40"},
+                                      {"SIXRD_UNDERLAY", "198.18.0.0/16"},
+                                      {"SIXRD_NODE_IP", "198.18.3.7"},
+                                      {"SIXRD_MTU", "1400"},
+                                      {"SIXRD_TUNNEL", "sx1"},
+                                      {"SIXRD_UNDERLAY_INTERFACE", "eth7"},
+                                      {"SIXRD_NETWORK_NAME", "net1"},
+                                      {"SIXRD_CNI_VERSION", "0.4.0"},
+                                      {"SIXRD_CHAIN", "bandwidth"},
+                                      {"SIXRD_DATA_DIR", "/run/x"},
+                                      {"SIXRD_LOG_FILE", "/var/log/x.log"},
+                                      {"SIXRD_CONFLIST_NAME", "20-x.conflist"},
+                                      {"SIXRD_CNI_BIN_DIR", "/usr/lib/cni"},
+                                      {"SIXRD_CNI_CONF_DIR", "/etc/cni/other"},
+                                      {"SIXRD_NO_TUNNEL", "true"}});
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_EQ(kernel_.datapaths, 0) << "SIXRD_NO_TUNNEL=true and SIXRD_NODE_IP: no kernel access";
+  EXPECT_EQ(slurp(root_ / "usr/lib/cni/sixrd"), sourceBytes_);
+  const json c = json::parse(slurp(root_ / "etc/cni/other/20-x.conflist"));
+  EXPECT_EQ(c["cniVersion"], "0.4.0");
+  EXPECT_EQ(c["name"], "net1");
+  const json& p = c["plugins"][0];
+  EXPECT_EQ(p["prefix"], "fd00:20::/40");
+  EXPECT_EQ(p["underlay"], "198.18.0.0/16");
+  EXPECT_EQ(p["nodeIP"], "198.18.3.7");
+  EXPECT_EQ(p["mtu"], 1400);
+  EXPECT_EQ(p["tunnel"], "sx1");
+  EXPECT_EQ(p["underlayInterface"], "eth7");
+  EXPECT_EQ(p["dataDir"], "/run/x");
+  EXPECT_EQ(p["log"]["file"], "/var/log/x.log");
+  EXPECT_EQ(c["plugins"][1]["type"], "bandwidth");
+}
+
+TEST_F(InstallTest, AFlagWinsOverItsEnvironmentVariable) {
+  const Outcome withEnv =
+      run({"install", "--host-root", root_.string(), "--prefix", "fd00:40::/48", "--no-tunnel"},
+          {{"SIXRD_PREFIX", "fd00:99::/48"},
+           {"SIXRD_UNDERLAY", "198.18.0.0/16"},
+           {"SIXRD_NODE_IP", "198.18.3.7"}});
+  ASSERT_EQ(withEnv.status, 0) << withEnv.error;
+  EXPECT_EQ(conf()["plugins"][0]["prefix"], "fd00:40::/48");
+}
+
+TEST_F(InstallTest, AnEmptyVariableCountsAsUnset) {
+  // A ConfigMap key left empty means "use the default".
+  const Outcome o = run({"install", "--host-root", root_.string(), "--no-tunnel"},
+                        {{"SIXRD_PREFIX", "fd00:10::/48"},
+                         {"SIXRD_UNDERLAY", "198.18.0.0/16"},
+                         {"SIXRD_NODE_IP", "198.18.3.7"},
+                         {"SIXRD_MTU", ""},
+                         {"SIXRD_CHAIN", ""}});
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_FALSE(conf()["plugins"][0].contains("mtu"));
+  EXPECT_EQ(conf()["plugins"][1]["type"], "portmap");
+
+  const Outcome missing = run({"install", "--host-root", root_.string(), "--no-tunnel"},
+                              {{"SIXRD_PREFIX", ""}, {"SIXRD_UNDERLAY", "198.18.0.0/16"}});
+  EXPECT_NE(missing.error.find("SIXRD_PREFIX"), std::string::npos) << missing.error;
+}
+
+// --- the node and its tunnel ---
+
+TEST_F(InstallTest, FindsTheNodeIpOnTheNodeWhenNotGiven) {
+  const Outcome o = run({"install", "--host-root", root_.string(), "--prefix", "fd00:10::/48",
+                         "--underlay", "198.18.0.0/16", "--no-tunnel"});
+  ASSERT_EQ(o.status, 0) << o.error;
+  ASSERT_EQ(kernel_.resolved.size(), 1U);
+  EXPECT_FALSE(kernel_.resolved[0].nodeIp.has_value());
+  EXPECT_EQ(conf()["plugins"][0]["nodeIP"], "198.18.3.7");
+  EXPECT_TRUE(kernel_.ensured.empty()) << "--no-tunnel";
+  EXPECT_NE(o.out.find("fd00:10:0:307::/64"), std::string::npos) << o.out;
+}
+
+TEST_F(InstallTest, ANodeWithoutAnUnderlayAddressFailsNamingTheFlags) {
+  kernel_.noIpv4 = true;
+  const Outcome o = installWithTunnel();
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("--node-ip (SIXRD_NODE_IP)"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, BringsTheTunnelUpWithTheNodeSpecThePluginUses) {
+  const Outcome o = installWithTunnel({"--tunnel", "sx9", "--underlay-interface", "eth0"});
+  ASSERT_EQ(o.status, 0) << o.error;
+  ASSERT_EQ(kernel_.ensured.size(), 1U);
+  EXPECT_TRUE(kernel_.tunnelUp);
+  EXPECT_NE(o.out.find("tunnel sx9 brought up"), std::string::npos) << o.out;
+
+  // The plugin's STATUS resolves the node from the written conflist: same spec.
+  const Outcome s = run({"status", "--host-root", root_.string()});
+  ASSERT_EQ(s.status, 0) << s.error << s.out;
+  const tunnel::NodeSpec& mine = kernel_.ensured[0];
+  const tunnel::NodeSpec& plugins = kernel_.resolved.back();
+  EXPECT_EQ(mine.plan.prefix, plugins.plan.prefix);
+  EXPECT_EQ(mine.plan.underlay, plugins.plan.underlay);
+  EXPECT_EQ(mine.nodeIp, plugins.nodeIp);
+  EXPECT_EQ(mine.underlayInterface, plugins.underlayInterface);
+  EXPECT_EQ(mine.tunnel, plugins.tunnel);
+  EXPECT_EQ(mine.ttl, plugins.ttl);
+  EXPECT_EQ(mine.tunnel, "sx9");
+}
+
+TEST_F(InstallTest, AKernelWithoutSitFailsClearlyAndNothingIsWritten) {
+  kernel_.sit = false;
+  const Outcome o = installWithTunnel();
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("no sit/6rd support"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("modprobe sit"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("CONFIG_IPV6_SIT_6RD"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("--no-tunnel"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("nothing was written"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, NoTunnelInstallsOnAKernelWithoutSit) {
+  kernel_.sit = false;
+  const Outcome o = installFiles();
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_EQ(kernel_.datapaths, 0);
+  EXPECT_TRUE(fs::exists(conflist()));
+}
+
+TEST_F(InstallTest, AReadOnlyProcSysIsOnlyAWarning) {
+  kernel_.procSysReadOnly = true;
+  const Outcome o = installWithTunnel();
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_NE(o.out.find("warning: IPv6 forwarding is off"), std::string::npos) << o.out;
+  EXPECT_TRUE(fs::exists(conflist()));
+}
+
+TEST_F(InstallTest, AReadOnlyProcSysWithAnotherProblemFails) {
+  kernel_.procSysReadOnly = true;
+  kernel_.otherProblems = {"sixrd0 mtu is 1400, want 1480"};
+  const Outcome o = installWithTunnel();
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("forwarding"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, WarnsWhenAnotherConfigurationSortsFirst) {
+  fs::create_directories(conflist().parent_path());
+  std::ofstream(conflist().parent_path() / "05-other.conflist") << "{}";
+  const Outcome o = installFiles();
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_NE(o.out.find("warning: 05-other.conflist sorts before 10-sixrd.conflist"),
+            std::string::npos)
+      << o.out;
+}
+
+// --- uninstall ---
+
+TEST_F(InstallTest, UninstallRemovesBothFilesAndIsIdempotent) {
+  ASSERT_EQ(installFiles().status, 0);
+  const Outcome first = run({"uninstall", "--host-root", root_.string()});
+  ASSERT_EQ(first.status, 0) << first.error;
+  EXPECT_FALSE(fs::exists(binary()));
+  EXPECT_FALSE(fs::exists(conflist()));
+  EXPECT_NE(first.out.find("removed"), std::string::npos);
+
+  const Outcome second = run({"uninstall", "--host-root", root_.string()});
+  ASSERT_EQ(second.status, 0) << second.error;
+  EXPECT_NE(second.out.find("was not there"), std::string::npos) << second.out;
+}
+
+TEST_F(InstallTest, UninstallLeavesSomeoneElsesConflist) {
+  ASSERT_EQ(installFiles().status, 0);
+  std::ofstream(conflist()) << R"({"cniVersion":"1.0.0","name":"x","plugins":[{"type":"bridge"}]})";
+  const Outcome o = run({"uninstall", "--host-root", root_.string()});
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("not a sixrd network configuration"), std::string::npos) << o.error;
+  EXPECT_TRUE(fs::exists(conflist()));
+  EXPECT_TRUE(fs::exists(binary()));
+}
+
+// --- status (the liveness probe) ---
+
+TEST_F(InstallTest, StatusIsReadyWhenThePluginCanServeAdd) {
+  ASSERT_EQ(installFiles().status, 0);
+  const Outcome o = run({"status", "--host-root", root_.string()});
+  ASSERT_EQ(o.status, 0) << o.error << o.out;
+  EXPECT_NE(o.out.find("ready: network sixrd can serve ADD"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("fd00:10:0:307::/64"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find('\n'), o.out.size() - 1) << "one line";
+}
+
+TEST_F(InstallTest, StatusIsNotReadyWithoutSit) {
+  ASSERT_EQ(installFiles().status, 0);
+  kernel_.sit = false;
+  const Outcome o = run({"status", "--host-root", root_.string()});
+  EXPECT_EQ(o.status, 1) << o.error;
+  EXPECT_NE(o.out.find("not ready"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("sit"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("CNI error 50"), std::string::npos) << o.out;
+}
+
+TEST_F(InstallTest, StatusIsNotReadyWhenTheNodeIsGone) {
+  ASSERT_EQ(installFiles().status, 0);
+  kernel_.noIpv4 = true;
+  const Outcome o = run({"status", "--host-root", root_.string()});
+  EXPECT_EQ(o.status, 1);
+  EXPECT_NE(o.out.find("not ready: cannot serve ADD"), std::string::npos) << o.out;
+}
+
+TEST_F(InstallTest, StatusIsNotReadyWithoutAConfiguration) {
+  const Outcome o = run({"status", "--host-root", root_.string()});
+  EXPECT_EQ(o.status, 1);
+  EXPECT_NE(o.out.find("no network configuration at"), std::string::npos) << o.out;
+}
+
+TEST_F(InstallTest, StatusReadsAConfFileOfAnyVersion) {
+  const fs::path file = tmp_ / "sixrd.conf";
+  std::ofstream(file) << R"({"cniVersion":"0.4.0","name":"old","type":"sixrd",)"
+                         R"("prefix":"fd00:10::/48","underlay":"198.18.0.0/16"})";
+  const Outcome o = run({"status", "--conf", file.string()});
+  EXPECT_EQ(o.status, 0) << o.error << o.out;
+  EXPECT_NE(o.out.find("network old"), std::string::npos) << o.out;
+}
+
+// --- daemon ---
+
+TEST_F(InstallTest, DaemonRepairsTheTunnelEveryRound) {
+  ASSERT_EQ(installFiles().status, 0);
+  Context context;
+  context.makeDatapath = [this] { return std::make_unique<FakeDatapath>(kernel_); };
+  DaemonSettings settings;
+  settings.conf = conflist();
+  settings.intervalSeconds = 1;
+  settings.rounds = 2;
+  EXPECT_EQ(runDaemon(settings, context), 0);
+  EXPECT_EQ(kernel_.ensured.size(), 2U);
+  EXPECT_TRUE(kernel_.tunnelUp);
+}
+
+TEST_F(InstallTest, DaemonExitsZeroOnSigterm) {
+  ASSERT_EQ(installFiles().status, 0);
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Block first, as runDaemon does, so a SIGTERM sent right after "ready" is not lost.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, nullptr);
+    static_cast<void>(::write(ready[1], "r", 1));
+    Context context;
+    context.makeDatapath = [this] { return std::make_unique<FakeDatapath>(kernel_); };
+    DaemonSettings settings;
+    settings.conf = conflist();
+    settings.intervalSeconds = 60;
+    int rc = 3;
+    try {
+      rc = runDaemon(settings, context);
+    } catch (...) {
+      rc = 4;
+    }
+    ::_exit(rc);
+  }
+  char c = 0;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  ASSERT_EQ(::kill(child, SIGTERM), 0);
+  int wstatus = 0;
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(::waitpid(child, &wstatus, 0), child);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  ASSERT_TRUE(WIFEXITED(wstatus)) << "killed by signal " << WTERMSIG(wstatus);
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0);
+}
+
+}  // namespace
+}  // namespace sixrd::install
