@@ -31,8 +31,10 @@ std::string joined(const std::vector<std::string>& problems) {
 // Everything one verb needs, built once per invocation.
 class Invocation {
  public:
-  Invocation(const Request& request, const PluginConfig& config, tunnel::Datapath& datapath)
+  Invocation(const Request& request, const PluginConfig& config, tunnel::Datapath& datapath,
+             std::string netnsOpenPath)
       : request_(request), config_(config), datapath_(datapath), spec_(nodeSpec(config)),
+        netnsOpenPath_(std::move(netnsOpenPath)),
         owner_{request.containerId, request.ifname},
         hostVeth_(ipam::hostVethName(request.containerId, request.ifname)) {}
 
@@ -149,6 +151,7 @@ class Invocation {
   tunnel::PodSpec podSpec(const ipam::Ipv6Addr& address, int mtu) const {
     tunnel::PodSpec pod;
     pod.netns = request_.netns;
+    pod.openPath = netnsOpenPath_;
     pod.ifname = request_.ifname;
     pod.hostVeth = hostVeth_;
     pod.alias = hostVethAlias(config_.name, request_.containerId, request_.ifname);
@@ -162,6 +165,7 @@ class Invocation {
   const PluginConfig& config_;
   tunnel::Datapath& datapath_;
   tunnel::NodeSpec spec_;
+  std::string netnsOpenPath_;
   ipam::Owner owner_;
   std::string hostVeth_;
 };
@@ -287,9 +291,19 @@ int runPlugin(const Environment& env, std::istream& in, std::ostream& out,
                   fmt::format("CHECK needs cniVersion 0.4.0 or later; the config says {}",
                               config.cniVersion));
     }
-    if (options.checkCapabilities) requireKernelCapabilities();
     const auto datapath = options.makeDatapath();
-    Invocation run(request, config, *datapath);
+    // The pod's namespace is opened first: a bad CNI_NETNS fails before any kernel change, and a
+    // /proc/<pid>/ns/net path stays reachable after the capabilities below are dropped (opening
+    // another process's namespace file needs CAP_SYS_PTRACE then).
+    std::string netnsOpenPath;
+    if (request.verb == Verb::kAdd || request.verb == Verb::kCheck) {
+      netnsOpenPath = datapath->holdNetns(request.netns);
+    }
+    if (options.checkCapabilities) {
+      requireKernelCapabilities();
+      dropToKernelCapabilities();
+    }
+    Invocation run(request, config, *datapath, netnsOpenPath);
     switch (request.verb) {
       case Verb::kAdd: out << run.add().dump() << '\n'; break;
       case Verb::kDel: run.del(); break;

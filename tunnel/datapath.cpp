@@ -1,5 +1,6 @@
 #include "tunnel/datapath.hpp"
 
+#include "tunnel/netns.hpp"
 #include "tunnel/nl.hpp"
 #include "tunnel/node.hpp"
 #include "tunnel/pod.hpp"
@@ -13,6 +14,10 @@ namespace {
 // run (pod namespaces get their own, opened inside them).
 class KernelDatapath final : public Datapath {
  public:
+  std::string holdNetns(const std::string& path) override {
+    held_.push_back(Netns::open(path));
+    return "/proc/self/fd/" + std::to_string(held_.back().fd());
+  }
   Node resolveNode(const NodeSpec& spec) override { return tunnel::resolveNode(sock(), spec); }
   void ensureTunnel(const NodeSpec& spec, const Node& node) override {
     tunnel::ensureTunnel(sock(), spec, node);
@@ -34,6 +39,7 @@ class KernelDatapath final : public Datapath {
     return sock_.get();
   }
   nl::Socket sock_;
+  std::vector<Netns> held_;
 };
 
 }  // namespace

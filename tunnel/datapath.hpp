@@ -82,7 +82,9 @@ struct Node {
 };
 
 struct PodSpec {
-  std::string netns;      // path, e.g. /var/run/netns/x or /proc/<pid>/ns/net
+  std::string netns;      // path, e.g. /var/run/netns/x or /proc/<pid>/ns/net (for messages)
+  std::string openPath;   // where to open it, when not `netns`: /proc/self/fd/N of a namespace
+                          // held open since before capabilities were dropped
   std::string ifname;     // CNI_IFNAME, inside the pod
   std::string hostVeth;   // host-side name ("sx" + 12 hex)
   std::string alias;      // IFLA_IFALIAS of the host veth: who owns it, for operators and GC
@@ -102,6 +104,12 @@ inline constexpr std::string_view kGateway = "fe80::1";
 class Datapath {
  public:
   virtual ~Datapath() = default;
+
+  // Opens the pod's namespace now and keeps it open for the rest of the run, so it stays
+  // reachable after capabilities are dropped; returns the path later calls open instead
+  // (PodSpec::openPath). Throws NetnsError (missing() when the path does not exist).
+  // The default, for datapaths without a kernel, only hands the path back.
+  virtual std::string holdNetns(const std::string& path) { return path; }
 
   // Finds the node IPv4 (config, else underlayInterface's address inside the underlay, else the
   // one address inside the underlay on this node) and the underlay MTU. Changes nothing.

@@ -204,7 +204,7 @@ bool isHostVethName(std::string_view name) noexcept {
 }
 
 PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
-  const Netns podNs = Netns::open(spec.netns);
+  const Netns podNs = Netns::open(spec.openPath.empty() ? spec.netns : spec.openPath);
   // Opened inside the pod namespace, it stays bound there for every later pod-side call.
   nl::Socket podSock;
   {
@@ -311,7 +311,7 @@ std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec) {
     out.push_back(fmt::format("host route {}/128 dev {} is missing", podAddr, spec.hostVeth));
   }
 
-  const Netns podNs = Netns::open(spec.netns);
+  const Netns podNs = Netns::open(spec.openPath.empty() ? spec.netns : spec.openPath);
   const NetnsGuard inPod(podNs);
   const nl::Socket podSock = nl::openRouteSocket();
   const nl::Link pod = nl::findLink(podSock.get(), spec.ifname);

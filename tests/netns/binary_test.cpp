@@ -316,5 +316,25 @@ TEST_F(Binary, VersionWithEmptyStdinAnswersInTheLatestVersion) {
   EXPECT_EQ(doc["supportedVersions"].size(), 5U);
 }
 
+// --- Least privilege ----------------------------------------------------------------------------
+
+// Root without CAP_SYS_ADMIN in its bounding set (as in a container granted only NET_ADMIN): the
+// plugin refuses with code 103 naming what is missing, before touching anything.
+TEST_F(Binary, AddWithoutCapSysAdminIsCode103NamingItAndCreatesNothing) {
+  std::vector<std::string> env = {"CNI_COMMAND=ADD", "CNI_CONTAINERID=" + std::string(kContainer),
+                                  "CNI_NETNS=" + pod().path(), "CNI_IFNAME=eth0",
+                                  "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+  const ProcessResult r = runProcess("/usr/bin/setpriv",
+                                     {"--bounding-set", "-sys_admin", "--", SIXRD_BINARY}, env,
+                                     config().dump());
+  const json doc = errorOf(r);
+  EXPECT_EQ(doc.value("code", 0), 103) << doc.dump();
+  const std::string msg = doc.value("msg", "");
+  EXPECT_NE(msg.find("CAP_SYS_ADMIN"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("lacks CAP_SYS_ADMIN:"), std::string::npos) << msg;  // and only that one
+  expectNothingCreated();
+}
+
+
 }  // namespace
 }  // namespace sixrd::netns_test
