@@ -12,9 +12,12 @@ packages=(
   # tests on the host kernel: namespaces, veth, reading state back independently
   iproute2 iputils-ping jq procps kmod
   # the DaemonSet manifest check (tests/install/manifest_check.py)
-  python3-yaml
+  python3 python3-yaml
   # the VM with a sit-capable kernel (the host kernel has no sit) and what the e2e runs in it
   qemu-system-x86 linux-image-amd64 busybox-static iperf3 nftables
+  # CNI conformance: a libcni driver built offline, the reference plugins to chain with (portmap
+  # needs ip6tables), and shellcheck for the kind scripts
+  golang-go golang-github-appc-cni-dev containernetworking-plugins iptables shellcheck
 )
 
 if [ "$(id -u)" != 0 ]; then

@@ -320,8 +320,9 @@ std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec) {
     return out;
   }
   const int podIndex = rtnl_link_get_ifindex(pod.get());
-  if (static_cast<int>(rtnl_link_get_mtu(pod.get())) != spec.mtu) {
-    out.push_back(fmt::format("pod interface {} mtu is {}, want {}", spec.ifname,
+  // Smaller is fine (a chained tuning plugin may lower it); larger breaks the encapsulation.
+  if (static_cast<int>(rtnl_link_get_mtu(pod.get())) > spec.mtu) {
+    out.push_back(fmt::format("pod interface {} mtu is {}, want at most {}", spec.ifname,
                               rtnl_link_get_mtu(pod.get()), spec.mtu));
   }
   if ((rtnl_link_get_flags(pod.get()) & IFF_UP) == 0U) {

@@ -133,12 +133,12 @@ TEST_F(PluginFlow, CheckPassesAfterAddAndFailsWithCode104AfterTampering) {
   EXPECT_EQ(healthy.status, 0) << healthy.out;
   EXPECT_EQ(healthy.out, "");
 
-  must("ip -n " + pod().name() + " link set dev eth0 mtu 1400");
+  must("ip -n " + pod().name() + " link set dev eth0 mtu 1500");
   const Outcome broken = invoke("CHECK", check);
   EXPECT_EQ(broken.status, 1);
   EXPECT_EQ(broken.doc().value("code", 0U), 104U);
   EXPECT_THAT(broken.doc().value("msg", ""),
-              HasSubstr("pod interface eth0 mtu is 1400, want 1480"));
+              HasSubstr("pod interface eth0 mtu is 1500, want at most 1480"));
 }
 
 TEST_F(PluginFlow, DelRemovesTheVethAndTheLeaseAndAReAddGetsTheSameAddress) {

@@ -237,9 +237,9 @@ TEST_F(PodCheck, MissingPodAddressIsReported) {
 }
 
 TEST_F(PodCheck, PodMtuChangeIsReported) {
-  must("ip -n " + pod().name() + " link set dev eth0 mtu 1400");
+  must("ip -n " + pod().name() + " link set dev eth0 mtu 1500");
   EXPECT_EQ(datapath().checkPod(spec()),
-            std::vector<std::string>{"pod interface eth0 mtu is 1400, want 1480"});
+            std::vector<std::string>{"pod interface eth0 mtu is 1500, want at most 1480"});
 }
 
 TEST_F(PodCheck, HostMtuChangeIsReported) {
