@@ -1,4 +1,5 @@
 #include "install/files.hpp"
+#include "ipam/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -19,20 +20,6 @@ namespace {
   throw std::system_error(err, std::generic_category(), what);
 }
 
-// Closes on scope exit; close() errors after fsync carry no news, so they are not reported.
-class Fd {
- public:
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
 
 void writeAll(int fd, std::string_view content, const std::string& path) {
   std::size_t done = 0;
@@ -101,7 +88,7 @@ class TempFile {
 }  // namespace
 
 std::optional<std::string> readFileIfExists(const fs::path& path) {
-  const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  const ipam::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return std::nullopt;
     fail(errno, "open " + path.string());
@@ -117,7 +104,7 @@ std::string readFile(const fs::path& path) {
 
 bool hasContent(const fs::path& path, std::string_view content, mode_t mode) {
   // O_NOFOLLOW: a symlink at the target is replaced by a real file, whatever it points to.
-  const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  const ipam::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (fd.get() < 0) {
     if (errno == ENOENT || errno == ELOOP) return false;
     fail(errno, "open " + path.string());
@@ -141,7 +128,7 @@ bool writeFileAtomic(const fs::path& path, std::string_view content, mode_t mode
   temp.renamedTo(path);
   // The rename itself is only durable once the directory is synced.
   const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-  const Fd dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const ipam::UniqueFd dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dirFd.get() < 0) fail(errno, "open directory " + dir.string());
   if (::fsync(dirFd.get()) != 0) fail(errno, "fsync directory " + dir.string());
   return true;

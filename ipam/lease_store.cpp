@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "ipam/interface_id.hpp"
+#include "ipam/unique_fd.hpp"
 
 namespace sixrd::ipam {
 namespace fs = std::filesystem;
@@ -34,26 +35,6 @@ constexpr int kClaimRetries = 8;
   throw StoreError("lease store: cannot " + std::string(what) + " " + path.string() + ": " +
                    std::generic_category().message(err));
 }
-
-class Fd {
- public:
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  // close() can report a deferred write error (NFS, quota), so the writer checks it.
-  int close() noexcept {
-    const int rc = ::close(fd_);
-    fd_ = -1;
-    return rc;
-  }
-
- private:
-  int fd_;
-};
 
 std::string hex16(std::uint64_t value) {
   constexpr char kHex[] = "0123456789abcdef";
@@ -126,7 +107,7 @@ struct Probe {
 
 Probe probe(const fs::path& path, std::uint64_t iid) {
   // O_NOFOLLOW and O_NONBLOCK: a planted symlink or FIFO must neither redirect nor hang us.
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (fd.get() < 0) {
     const int err = errno;
     if (err == ENOENT || err == ENOTDIR) return {};
@@ -190,7 +171,7 @@ fs::path writeTemp(const fs::path& dir, std::string_view content) {
     fs::path temp =
         dir / (std::string(kTempPrefix) + std::to_string(::getpid()) + "-" +
                std::to_string(counter.fetch_add(1)) + "-" + std::to_string(now.tv_nsec));
-    Fd fd(::open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600));
+    UniqueFd fd(::open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (fd.get() < 0) {
       if (errno == EEXIST && tries < 100) continue;
       throwStoreError("create", temp, errno);
