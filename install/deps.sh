@@ -14,7 +14,7 @@ packages=(
   # the DaemonSet manifest check (tests/install/manifest_check.py)
   python3 python3-yaml
   # the VM with a sit-capable kernel (the host kernel has no sit) and what the e2e runs in it
-  qemu-system-x86 linux-image-amd64 busybox-static iperf3 nftables
+  qemu-system-x86 linux-image-amd64 busybox-static cpio xz-utils binutils util-linux iperf3 nftables
   # CNI conformance: a libcni driver built offline, the reference plugins to chain with (portmap
   # needs ip6tables), and shellcheck for the kind scripts
   golang-go golang-github-appc-cni-dev containernetworking-plugins iptables shellcheck
