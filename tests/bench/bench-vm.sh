@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# bench-vm.sh SIXRD DRIVER — the guest half of tests/bench/bench.sh. Runs as root INSIDE the VM
+# (a kernel with sit); two nodes are network namespaces on a bridge underlay (tests/e2e/lib.sh).
+#
+#   1. cost of one run: peak RSS of one sixrd ADD and DEL (/usr/bin/time -v), binary size, stripped?
+#   2. datapath: iperf3 TCP pod(node 1) -> pod(node 2) over sixrd vs node 1 -> node 2 on the
+#      bare underlay, interleaved rounds in the same run
+#   3. pod network setup through libcni (the driver, cniVersion 1.0.0 conflists, run in node 1's
+#      namespace as containerd would): sixrd vs reference ptp + host-local (fd00:99::/64,
+#      ipMasq false); ADD and DEL latency p50/p90/p99, serially and with N parallel workers
+#   4. scale: SIXRD_BENCH_SCALE pods on node 1, sixrd invoked directly (CNI_* env + config on
+#      stdin, like a runtime; cheaper than the Go driver); ADD/DEL p50 with 0-100 pods on the
+#      node vs with the node full
+# Latency is wall time around each plugin/driver exec, taken with bash's $EPOCHREALTIME (no
+# fork) inside a loop that already runs in the node namespace. Pod namespaces are made before
+# and removed after (ip -batch), untimed. Everything is removed on exit (trap).
+# Pod id lists are split into arguments on purpose.
+# shellcheck disable=SC2046
+set -euo pipefail
+
+if [ "${1:-}" = __loop ]; then
+  # __loop OUT MODE VERB ARG ID... : one timed worker, run inside the node namespace.
+  #   MODE drv: ARG = "conflist|cache|bindirs"; MODE direct: ARG = config file.
+  shift
+  out=$1 mode=$2 verb=$3 arg=$4
+  shift 4
+  : >"$out"
+  [ "$mode" = drv ] && IFS='|' read -r list cache bins <<<"$arg"
+  for id in "$@"; do
+    if [ "$mode" = drv ]; then
+      t0=$EPOCHREALTIME
+      "$DRIVER" "${verb,,}" --conflist "$list" --netns "/run/netns/bp-$id" --id "$id" --ifname eth0 \
+        --bin-dirs "$bins" --cache-dir "$cache" --pod-namespace bench --pod-name "$id" \
+        >/dev/null 2>>"$out.err" || echo "FAIL $verb $id" >>"$out.err"
+    else
+      t0=$EPOCHREALTIME
+      CNI_COMMAND=$verb CNI_CONTAINERID=$id CNI_IFNAME=eth0 CNI_NETNS=/run/netns/bp-$id \
+        CNI_PATH=/usr/lib/cni CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=$id" \
+        "$SIXRD" <"$arg" >/dev/null 2>>"$out.err" || echo "FAIL $verb $id" >>"$out.err"
+    fi
+    t1=$EPOCHREALTIME
+    echo $((${t1/./} - ${t0/./})) >>"$out"
+  done
+  exit 0
+fi
+
+[ $# -eq 2 ] || { echo "usage: $0 SIXRD_BINARY DRIVER" >&2; exit 2; }
+SIXRD=$(realpath "$1")
+DRIVER=$(realpath "$2")
+export SIXRD DRIVER
+self=$(realpath "$0")
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+
+PODS=${SIXRD_BENCH_PODS:-50}
+WORKERS=${SIXRD_BENCH_WORKERS:-4}
+SCALE=${SIXRD_BENCH_SCALE:-1000}
+IPERF_T=${SIXRD_BENCH_IPERF:-5}
+
+export E2E_NODES=2 E2E_PODS=0 E2E_STATE=/run/sixrd-bench
+export E2E_PREFIX=fd00:10::/48 E2E_UNDERLAY=198.18.0.0/16 E2E_VERSION=1.0.0
+# shellcheck source=tests/e2e/lib.sh
+. "$here/../e2e/lib.sh"
+
+modprobe sit 2>/dev/null || [ -d /sys/module/sit ] || { echo "$0: no sit in this kernel; run me through tests/e2e/vm/run-in-vm.sh" >&2; exit 2; }
+
+BIN=$E2E_STATE/bin
+RES=$E2E_STATE/results
+daemons=()
+cleanup() {
+  local pid
+  set +e
+  for pid in "${daemons[@]}"; do kill "$pid" 2>/dev/null; done
+  ip netns list | awk '/^bp-/ {print "netns del " $1}' >"$E2E_STATE.del" 2>/dev/null
+  [ -s "$E2E_STATE.del" ] && ip -force -batch "$E2E_STATE.del" 2>/dev/null
+  rm -f "$E2E_STATE.del"
+  teardown
+}
+trap cleanup EXIT
+teardown
+underlay_up
+mkdir -p "$BIN" "$RES"
+install -m 0755 "$SIXRD" "$BIN/sixrd"
+
+ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
+# pct FILE P -> the P-th percentile (nearest rank) of the microsecond figures in FILE, in ms
+pct() { sort -n "$1" | awk -v p="$2" '{ a[NR] = $1 } END { if (!NR) { print "n/a"; exit }
+  i = int((p * NR + 99) / 100); if (i < 1) i = 1; printf "%.1f", a[i] / 1000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == 0 || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
+section() { printf '\n== %s ==\n' "$*"; }
+
+mk_netns() { # mk_netns PREFIX FIRST LAST : makes bp-PREFIX-FIRST..LAST (untimed)
+  local f=$E2E_STATE/ns.batch i
+  for ((i = $2; i <= $3; i++)); do echo "netns add bp-$1-$i"; done >"$f"
+  ip -batch "$f"
+}
+rm_netns() {
+  local f=$E2E_STATE/ns.batch i
+  for ((i = $2; i <= $3; i++)); do echo "netns del bp-$1-$i"; done >"$f"
+  ip -force -batch "$f" 2>/dev/null || true
+}
+ids() { local i; for ((i = $2; i <= $3; i++)); do echo "$1-$i"; done; }
+errors() { cat "$RES"/*.err 2>/dev/null | grep -c '^FAIL' || true; }
+
+sixrd_plugin() {
+  jq -n --arg p "$E2E_PREFIX" --arg u "$E2E_UNDERLAY" --arg d "$E2E_STATE/node$1/data" \
+    --arg l "$E2E_STATE/node$1/sixrd.log" \
+    '{type: "sixrd", prefix: $p, underlay: $u, dataDir: $d, log: {file: $l, level: "info"}}'
+}
+# direct-invocation config (a single plugin config, as a runtime passes it)
+for n in 1 2; do
+  sixrd_plugin "$n" | jq --arg v "$E2E_VERSION" '{cniVersion: $v, name: "bench"} + .' >"$E2E_STATE/node$n/sixrd.json"
+done
+jq -n --argjson p "$(sixrd_plugin 1)" '{cniVersion: "1.0.0", name: "bench-sixrd", plugins: [$p]}' \
+  >"$E2E_STATE/sixrd.conflist"
+jq -n --arg d "$E2E_STATE/host-local" '{cniVersion: "1.0.0", name: "bench-ptp", plugins: [
+  {type: "ptp", ipMasq: false, ipam: {type: "host-local", ranges: [[{subnet: "fd00:99::/64"}]], dataDir: $d}}]}' \
+  >"$E2E_STATE/ptp.conflist"
+
+declare -A R # summary figures
+
+echo "sixrd bench: $(nproc) vCPU guest, kernel $(uname -r), pods=$PODS workers=$WORKERS scale=$SCALE iperf=${IPERF_T}s"
+
+# --- 1. cost of one run --------------------------------------------------------------------------
+section "cost of one run"
+ip netns add bp-rss-1
+rss_of() { # rss_of VERB -> peak RSS (kB) of one direct sixrd invocation
+  ip netns exec "$(node_ns 1)" env -i PATH="$PATH" CNI_COMMAND="$1" CNI_CONTAINERID=rss-1 \
+    CNI_IFNAME=eth0 CNI_NETNS=/run/netns/bp-rss-1 CNI_PATH=/usr/lib/cni CNI_ARGS="K8S_POD_NAME=rss-1" \
+    /usr/bin/time -v -o "$RES/time.$1" "$BIN/sixrd" <"$E2E_STATE/node1/sixrd.json" >/dev/null
+  awk -F': ' '/Maximum resident set size/ { print $2 }' "$RES/time.$1"
+}
+if [ -x /usr/bin/time ]; then
+  R[rss_add]=$(rss_of ADD)
+  R[rss_del]=$(rss_of DEL)
+else
+  R[rss_add]="n/a (no /usr/bin/time: apt-get install time)"
+  R[rss_del]=n/a
+fi
+ip netns del bp-rss-1
+R[size]=$(stat -c %s "$SIXRD")
+if file -L "$SIXRD" | grep -q 'not stripped'; then R[stripped]=no; else R[stripped]=yes; fi
+strip -o "$E2E_STATE/sixrd.stripped" "$SIXRD" 2>/dev/null && R[size_stripped]=$(stat -c %s "$E2E_STATE/sixrd.stripped") || R[size_stripped]=n/a
+echo "peak RSS: ADD ${R[rss_add]} kB, DEL ${R[rss_del]} kB"
+echo "binary: ${R[size]} bytes, stripped: ${R[stripped]} ($(file -L "$SIXRD" | cut -d: -f2- | cut -c1-60)...); strip --strip-all -> ${R[size_stripped]} bytes"
+
+# --- 2. datapath ---------------------------------------------------------------------------------
+section "datapath: iperf3 TCP, ${IPERF_T}s per run"
+ip netns add bp-dp-1
+ip netns add bp-dp-2
+cni 1 ADD dp-1 eth0 /run/netns/bp-dp-1 "$(cat "$E2E_STATE/node1/sixrd.json")" >"$RES/dp1.json"
+cni 2 ADD dp-2 eth0 /run/netns/bp-dp-2 "$(cat "$E2E_STATE/node2/sixrd.json")" >"$RES/dp2.json"
+pod2=$(jq -r '.ips[0].address | split("/")[0]' "$RES/dp2.json")
+# wait until the pod path works (and the servers listen)
+for _ in $(seq 1 50); do ping_from bp-dp-1 "$pod2" && break; sleep 0.2; done
+iperf() { # iperf NETNS DEST -> Mbit/s received; the server is restarted per run
+  local ns=$1 dst=$2 srvns=$3 bps
+  ip netns exec "$srvns" iperf3 -s -1 >/dev/null 2>&1 &
+  daemons+=($!)
+  sleep 0.5
+  bps=$(ip netns exec "$ns" iperf3 -c "$dst" -t "$IPERF_T" -J 2>/dev/null | jq -r '.end.sum_received.bits_per_second // 0') || bps=0
+  awk -v b="$bps" 'BEGIN { printf "%.0f", b / 1e6 }'
+}
+under=() over=()
+for round in 1 2; do
+  u=$(iperf "$(node_ns 1)" "$(node_ip 2)" "$(node_ns 2)")
+  o=$(iperf bp-dp-1 "$pod2" bp-dp-2)
+  under+=("$u") over+=("$o")
+  echo "round $round: underlay node->node $u Mbit/s, sixrd pod->pod $o Mbit/s"
+done
+R[tput_under]=$(printf '%s\n' "${under[@]}" | awk '{ s += $1 } END { printf "%.0f", s / NR }')
+R[tput_over]=$(printf '%s\n' "${over[@]}" | awk '{ s += $1 } END { printf "%.0f", s / NR }')
+R[tput_ratio]=$(awk -v a="${R[tput_over]}" -v b="${R[tput_under]}" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "n/a" }')
+echo "mean: underlay ${R[tput_under]} Mbit/s, sixrd ${R[tput_over]} Mbit/s, sixrd/underlay ${R[tput_ratio]}"
+cni 1 DEL dp-1 eth0 /run/netns/bp-dp-1 "$(cat "$E2E_STATE/node1/sixrd.json")" >/dev/null
+cni 2 DEL dp-2 eth0 /run/netns/bp-dp-2 "$(cat "$E2E_STATE/node2/sixrd.json")" >/dev/null
+ip netns del bp-dp-1
+ip netns del bp-dp-2
+
+# --- 3. libcni: sixrd vs ptp + host-local ---------------------------------------------------------
+# run_set PLUGIN MODE(serial|parallel) : ADD then DEL of $PODS fresh pods through the driver
+run_set() {
+  local plugin=$1 mode=$2 tag=$1-$2 w nw=1 verb t0 t1
+  local arg="$E2E_STATE/$plugin.conflist|$E2E_STATE/cache|$BIN:/usr/lib/cni"
+  [ "$mode" = parallel ] && nw=$WORKERS
+  mk_netns "$tag" 1 "$PODS"
+  for verb in ADD DEL; do
+    t0=$(now_us)
+    for ((w = 0; w < nw; w++)); do
+      # worker w gets pods w+1, w+1+nw, ...
+      ip netns exec "$(node_ns 1)" "$self" __loop "$RES/$tag.$verb.$w" drv "$verb" "$arg" \
+        $(ids "$tag" 1 "$PODS" | awk -v w="$w" -v n="$nw" '(NR - 1) % n == w') &
+    done
+    wait
+    t1=$(now_us)
+    cat "$RES/$tag.$verb".[0-9] >"$RES/$tag.$verb"
+    R[$tag.$verb.wall]=$((t1 - t0))
+    for p in 50 90 99; do R[$tag.$verb.p$p]=$(pct "$RES/$tag.$verb" "$p"); done
+    printf '%-6s %-8s %s: n=%s p50 %s ms, p90 %s ms, p99 %s ms; wall %s s (%s pods/s)\n' \
+      "$plugin" "$mode" "$verb" "$(wc -l <"$RES/$tag.$verb")" "${R[$tag.$verb.p50]}" \
+      "${R[$tag.$verb.p90]}" "${R[$tag.$verb.p99]}" "$(awk -v u="$((t1 - t0))" 'BEGIN { printf "%.1f", u / 1e6 }')" \
+      "$(awk -v u="$((t1 - t0))" -v n="$PODS" 'BEGIN { printf "%.1f", n * 1e6 / u }')"
+  done
+  rm_netns "$tag" 1 "$PODS"
+}
+section "pod setup through libcni (cnidriver, cniVersion 1.0.0): sixrd vs ptp + host-local"
+for mode in serial parallel; do
+  for plugin in sixrd ptp; do run_set "$plugin" "$mode"; done
+done
+R[libcni_errors]=$(errors)
+echo "driver failures: ${R[libcni_errors]}"
+cat "$RES"/*.err 2>/dev/null | head -5 >&2 || true
+rm -f "$RES"/*.err
+
+# --- 4. scale -----------------------------------------------------------------------------------
+section "scale: $SCALE pods on node 1, direct sixrd invocation"
+mk_netns sc 1 "$SCALE"
+ip netns exec "$(node_ns 1)" "$self" __loop "$RES/scale.ADD" direct ADD "$E2E_STATE/node1/sixrd.json" \
+  $(ids sc 1 "$SCALE")
+R[scale_routes]=$(ip -n "$(node_ns 1)" -6 route | grep -c . || true)
+R[scale_links]=$(ip -n "$(node_ns 1)" -o link | grep -c . || true)
+# DEL in reverse order: the first 100 DELs run on a full node, the last 100 on a near-empty one
+ip netns exec "$(node_ns 1)" "$self" __loop "$RES/scale.DEL" direct DEL "$E2E_STATE/node1/sixrd.json" \
+  $(ids sc 1 "$SCALE" | tac)
+rm_netns sc 1 "$SCALE"
+K=100
+head -n "$K" "$RES/scale.ADD" >"$RES/sa.empty"; tail -n "$K" "$RES/scale.ADD" >"$RES/sa.full"
+tail -n "$K" "$RES/scale.DEL" >"$RES/sd.empty"; head -n "$K" "$RES/scale.DEL" >"$RES/sd.full"
+for f in sa.empty sa.full sd.empty sd.full; do R[$f]=$(pct "$RES/$f" 50); done
+R[sa.ratio]=$(ratio "${R[sa.full]}" "${R[sa.empty]}")
+R[sd.ratio]=$(ratio "${R[sd.full]}" "${R[sd.empty]}")
+R[scale_errors]=$(errors)
+echo "node 1 with $SCALE pods: ${R[scale_links]} links, ${R[scale_routes]} IPv6 routes"
+echo "ADD p50: first $K ${R[sa.empty]} ms, last $K ${R[sa.full]} ms, last/first ${R[sa.ratio]}"
+echo "DEL p50 (reverse order): on the near-empty node ${R[sd.empty]} ms, on the full node ${R[sd.full]} ms, full/empty ${R[sd.ratio]}"
+echo "failures: ${R[scale_errors]}"
+cat "$RES"/*.err 2>/dev/null | head -5 >&2 || true
+
+# --- summary ------------------------------------------------------------------------------------
+section "SUMMARY ($(nproc) vCPU qemu TCG guest, $(date -u +%Y-%m-%d))"
+echo "libcni pod setup latency, ms (p50 / p90 / p99); ratio = ptp / sixrd"
+printf '  %-24s %-26s %-26s %s\n' "figure" "sixrd" "ptp+host-local" "ratio p50/p90/p99"
+for mode in serial parallel; do
+  for verb in ADD DEL; do
+    s=sixrd-$mode.$verb p=ptp-$mode.$verb
+    label="$verb $mode"; [ "$mode" = parallel ] && label="$verb ${WORKERS} workers"
+    printf '  %-24s %-26s %-26s %s\n' "$label ($PODS pods)" \
+      "${R[$s.p50]} / ${R[$s.p90]} / ${R[$s.p99]}" "${R[$p.p50]} / ${R[$p.p90]} / ${R[$p.p99]}" \
+      "$(ratio "${R[$p.p50]}" "${R[$s.p50]}") / $(ratio "${R[$p.p90]}" "${R[$s.p90]}") / $(ratio "${R[$p.p99]}" "${R[$s.p99]}")"
+  done
+done
+echo "scale, $SCALE pods on one node (direct invocation), p50 ms; target ratio <= 1.2"
+printf '  ADD  first %d: %-8s last %d: %-8s last/first: %s\n' "$K" "${R[sa.empty]}" "$K" "${R[sa.full]}" "${R[sa.ratio]}"
+printf '  DEL  full node: %-8s near-empty: %-8s full/empty: %s\n' "${R[sd.full]}" "${R[sd.empty]}" "${R[sd.ratio]}"
+echo "cost of one run"
+printf '  peak RSS ADD: %s kB, DEL: %s kB\n' "${R[rss_add]}" "${R[rss_del]}"
+printf '  binary: %s bytes, stripped: %s (strip --strip-all: %s bytes)\n' "${R[size]}" "${R[stripped]}" "${R[size_stripped]}"
+echo "datapath, iperf3 TCP, mean of 2 x ${IPERF_T}s; target >= 90%"
+printf '  underlay node->node: %s Mbit/s   sixrd pod->pod: %s Mbit/s   sixrd/underlay: %s\n' \
+  "${R[tput_under]}" "${R[tput_over]}" "${R[tput_ratio]}"
+printf 'failures: libcni %s, scale %s\n' "${R[libcni_errors]}" "${R[scale_errors]}"

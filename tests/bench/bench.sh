@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# bench.sh — sixrd benchmarks, run on the host. Builds sixrd and the libcni driver when missing,
+# then runs tests/bench/bench-vm.sh inside ONE throwaway VM (tests/e2e/vm/run-in-vm.sh: Debian's
+# kernel with sit under qemu) and prints its report, ending in a summary table.
+#
+# Usage: tests/bench/bench.sh [BUILD_DIR]        (default: build)
+#
+# Knobs (passed into the VM; defaults in brackets):
+#   SIXRD_BENCH_PODS      pods per libcni latency run, serial and 4-worker, each plugin   [50]
+#   SIXRD_BENCH_WORKERS   parallel workers of the libcni latency runs                     [4]
+#   SIXRD_BENCH_SCALE     pods on one sixrd node in the scale run                         [1000]
+#   SIXRD_BENCH_IPERF     seconds per iperf3 run                                          [5]
+#   SIXRD_BENCH_SMP, SIXRD_BENCH_MEM   guest CPUs and RAM (MB)                            [2, 2048]
+# Not a test: nothing here is registered in ctest. See README.md "Performance".
+set -euo pipefail
+
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd -- "$here/../.." && pwd)
+build=${1:-$root/build}
+
+if [ ! -x "$build/sixrd" ]; then
+  cmake --build "$build" -j2 --target sixrd
+fi
+"$root/conformance/build-driver.sh" "$build/conformance"
+
+exec "$root/tests/e2e/vm/run-in-vm.sh" --timeout 1500 \
+  --smp "${SIXRD_BENCH_SMP:-2}" --mem "${SIXRD_BENCH_MEM:-2048}" \
+  "$here/bench-vm.sh" "$build/sixrd" "$build/conformance/cnidriver"
