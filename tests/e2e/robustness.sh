@@ -1,0 +1,306 @@
+#!/usr/bin/env bash
+# Robustness e2e, run inside the VM (tests/e2e/vm/run-in-vm.sh): one node, sixrd invoked as a
+# runtime does, under concurrency, SIGKILL at random points of ADD, a wiped data dir, and a
+# hostile environment. Usage: robustness.sh SIXRD_BINARY
+# Knobs (SIXRD_* pass into the VM): SIXRD_ROBUST_CYCLES (ADD/DEL cycles, default 1000),
+# SIXRD_ROBUST_BUDGET (seconds the cycle phase may take, default 420: fewer cycles are then run,
+# and the output says how many), SIXRD_ROBUST_HOLD (pods per worker held at once, default 50),
+# SIXRD_ROBUST_KILLS (SIGKILL trials, default 50), SIXRD_ROBUST_KILL_MS (max delay, default 150).
+set -euo pipefail
+SIXRD=$(realpath "$1")
+export SIXRD
+export E2E_NODES=1
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+CYCLES=${SIXRD_ROBUST_CYCLES:-1000}
+BUDGET=${SIXRD_ROBUST_BUDGET:-420}
+HOLD=${SIXRD_ROBUST_HOLD:-50}
+KILLS=${SIXRD_ROBUST_KILLS:-50}
+KILL_MS=${SIXRD_ROBUST_KILL_MS:-150}
+KILL_BASE=${SIXRD_ROBUST_KILL_BASE:-0}  # added to the random delay
+WORKERS=4
+
+passed=0
+failed=0
+expect() { # expect "what" command...
+  local what=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "ok   $what"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $what"
+  fi
+}
+trap 'teardown' EXIT
+teardown
+
+underlay_up
+NODE=$(node_ns 1)
+DATA=$E2E_STATE/node1/data
+CONF=$(conf 1)  # computed once: jq costs ~0.3 s per exec under emulation
+printf '%s\n' "$CONF" >"$E2E_STATE/conf.json"
+NODE64=$("$SIXRD" node-prefix --prefix "$E2E_PREFIX" --underlay "$E2E_UNDERLAY" \
+  --node-ip "$(node_ip 1)" --json | jq -r '.nodePrefix // .prefix // empty')
+echo "   node prefix ${NODE64:-?}"
+
+# The pod address from an ADD result, without an exec.
+addr_of() { [[ $1 =~ \"address\":\ *\"([0-9a-f:]+)/128\" ]] && echo "${BASH_REMATCH[1]}"; }
+# Cheap read-backs (awk, not jq: jq costs ~0.3 s per exec under emulation).
+sx_veths() { ip -n "$NODE" -o link show | awk -F': ' '$2 ~ /^sx/ {sub(/@.*/, "", $2); print $2}' | sort; }
+leases() { find "$DATA" -type f 2>/dev/null | sort; }
+# Pod host routes: ip prints a /128 without its length, so: any non-link-local route on an sx
+# device, or a dst inside the cluster prefix with no "/" (a host route).
+pod_routes() { ip -n "$NODE" -6 route show | awk '$1 !~ /^fe80/ && ($0 ~ / dev sx/ || ($1 ~ /^fd00:10:/ && $1 !~ /\//))'; }
+catq() { cat "$@" 2>/dev/null || true; }  # the files that exist (pipefail-safe)
+tunnel_addrs() { ip -n "$NODE" -o addr show dev sixrd0 | awk '{print $4}' | sort; }
+
+nothing_left() { # [what]  -> prints what is left
+  local v l r t rc=0
+  v=$(sx_veths)
+  l=$(leases)
+  r=$(pod_routes)
+  t=$(tunnel_addrs)
+  [ -z "$v" ] || { echo "   veths left: $(echo "$v" | head -5 | tr '\n' ' ') ($(echo "$v" | wc -l))"; rc=1; }
+  [ -z "$l" ] || { echo "   leases left: $(echo "$l" | head -5 | tr '\n' ' ') ($(echo "$l" | wc -l))"; rc=1; }
+  [ -z "$r" ] || { echo "   pod routes left: $(echo "$r" | head -5 | tr '\n' ' ')"; rc=1; }
+  [ "$t" = "$TUNNEL_ADDRS" ] || { echo "   tunnel addresses now: $(echo "$t" | tr '\n' ' ') (was $(echo "$TUNNEL_ADDRS" | tr '\n' ' '))"; rc=1; }
+  return $rc
+}
+
+echo "== warm-up (brings the tunnel up), timing one cycle"
+ip netns add sxe2e-warm
+t0=$EPOCHREALTIME
+warm_out=$(cni 1 ADD rb-warm eth0 /run/netns/sxe2e-warm "$CONF") || true
+t1=$EPOCHREALTIME
+warm_addr=$(addr_of "$warm_out") || true
+expect "warm-up ADD returns a /128 in the node prefix" test -n "$warm_addr"
+expect "warm-up pod answers ping from the node" ping_from "$NODE" "$warm_addr"
+cni 1 DEL rb-warm eth0 /run/netns/sxe2e-warm "$CONF" >/dev/null || true
+t2=$EPOCHREALTIME
+ip netns del sxe2e-warm
+echo "   ADD $(echo "($t1 - $t0) * 1000 / 1" | bc) ms, DEL $(echo "($t2 - $t1) * 1000 / 1" | bc) ms"
+TUNNEL_ADDRS=$(tunnel_addrs)
+echo "   tunnel addresses: $(echo "$TUNNEL_ADDRS" | tr '\n' ' ')"
+expect "warm-up leaves nothing" nothing_left
+
+echo "== concurrency: up to $CYCLES ADD/DEL cycles, $WORKERS workers, ${BUDGET}s budget"
+cycle_worker() { # worker cycles deadline
+  set +e
+  local w=$1 n=$2 deadline=$3 i ns cid out a
+  for ((i = 1; i <= n; i++)); do
+    [ "${EPOCHSECONDS}" -lt "$deadline" ] || break
+    ns=sxe2e-c$w-$i
+    cid=rb-cyc-w$w-$i
+    ip netns add "$ns" || { echo "netns add $ns failed" >>"$E2E_STATE/cyc-w$w.err"; continue; }
+    if out=$(cni 1 ADD "$cid" eth0 "/run/netns/$ns" "$CONF") && a=$(addr_of "$out"); then
+      echo "$cid $a" >>"$E2E_STATE/cyc-w$w.addr"
+    else
+      echo "ADD $cid: $out" >>"$E2E_STATE/cyc-w$w.err"
+    fi
+    out=$(cni 1 DEL "$cid" eth0 "/run/netns/$ns" "$CONF") || echo "DEL $cid: $out" >>"$E2E_STATE/cyc-w$w.err"
+    ip netns del "$ns" || echo "netns del $ns failed" >>"$E2E_STATE/cyc-w$w.err"
+  done
+}
+start=$EPOCHSECONDS
+deadline=$((start + BUDGET))
+per=$(((CYCLES + WORKERS - 1) / WORKERS))
+pids=()
+for w in $(seq 1 $WORKERS); do cycle_worker "$w" "$per" "$deadline" & pids+=($!); done
+wait "${pids[@]}" || true
+took=$((EPOCHSECONDS - start))
+done_cycles=$(catq "$E2E_STATE"/cyc-w*.addr | wc -l)
+errors=$(catq "$E2E_STATE"/cyc-w*.err | wc -l)
+[ "$errors" = 0 ] || catq "$E2E_STATE"/cyc-w*.err | head -5 | cut -c1-300 | sed 's/^/   /'
+attempted=$((done_cycles + errors))
+echo "   $done_cycles successful cycles of $((per * WORKERS)) asked in ${took}s ($errors errors)"
+cycles_in_prefix() {
+  local bad
+  bad=$(catq "$E2E_STATE"/cyc-w*.addr | awk -v p="${NODE64%%::/64}:" 'index($2, p) != 1' | wc -l)
+  [ "$bad" = 0 ]
+}
+if [ "$done_cycles" -ge "$((per * WORKERS))" ]; then
+  expect "$done_cycles concurrent ADD/DEL cycles, 0 errors" test "$errors" = 0
+else
+  expect "ONLY $done_cycles of $((per * WORKERS)) concurrent ADD/DEL cycles fit the ${BUDGET}s budget, 0 errors" \
+    test "$errors" = 0 -a "$done_cycles" -gt 0
+fi
+expect "every cycle's address is in the node /64" cycles_in_prefix
+expect "after the cycles: no sx veth, no lease, no pod route, tunnel addresses unchanged" nothing_left
+: "$attempted"
+
+echo "== concurrency: $WORKERS workers ADD $HOLD pods each and hold them"
+hold_worker() { # worker
+  set +e
+  local w=$1 i ns cid out a
+  for ((i = 1; i <= HOLD; i++)); do
+    ns=sxe2e-h$w-$i
+    cid=rb-hold-w$w-$i
+    ip netns add "$ns" || { echo "netns add $ns failed" >>"$E2E_STATE/hold-w$w.err"; continue; }
+    if out=$(cni 1 ADD "$cid" eth0 "/run/netns/$ns" "$CONF") && a=$(addr_of "$out"); then
+      echo "$cid $a" >>"$E2E_STATE/hold-w$w.addr"
+    else
+      echo "ADD $cid: $out" >>"$E2E_STATE/hold-w$w.err"
+    fi
+  done
+}
+unhold_worker() { # worker
+  set +e
+  local w=$1 i ns cid out
+  for ((i = 1; i <= HOLD; i++)); do
+    ns=sxe2e-h$w-$i
+    cid=rb-hold-w$w-$i
+    out=$(cni 1 DEL "$cid" eth0 "/run/netns/$ns" "$CONF") || echo "DEL $cid: $out" >>"$E2E_STATE/unhold-w$w.err"
+    ip netns del "$ns" 2>/dev/null
+  done
+}
+start=$EPOCHSECONDS
+pids=()
+for w in $(seq 1 $WORKERS); do hold_worker "$w" & pids+=($!); done
+wait "${pids[@]}" || true
+echo "   ${WORKERS}x$HOLD ADDs in $((EPOCHSECONDS - start))s"
+total=$((WORKERS * HOLD))
+held=$(catq "$E2E_STATE"/hold-w*.addr | wc -l)
+catq "$E2E_STATE"/hold-w*.err | head -5 | cut -c1-300 | sed 's/^/   /'
+expect "$total concurrent ADDs all succeed" test "$held" = "$total"
+dups() { catq "$E2E_STATE"/hold-w*.addr | awk '{print $2}' | sort | uniq -d; }
+no_dups() { local d; d=$(dups); [ -z "$d" ] || { echo "   shared: $(echo "$d" | head -5 | tr '\n' ' ')"; return 1; }; }
+expect "no two live pods share an address" no_dups
+expect "$total host veths exist" test "$(sx_veths | wc -l)" = "$total"
+expect "$total leases exist" test "$(leases | wc -l)" = "$total"
+expect "$total pod host routes exist" test "$(pod_routes | wc -l)" = "$total"
+sample_ping() {
+  local w line
+  for w in 1 $WORKERS; do
+    line=$(tail -1 "$E2E_STATE/hold-w$w.addr")
+    ping_from "$NODE" "${line#* }" || { echo "   no answer from $line"; return 1; }
+  done
+}
+expect "held pods answer ping (a sample)" sample_ping
+start=$EPOCHSECONDS
+pids=()
+for w in $(seq 1 $WORKERS); do unhold_worker "$w" & pids+=($!); done
+wait "${pids[@]}" || true
+echo "   ${WORKERS}x$HOLD DELs in $((EPOCHSECONDS - start))s"
+expect "$total concurrent DELs all succeed" test -z "$(catq "$E2E_STATE"/unhold-w*.err)"
+expect "after the held pods: no sx veth, no lease, no pod route, tunnel addresses unchanged" nothing_left
+
+echo "== SIGKILL of ADD at a random point ($KILL_BASE-$((KILL_BASE + KILL_MS)) ms after the start), $KILLS trials"
+killed=0
+rcs=()
+completed=0
+partial=0
+kill_bad=0
+kill_trial() { # trial -> 0 when DEL cleaned up and a fresh ADD/ping/DEL worked
+  local t=$1 ns=sxe2e-k cid=rb-kill-$1 ms pid rc=0 out a
+  ip netns add "$ns"
+  ms=$((KILL_BASE + RANDOM % (KILL_MS + 1)))
+  ip netns exec "$NODE" env -i PATH="$PATH" CNI_COMMAND=ADD CNI_CONTAINERID="$cid" CNI_IFNAME=eth0 \
+    CNI_NETNS="/run/netns/$ns" CNI_PATH=/usr/lib/cni "$SIXRD" <"$E2E_STATE/conf.json" >/dev/null 2>&1 &
+  pid=$!
+  sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || rc=$?
+  rcs+=("$rc")
+  if [ "$rc" = 137 ]; then
+    killed=$((killed + 1))
+    if [ -n "$(sx_veths)$(leases)" ] || ip -n "$ns" link show eth0 >/dev/null 2>&1; then partial=$((partial + 1)); fi
+  else
+    completed=$((completed + 1))
+  fi
+  rc=0
+  out=$(cni 1 DEL "$cid" eth0 "/run/netns/$ns" "$CONF") || { echo "   trial $t (${ms} ms): DEL failed: $out"; rc=1; }
+  nothing_left >/tmp/sxe2e-kill.$$ || { echo "   trial $t (${ms} ms): after DEL:"; cat /tmp/sxe2e-kill.$$; rc=1; }
+  if ip -n "$ns" link show eth0 >/dev/null 2>&1; then echo "   trial $t: eth0 left in the pod"; rc=1; fi
+  if out=$(cni 1 ADD "$cid" eth0 "/run/netns/$ns" "$CONF") && a=$(addr_of "$out"); then
+    ping_from "$NODE" "$a" || { echo "   trial $t: fresh pod $a does not answer ping"; rc=1; }
+  else
+    echo "   trial $t (${ms} ms): fresh ADD failed: $out"
+    rc=1
+  fi
+  out=$(cni 1 DEL "$cid" eth0 "/run/netns/$ns" "$CONF") || { echo "   trial $t: final DEL failed: $out"; rc=1; }
+  ip netns del "$ns"
+  return $rc
+}
+start=$EPOCHSECONDS
+for t in $(seq 1 "$KILLS"); do
+  kill_trial "$t" || kill_bad=$((kill_bad + 1))
+done
+rm -f /tmp/sxe2e-kill.$$
+echo "   $KILLS trials in $((EPOCHSECONDS - start))s: $killed killed mid-ADD ($partial with partial state seen), $completed completed before the kill"
+echo "   exit statuses seen: $(printf '%s\n' "${rcs[@]}" | sort | uniq -c | tr -s ' \n' ' ')"
+expect "$KILLS SIGKILLed ADDs: DEL succeeds, nothing left, a fresh ADD works and answers ping" test "$kill_bad" = 0
+expect "after the kill trials: nothing left" nothing_left
+
+echo "== data dir wiped (reboot on tmpfs), GC clears the stale veths"
+wiped() {
+  local i rc=0 out a3 gconf v
+  for i in 1 2 3; do ip netns add "sxe2e-w$i"; done
+  cni 1 ADD rb-wipe-1 eth0 /run/netns/sxe2e-w1 "$CONF" >/dev/null || { echo "   ADD 1 failed"; rc=1; }
+  cni 1 ADD rb-wipe-2 eth0 /run/netns/sxe2e-w2 "$CONF" >/dev/null || { echo "   ADD 2 failed"; rc=1; }
+  rm -rf "$DATA"
+  if out=$(cni 1 ADD rb-wipe-3 eth0 /run/netns/sxe2e-w3 "$CONF") && a3=$(addr_of "$out"); then :; else
+    echo "   ADD after the wipe failed: $out"
+    rc=1
+  fi
+  [ "$(sx_veths | wc -l)" = 3 ] || { echo "   before GC: $(sx_veths | wc -l) veths, want 3"; rc=1; }
+  gconf=$(conf 1 '{"cni.dev/valid-attachments": [{"containerID": "rb-wipe-3", "ifname": "eth0"}]}')
+  out=$(cni 1 GC "" "" "" "$gconf") || { echo "   GC failed: $out"; rc=1; }
+  v=$(sx_veths | wc -l)
+  [ "$v" = 1 ] || { echo "   after GC: $v veths, want 1: $(sx_veths | tr '\n' ' ')"; rc=1; }
+  [ "$(pod_routes | wc -l)" = 1 ] || { echo "   after GC: pod routes $(pod_routes | tr '\n' ' ')"; rc=1; }
+  [ "$(leases | wc -l)" = 1 ] || { echo "   after GC: leases $(leases | tr '\n' ' ')"; rc=1; }
+  if [ -z "${a3:-}" ] || ! ping_from "$NODE" "$a3"; then echo "   the new pod does not answer ping"; rc=1; fi
+  ip -n sxe2e-w1 link show eth0 >/dev/null 2>&1 && { echo "   stale pod 1 still has eth0"; rc=1; }
+  cni 1 DEL rb-wipe-3 eth0 /run/netns/sxe2e-w3 "$CONF" >/dev/null || { echo "   DEL 3 failed"; rc=1; }
+  for i in 1 2; do cni 1 DEL "rb-wipe-$i" eth0 "/run/netns/sxe2e-w$i" "$CONF" >/dev/null || { echo "   DEL $i (after GC) failed"; rc=1; }; done
+  for i in 1 2 3; do ip netns del "sxe2e-w$i"; done
+  return $rc
+}
+expect "after rm -rf of the data dir: ADD works, GC removes the two stale host veths" wiped
+expect "after the wipe test: nothing left" nothing_left
+
+echo "== hostile environment"
+ip netns add sxe2e-hostile
+: >"$E2E_STATE/regular-file"
+{ printf '%s' "${CONF%\}}"; printf ', "pad": "'; head -c 10485760 /dev/zero | tr '\0' a; printf '"}\n'; } >"$E2E_STATE/big.json"
+raw_add() { # CID IFNAME NETNS STDIN_FILE
+  ip netns exec "$NODE" env -i PATH="$PATH" CNI_COMMAND=ADD CNI_CONTAINERID="$1" CNI_IFNAME="$2" \
+    CNI_NETNS="$3" CNI_PATH=/usr/lib/cni "$SIXRD" <"$4"
+}
+hostile() { # code cid ifname netns [stdin file]
+  local code=$1 before after out rc=0
+  before="$(sx_veths)|$(leases)"
+  out=$(raw_add "$2" "$3" "$4" "${5:-$E2E_STATE/conf.json}" 2>/dev/null) && { echo "   exit 0: $out"; return 1; }
+  jq -se --argjson c "$code" 'length == 1 and .[0].code == $c and (.[0].msg | length > 0)' <<<"$out" >/dev/null ||
+    { echo "   got: $(head -c 300 <<<"$out")"; rc=1; }
+  after="$(sx_veths)|$(leases)"
+  [ "$before" = "$after" ] || { echo "   state changed: $after"; rc=1; }
+  if ip -n sxe2e-hostile link show eth0 >/dev/null 2>&1 || ip -n sxe2e-hostile link show "$3" >/dev/null 2>&1; then
+    echo "   an interface appeared in the pod"
+    rc=1
+  fi
+  return $rc
+}
+NS=/run/netns/sxe2e-hostile
+long_id=$(printf 'c%.0s' $(seq 300))
+expect "CNI_CONTAINERID with / -> 4" hostile 4 "rb/evil" eth0 "$NS"
+expect "CNI_CONTAINERID .. -> 4" hostile 4 ".." eth0 "$NS"
+expect "CNI_CONTAINERID ../../etc -> 4" hostile 4 "../../etc" eth0 "$NS"
+expect "CNI_CONTAINERID of 300 characters -> 4" hostile 4 "$long_id" eth0 "$NS"
+expect "CNI_IFNAME of 16 characters -> 4" hostile 4 rb-hostile abcdefghijklmnop "$NS"
+expect "CNI_IFNAME of 40 characters -> 4" hostile 4 rb-hostile "$(printf 'i%.0s' $(seq 40))" "$NS"
+expect "CNI_IFNAME with / -> 4" hostile 4 rb-hostile "eth/0" "$NS"
+expect "CNI_IFNAME .. -> 4" hostile 4 rb-hostile ".." "$NS"
+expect "CNI_NETNS a regular file -> 4" hostile 4 rb-hostile eth0 "$E2E_STATE/regular-file"
+expect "CNI_NETNS a directory -> 4" hostile 4 rb-hostile eth0 "$E2E_STATE"
+expect "CNI_NETNS missing -> 3" hostile 3 rb-hostile eth0 /run/netns/sxe2e-does-not-exist
+expect "10 MB stdin -> 6" hostile 6 rb-hostile eth0 "$NS" "$E2E_STATE/big.json"
+ip netns del sxe2e-hostile
+expect "after the hostile environment: nothing left" nothing_left
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
