@@ -47,6 +47,56 @@ std::string describeChar(char c) {
   return std::string("'") + c + "'";
 }
 
+// Index of the first byte that does not begin or continue a well-formed UTF-8 sequence (RFC 3629:
+// no overlong forms, surrogates or code points past U+10FFFF); npos when `text` is UTF-8.
+std::size_t invalidUtf8At(std::string_view text) noexcept {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t length = 0;
+    unsigned char low = 0x80;  // the range allowed for the second byte
+    unsigned char high = 0xbf;
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    }
+    if (lead >= 0xc2 && lead <= 0xdf) {
+      length = 2;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3;
+      low = lead == 0xe0 ? 0xa0 : 0x80;
+      high = lead == 0xed ? 0x9f : 0xbf;
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4;
+      low = lead == 0xf0 ? 0x90 : 0x80;
+      high = lead == 0xf4 ? 0x8f : 0xbf;
+    } else {
+      return i;
+    }
+    for (std::size_t k = 1; k < length; ++k) {
+      if (i + k >= text.size()) return i;  // cut short: the lead byte is the culprit
+      const auto byte = static_cast<unsigned char>(text[i + k]);
+      if (byte < (k == 1 ? low : 0x80) || byte > (k == 1 ? high : 0xbf)) return i + k;
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+// ADD reports CNI_IFNAME and CNI_NETNS in its result (interfaces[].name, .sandbox), a JSON
+// document, whose strings must be UTF-8; the kernel would accept such a name, so this is checked
+// before anything is created (else ADD would fail only when printing, leaving the pod behind).
+void requireUtf8(const std::string& name, const std::string& value) {
+  const std::size_t at = invalidUtf8At(value);
+  if (at != std::string_view::npos) {
+    throw Error(Code::kInvalidEnv, name + " " + quoteValue(value) + " has " +
+                                       describeChar(value[at]) + " at position " +
+                                       std::to_string(at) +
+                                       ", which is not UTF-8: the CNI result reports it as a "
+                                       "JSON string");
+  }
+}
+
 struct VerbInfo {
   std::string_view name;
   Verb verb;
@@ -257,6 +307,9 @@ Request readRequest(const Environment& env, std::istream& in) {
 
   if (verb.needsNetns) {
     request.netns = required(env, "CNI_NETNS", verb.name);
+    // ADD and CHECK only: DEL must still clean up whatever an earlier ADD left.
+    requireUtf8("CNI_IFNAME", request.ifname);
+    requireUtf8("CNI_NETNS", request.netns);
   } else {
     request.netns = env("CNI_NETNS").value_or("");
   }

@@ -33,7 +33,8 @@ struct Request {
 // Throws cni::Error: code 4 for a missing/invalid variable (names the variable and the reason):
 // CNI_COMMAND unknown; CNI_CONTAINERID empty, >255 chars, or with characters other than letters,
 // digits, '_', '.', '-' (or not starting with a letter or digit); CNI_IFNAME empty, >15 chars,
-// containing '/', ':' or whitespace, or "."/".."; CNI_NETNS missing for ADD/CHECK; CNI_ARGS
+// containing '/', ':' or whitespace, or "."/".."; CNI_NETNS missing for ADD/CHECK; CNI_IFNAME or
+// CNI_NETNS not valid UTF-8 for ADD/CHECK (the result reports both as JSON strings); CNI_ARGS
 // malformed (an entry without '=' or with an empty key; empty entries are skipped).
 // Which variables are required depends on the verb (SPEC.md "Parameters", 1.1.0):
 //   ADD, CHECK: CNI_COMMAND, CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME

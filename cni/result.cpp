@@ -60,6 +60,15 @@ bool isCidr(const std::string& text) {
   return inet_pton(AF_INET, address.c_str(), buffer.data()) == 1 && bits <= 32;
 }
 
+// Messages quote what the runtime sent, which need not be UTF-8 (nlohmann's parse errors quote the
+// raw bytes they stopped at; a value cut at 64 bytes can end inside a character), but a JSON string
+// must be: dump() would throw and the runtime would get no error document at all. Invalid
+// sequences become U+FFFD, as Go's encoding/json does.
+std::string validUtf8(const std::string& text) {
+  return json::parse(json(text).dump(-1, ' ', false, json::error_handler_t::replace))
+      .get<std::string>();
+}
+
 [[noreturn]] void malformed(const std::string& path, const std::string& reason) {
   throw Error(Code::kDecodeFailure, path + " " + reason);
 }
@@ -275,9 +284,9 @@ Result parseResult(const json& raw) {
 json errorJson(const Error& error, std::string_view version) {
   json out = {{"cniVersion", std::string(version)},
               {"code", static_cast<unsigned>(error.code())},
-              {"msg", error.what()}};
+              {"msg", validUtf8(error.what())}};
   if (!error.details().empty()) {
-    out["details"] = error.details();
+    out["details"] = validUtf8(error.details());
   }
   return out;
 }

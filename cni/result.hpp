@@ -51,7 +51,8 @@ nlohmann::json toJson(const Result& result, std::string_view version);
 // sixrd does not model (socketPath, pciID, route mtu/priority/...) are ignored.
 Result parseResult(const nlohmann::json& json);
 
-// {"cniVersion", "code", "msg", "details"}; details omitted when empty.
+// {"cniVersion", "code", "msg", "details"}; details omitted when empty. Bytes of msg/details that
+// are not valid UTF-8 become U+FFFD, so the document can always be serialized.
 nlohmann::json errorJson(const Error& error, std::string_view version);
 
 // {"cniVersion", "supportedVersions"}.

@@ -18,6 +18,8 @@ packages=(
   # CNI conformance: a libcni driver built offline, the reference plugins to chain with (portmap
   # needs ip6tables), and shellcheck for the kind scripts
   golang-go golang-github-appc-cni-dev containernetworking-plugins iptables shellcheck
+  # fuzzing (tests/fuzz): clang with libFuzzer and the sanitizer runtimes; llvm-symbolizer
+  clang libclang-rt-14-dev llvm-14
 )
 
 if [ "$(id -u)" != 0 ]; then

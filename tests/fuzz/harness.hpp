@@ -12,8 +12,8 @@
 // Confinement: nothing a fuzzed input says may make the plugin write outside the temp dir. Every
 // stdin that parses as a JSON object gets "dataDir" (and "log"."file" when "log" is an object)
 // overwritten with paths inside it; stdin that is not a JSON object passes through unchanged (the
-// plugin refuses it before touching any file). CNI_NETNS is opened read-only by ADD and CHECK, so
-// fuzzed values are confined too (see confineNetns).
+// plugin refuses it before touching any file). CNI_NETNS is a path the plugin may open (read-only)
+// for ADD and CHECK, so fuzzed values are confined too (see confineNetns).
 #pragma once
 
 #include <cstddef>
