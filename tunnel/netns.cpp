@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sched.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -34,7 +36,8 @@ Netns Netns::open(const std::string& path) {
   // A bind-mounted namespace lives on nsfs; /proc/<pid>/ns/net resolves to nsfs too. Anything
   // else (a regular file, a directory) would make setns fail later with a bare EINVAL.
   struct statfs fs {};
-  if (fstatfs(fd, &fs) != 0 || static_cast<long>(fs.f_type) != kNsfsMagic) {
+  if (fstatfs(fd, &fs) != 0 || static_cast<long>(fs.f_type) != kNsfsMagic ||
+      ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
     throw NetnsError(fmt::format("netns {}: not a network namespace (expected a bind-mounted "
                                  "namespace or /proc/<pid>/ns/net)",
                                  path),
