@@ -85,3 +85,23 @@ teardown() {
 
 # ping6 from a namespace; quiet; returns ping's status
 ping_from() { ip netns exec "$1" ping -6 -c1 -W2 -q "$2" >/dev/null 2>&1; }
+
+# Checks for the e2e scripts: `expect "what" command...` runs the command, prints ok/FAIL and
+# counts; `summary` prints the closing "N passed, M failed" line and fails when any check did.
+passed=0
+failed=0
+expect() { # expect "what" command...
+  local what=$1
+  shift
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "ok   $what"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $what"
+  fi
+}
+summary() {
+  echo "$passed passed, $failed failed"
+  [ "$failed" = 0 ]
+}

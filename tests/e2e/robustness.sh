@@ -21,19 +21,6 @@ KILL_MS=${SIXRD_ROBUST_KILL_MS:-150}
 KILL_BASE=${SIXRD_ROBUST_KILL_BASE:-0}  # added to the random delay
 WORKERS=4
 
-passed=0
-failed=0
-expect() { # expect "what" command...
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok   $what"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $what"
-  fi
-}
 trap 'teardown' EXIT
 teardown
 
@@ -302,5 +289,4 @@ ip netns del sxe2e-hostile
 expect "after the hostile environment: nothing left" nothing_left
 
 echo
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary
