@@ -74,19 +74,26 @@ echo "   tunnel addresses: $(echo "$TUNNEL_ADDRS" | tr '\n' ' ')"
 expect "warm-up leaves nothing" nothing_left
 
 echo "== concurrency: up to $CYCLES ADD/DEL cycles, $WORKERS workers, ${BUDGET}s budget"
+# add_recorded NS CID BASE: makes the netns and ADDs the pod; its address goes to BASE.addr, any
+# failure to BASE.err. Fails only when the netns could not be made (the caller skips that pod).
+add_recorded() {
+  local ns=$1 cid=$2 base=$3 out a
+  ip netns add "$ns" || { echo "netns add $ns failed" >>"$base.err"; return 1; }
+  if out=$(cni 1 ADD "$cid" eth0 "/run/netns/$ns" "$CONF") && a=$(addr_of "$out"); then
+    echo "$cid $a" >>"$base.addr"
+  else
+    echo "ADD $cid: $out" >>"$base.err"
+  fi
+}
+
 cycle_worker() { # worker cycles deadline
   set +e
-  local w=$1 n=$2 deadline=$3 i ns cid out a
+  local w=$1 n=$2 deadline=$3 i ns cid out
   for ((i = 1; i <= n; i++)); do
     [ "${EPOCHSECONDS}" -lt "$deadline" ] || break
     ns=sxe2e-c$w-$i
     cid=rb-cyc-w$w-$i
-    ip netns add "$ns" || { echo "netns add $ns failed" >>"$E2E_STATE/cyc-w$w.err"; continue; }
-    if out=$(cni 1 ADD "$cid" eth0 "/run/netns/$ns" "$CONF") && a=$(addr_of "$out"); then
-      echo "$cid $a" >>"$E2E_STATE/cyc-w$w.addr"
-    else
-      echo "ADD $cid: $out" >>"$E2E_STATE/cyc-w$w.err"
-    fi
+    add_recorded "$ns" "$cid" "$E2E_STATE/cyc-w$w" || continue
     out=$(cni 1 DEL "$cid" eth0 "/run/netns/$ns" "$CONF") || echo "DEL $cid: $out" >>"$E2E_STATE/cyc-w$w.err"
     ip netns del "$ns" || echo "netns del $ns failed" >>"$E2E_STATE/cyc-w$w.err"
   done
@@ -121,16 +128,11 @@ expect "after the cycles: no sx veth, no lease, no pod route, tunnel addresses u
 echo "== concurrency: $WORKERS workers ADD $HOLD pods each and hold them"
 hold_worker() { # worker
   set +e
-  local w=$1 i ns cid out a
+  local w=$1 i ns cid
   for ((i = 1; i <= HOLD; i++)); do
     ns=sxe2e-h$w-$i
     cid=rb-hold-w$w-$i
-    ip netns add "$ns" || { echo "netns add $ns failed" >>"$E2E_STATE/hold-w$w.err"; continue; }
-    if out=$(cni 1 ADD "$cid" eth0 "/run/netns/$ns" "$CONF") && a=$(addr_of "$out"); then
-      echo "$cid $a" >>"$E2E_STATE/hold-w$w.addr"
-    else
-      echo "ADD $cid: $out" >>"$E2E_STATE/hold-w$w.err"
-    fi
+    add_recorded "$ns" "$cid" "$E2E_STATE/hold-w$w" || continue
   done
 }
 unhold_worker() { # worker
