@@ -46,8 +46,8 @@ class Invocation {
     ipam::LeaseStore store(config_.dataDir, config_.name);
     // A lease that predates this ADD belongs to an attachment that may still be alive: only a
     // lease this ADD took is given back on failure.
-    const bool hadLease = store.find(owner_).has_value();
-    const ipam::Lease lease = store.acquire(owner_, node.prefix.node64);
+    bool tookLease = false;
+    const ipam::Lease lease = store.acquire(owner_, node.prefix.node64, &tookLease);
     const ipam::Ipv6Addr address = ipam::withInterfaceId(node.prefix.node64, lease.interfaceId);
     spdlog::info("lease {} (interface id {:016x}) in {}", ipam::formatIpv6(address),
                  lease.interfaceId, ipam::formatPrefix(node.prefix.node64));
@@ -56,7 +56,7 @@ class Invocation {
     try {
       links = datapath_.addPod(podSpec(address, mtu));
     } catch (...) {
-      if (!hadLease) {
+      if (tookLease) {
         try {
           store.release(owner_);
         } catch (const std::exception& e) {

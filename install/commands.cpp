@@ -74,6 +74,10 @@ class Flags {
     }
     return lookup(s, given, env);
   }
+  [[nodiscard]] bool given(const Setting& s) const {
+    const auto it = options_.find(std::string(s.flag));
+    return it != options_.end() && it->second->count() > 0;
+  }
 
  private:
   std::map<std::string, std::string> values_;
@@ -136,6 +140,15 @@ struct Commands::Impl {
     s.prefix = f.get(kPrefix, env).value_or("");
     s.underlay = f.get(kUnderlay, env).value_or("");
     s.nodeIp = f.get(kNodeIp, env);
+    // The DaemonSet feeds status.hostIP, the kubelet's primary address: IPv6 on an IPv6-primary
+    // node, whose IPv4 underlay address is then found on the node like when none is given. A
+    // --node-ip typed by hand is taken as meant and validated.
+    if (s.nodeIp && !f.given(kNodeIp) && s.nodeIp->find(':') != std::string::npos) {
+      spdlog::warn("{}={} is not IPv4 (the kubelet's primary address on an IPv6-primary node): "
+                   "using the node's IPv4 address inside the underlay instead",
+                   kNodeIp.env, *s.nodeIp);
+      s.nodeIp.reset();
+    }
     s.underlayInterface = f.get(kUnderlayInterface, env).value_or("");
     if (auto v = f.get(kMtu, env); v && !v->empty()) s.mtu = parseInt(kMtu, *v);
     s.tunnel = f.get(kTunnel, env).value_or("");

@@ -242,7 +242,8 @@ std::optional<Lease> LeaseStore::find(const Owner& owner) const {
   return std::nullopt;
 }
 
-Lease LeaseStore::acquire(const Owner& owner, const Ipv6Prefix& node64) {
+Lease LeaseStore::acquire(const Owner& owner, const Ipv6Prefix& node64, bool* created) {
+  if (created != nullptr) *created = false;
   if (!storable(owner)) {
     throw std::invalid_argument("lease store: container id or ifname contains a newline or NUL");
   }
@@ -265,7 +266,10 @@ Lease LeaseStore::acquire(const Owner& owner, const Ipv6Prefix& node64) {
     const fs::path path = dir_ / hex16(lease.interfaceId);
     const std::string content = leaseText(lease);
     for (int tries = 0; tries < kClaimRetries; ++tries) {
-      if (claim(dir_, path, content)) return lease;
+      if (claim(dir_, path, content)) {
+        if (created != nullptr) *created = true;
+        return lease;
+      }
       Probe held = probe(path, lease.interfaceId);
       // Released between our link() and our read: the candidate is free again, and skipping it
       // would break the agreement between racing ADDs described above.

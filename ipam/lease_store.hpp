@@ -59,8 +59,9 @@ class LeaseStore {
   // Returns the owner's existing lease (as stored), else claims the first free candidate address
   // inside node64. Concurrent calls for one owner return the same lease. Throws
   // AddressesExhausted or StoreError; std::invalid_argument when node64 is not a /64 or an owner
-  // field contains a newline or NUL (it could not be read back).
-  Lease acquire(const Owner& owner, const Ipv6Prefix& node64);
+  // field contains a newline or NUL (it could not be read back). When `created` is given it is set
+  // to whether this call made the lease (false: it existed, or a concurrent call made it).
+  Lease acquire(const Owner& owner, const Ipv6Prefix& node64, bool* created = nullptr);
 
   // Removes the owner's lease. Idempotent: no lease is not an error.
   // Returns true when a lease was removed.

@@ -125,9 +125,9 @@ void awaitOperational(nl_sock* sock, nl_sock* podSock, const PodSpec& spec) {
   }
 }
 
-// The pod side, inside the pod namespace. Returns the pod interface's MAC.
-std::string configurePodSide(const PodSpec& spec, nl_sock* sock, nl_addr* hostMac) {
-  const nl::Link link = nl::getLink(sock, spec.ifname);
+// The pod side, inside the pod namespace. Returns the pod interface (its MAC is fixed from birth).
+nl::Link configurePodSide(const PodSpec& spec, nl_sock* sock, nl_addr* hostMac) {
+  nl::Link link = nl::getLink(sock, spec.ifname);
   const int ifindex = rtnl_link_get_ifindex(link.get());
   writeSysctl(sysctlIf(spec.ifname, "accept_dad"), "0");
   writeSysctl(sysctlIf(spec.ifname, "accept_ra"), "0");
@@ -143,7 +143,7 @@ std::string configurePodSide(const PodSpec& spec, nl_sock* sock, nl_addr* hostMa
   const nl::Route route = linkRoute(ipam::Ipv6Addr{}, 0, ifindex, &gw);
   nl::check(rtnl_route_add(sock, route.get(), NLM_F_CREATE | NLM_F_EXCL), "add route",
             fmt::format("default via {} dev {}", kGateway, spec.ifname));
-  return nl::macOf(link.get());
+  return link;
 }
 
 bool hasAddress(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& want, int prefixLen) {
@@ -243,11 +243,11 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
   writeSysctl(sysctlIf(spec.hostVeth, "accept_dad"), "0");
   writeSysctl(sysctlIf(spec.hostVeth, "accept_ra"), "0");
 
-  PodLinks links;
+  nl::Link pod;
   {
     // Sysctls go through /proc/sys, which follows the namespace the process is in.
     const NetnsGuard inPod(podNs);
-    links.podMac = configurePodSide(spec, podSock.get(), rtnl_link_get_addr(host.get()));
+    pod = configurePodSide(spec, podSock.get(), rtnl_link_get_addr(host.get()));
   }
   faultPoint("after-pod-side");
 
@@ -265,11 +265,10 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
   nl::check(rtnl_route_add(sock, back.get(), NLM_F_CREATE | NLM_F_EXCL), "add route",
             fmt::format("{}/128 dev {}", ipam::formatIpv6(spec.address), spec.hostVeth));
 
-  {
-    const nl::Link pod = nl::getLink(podSock.get(), spec.ifname);
-    addPermanentNeighbour(sock, hostIndex, spec.address, rtnl_link_get_addr(pod.get()),
-                          spec.hostVeth);
-  }
+  addPermanentNeighbour(sock, hostIndex, spec.address, rtnl_link_get_addr(pod.get()),
+                        spec.hostVeth);
+  PodLinks links;
+  links.podMac = nl::macOf(pod.get());
   links.hostMac = nl::macOf(host.get());
   awaitOperational(sock, podSock.get(), spec);
   faultPoint("after-host-side");

@@ -4,6 +4,7 @@
 //	cnidriver add|check|del --conflist FILE --netns PATH --id CID --ifname IF [options]
 //	cnidriver validate --conflist FILE [--bin-dirs DIRS]
 //	cnidriver version --type PLUGIN [--bin-dirs DIRS]
+//	cnidriver bench add|del --conflist FILE --netns-dir DIR [--workers N] ID...  (bench.go)
 //
 // add prints the result JSON (as libcni converted it to the conflist's cniVersion) on stdout.
 // Failures print "cnidriver: VERB: message" on stderr and, when the plugin returned a CNI error,
@@ -70,6 +71,7 @@ func usage(w io.Writer) {
   cnidriver add|check|del --conflist FILE --netns PATH --id CID --ifname IF [options]
   cnidriver validate --conflist FILE [--bin-dirs DIRS]
   cnidriver version --type PLUGIN [--bin-dirs DIRS]
+  cnidriver bench add|del --conflist FILE --netns-dir DIR [--workers N] ID...
 options:
 `)
 }
@@ -91,6 +93,10 @@ func main() {
 		os.Exit(exitUsage)
 	}
 	verb := os.Args[1]
+	if verb == "bench" {
+		runBench(os.Args[2:])
+		return
+	}
 	var o options
 	fs := flag.NewFlagSet("cnidriver "+verb, flag.ContinueOnError)
 	fs.StringVar(&o.conflist, "conflist", "", "network configuration list file (.conflist)")

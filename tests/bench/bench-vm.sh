@@ -5,39 +5,31 @@
 #   1. cost of one run: peak RSS of one sixrd ADD and DEL (/usr/bin/time -v), binary size, stripped?
 #   2. datapath: iperf3 TCP pod(node 1) -> pod(node 2) over sixrd vs node 1 -> node 2 on the
 #      bare underlay, interleaved rounds in the same run
-#   3. pod network setup through libcni (the driver, cniVersion 1.0.0 conflists, run in node 1's
-#      namespace as containerd would): sixrd vs reference ptp + host-local (fd00:99::/64,
-#      ipMasq false); ADD and DEL latency p50/p90/p99, serially and with N parallel workers
+#   3. pod network setup through libcni (`cnidriver bench`: libcni in-process in node 1's
+#      namespace, one plugin exec per pod, as containerd does; cniVersion 1.0.0 conflists): sixrd
+#      vs reference ptp + host-local (fd00:99::/64, ipMasq false); latency of each pod's
+#      AddNetworkList/DelNetworkList call, p50/p90/p99, serially and with N parallel workers
 #   4. scale: SIXRD_BENCH_SCALE pods on node 1, sixrd invoked directly (CNI_* env + config on
 #      stdin, like a runtime; cheaper than the Go driver); ADD/DEL p50 with 0-100 pods on the
 #      node vs with the node full
-# Latency is wall time around each plugin/driver exec, taken with bash's $EPOCHREALTIME (no
-# fork) inside a loop that already runs in the node namespace. Pod namespaces are made before
+# Scale latency is wall time around each plugin exec, taken with bash's $EPOCHREALTIME (no fork)
+# inside a loop that already runs in the node namespace. Pod namespaces are made before
 # and removed after (ip -batch), untimed. Everything is removed on exit (trap).
 # Pod id lists are split into arguments on purpose.
 # shellcheck disable=SC2046
 set -euo pipefail
 
 if [ "${1:-}" = __loop ]; then
-  # __loop OUT MODE VERB ARG ID... : one timed worker, run inside the node namespace.
-  #   MODE drv: ARG = "conflist|cache|bindirs"; MODE direct: ARG = config file.
+  # __loop OUT VERB CONFIG ID... : one timed direct-invocation worker, run inside the node namespace
   shift
-  out=$1 mode=$2 verb=$3 arg=$4
-  shift 4
+  out=$1 verb=$2 conf=$3
+  shift 3
   : >"$out"
-  [ "$mode" = drv ] && IFS='|' read -r list cache bins <<<"$arg"
   for id in "$@"; do
-    if [ "$mode" = drv ]; then
-      t0=$EPOCHREALTIME
-      "$DRIVER" "${verb,,}" --conflist "$list" --netns "/run/netns/bp-$id" --id "$id" --ifname eth0 \
-        --bin-dirs "$bins" --cache-dir "$cache" --pod-namespace bench --pod-name "$id" \
-        >/dev/null 2>>"$out.err" || echo "FAIL $verb $id" >>"$out.err"
-    else
-      t0=$EPOCHREALTIME
-      CNI_COMMAND=$verb CNI_CONTAINERID=$id CNI_IFNAME=eth0 CNI_NETNS=/run/netns/bp-$id \
-        CNI_PATH=/usr/lib/cni CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=$id" \
-        "$SIXRD" <"$arg" >/dev/null 2>>"$out.err" || echo "FAIL $verb $id" >>"$out.err"
-    fi
+    t0=$EPOCHREALTIME
+    CNI_COMMAND=$verb CNI_CONTAINERID=$id CNI_IFNAME=eth0 CNI_NETNS=/run/netns/bp-$id \
+      CNI_PATH=/usr/lib/cni CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=$id" \
+      "$SIXRD" <"$conf" >/dev/null 2>>"$out.err" || echo "FAIL $verb $id" >>"$out.err"
     t1=$EPOCHREALTIME
     echo $((${t1/./} - ${t0/./})) >>"$out"
   done
@@ -178,22 +170,21 @@ ip netns del bp-dp-1
 ip netns del bp-dp-2
 
 # --- 3. libcni: sixrd vs ptp + host-local ---------------------------------------------------------
-# run_set PLUGIN MODE(serial|parallel) : ADD then DEL of $PODS fresh pods through the driver
+# run_set PLUGIN MODE(serial|parallel) : ADD then DEL of $PODS fresh pods through libcni, in one
+# driver process per verb as a runtime would (cnidriver bench: libcni in-process, one plugin exec
+# per pod); each figure is the wall time of one pod's AddNetworkList/DelNetworkList call
 run_set() {
-  local plugin=$1 mode=$2 tag=$1-$2 w nw=1 verb t0 t1
-  local arg="$E2E_STATE/$plugin.conflist|$E2E_STATE/cache|$BIN:/usr/lib/cni"
+  local plugin=$1 mode=$2 tag=$1-$2 nw=1 verb t0 t1
   [ "$mode" = parallel ] && nw=$WORKERS
   mk_netns "$tag" 1 "$PODS"
   for verb in ADD DEL; do
     t0=$(now_us)
-    for ((w = 0; w < nw; w++)); do
-      # worker w gets pods w+1, w+1+nw, ...
-      ip netns exec "$(node_ns 1)" "$self" __loop "$RES/$tag.$verb.$w" drv "$verb" "$arg" \
-        $(ids "$tag" 1 "$PODS" | awk -v w="$w" -v n="$nw" '(NR - 1) % n == w') &
-    done
-    wait
+    ip netns exec "$(node_ns 1)" "$DRIVER" bench "${verb,,}" --conflist "$E2E_STATE/$plugin.conflist" \
+      --netns-dir /run/netns --workers "$nw" --bin-dirs "$BIN:/usr/lib/cni" --cache-dir "$E2E_STATE/cache" \
+      $(ids "bp-$tag" 1 "$PODS") >"$RES/$tag.$verb.raw" 2>>"$RES/$tag.err" || true
     t1=$(now_us)
-    cat "$RES/$tag.$verb".[0-9] >"$RES/$tag.$verb"
+    awk '$2 == "FAIL" { print "FAIL " $0 >"/dev/stderr"; next } { print $2 }' "$RES/$tag.$verb.raw" \
+      >"$RES/$tag.$verb" 2>>"$RES/$tag.err"
     R[$tag.$verb.wall]=$((t1 - t0))
     for p in 50 90 99; do R[$tag.$verb.p$p]=$(pct "$RES/$tag.$verb" "$p"); done
     printf '%-6s %-8s %s: n=%s p50 %s ms, p90 %s ms, p99 %s ms; wall %s s (%s pods/s)\n' \
@@ -215,12 +206,12 @@ rm -f "$RES"/*.err
 # --- 4. scale -----------------------------------------------------------------------------------
 section "scale: $SCALE pods on node 1, direct sixrd invocation"
 mk_netns sc 1 "$SCALE"
-ip netns exec "$(node_ns 1)" "$self" __loop "$RES/scale.ADD" direct ADD "$E2E_STATE/node1/sixrd.json" \
+ip netns exec "$(node_ns 1)" "$self" __loop "$RES/scale.ADD" ADD "$E2E_STATE/node1/sixrd.json" \
   $(ids sc 1 "$SCALE")
 R[scale_routes]=$(ip -n "$(node_ns 1)" -6 route | grep -c . || true)
 R[scale_links]=$(ip -n "$(node_ns 1)" -o link | grep -c . || true)
 # DEL in reverse order: the first 100 DELs run on a full node, the last 100 on a near-empty one
-ip netns exec "$(node_ns 1)" "$self" __loop "$RES/scale.DEL" direct DEL "$E2E_STATE/node1/sixrd.json" \
+ip netns exec "$(node_ns 1)" "$self" __loop "$RES/scale.DEL" DEL "$E2E_STATE/node1/sixrd.json" \
   $(ids sc 1 "$SCALE" | tac)
 rm_netns sc 1 "$SCALE"
 K=100

@@ -7,8 +7,38 @@
 # and the output says how many), SIXRD_ROBUST_HOLD (pods per worker held at once, default 50),
 # SIXRD_ROBUST_KILLS (SIGKILL trials, default 50), SIXRD_ROBUST_KILL_MS (max delay, default 150).
 set -euo pipefail
+
+if [ "${1:-}" = __pods ]; then
+  # __pods OPS TAG FIRST LAST DEADLINE: the inner loop of one worker, run INSIDE the node namespace
+  # (one `ip netns exec` per batch, not per call: each exec of a host binary costs tens of ms
+  # under emulation). For i in FIRST..LAST, pod rb-TAG-i in netns sxe2e-TAG-i:
+  #   OPS cycle: ADD then DEL;  add: ADD only;  del: DEL only.
+  # Needs SIXRD, CONF_FILE, OUT (file prefix: OUT.addr gets "cid address", OUT.err failures).
+  ops=$2 tag=$3 first=$4 last=$5 deadline=$6
+  tmp=$OUT.$$.tmp
+  call() { # VERB CID NETNS
+    CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_IFNAME=eth0 CNI_NETNS=$3 CNI_PATH=/usr/lib/cni \
+      CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=e2e;K8S_POD_NAME=$2" "$SIXRD" <"$CONF_FILE" >"$tmp"
+  }
+  for ((i = first; i <= last; i++)); do
+    [ "$EPOCHSECONDS" -lt "$deadline" ] || break
+    cid=rb-$tag-$i ns=/run/netns/sxe2e-$tag-$i
+    if [ "$ops" != del ]; then
+      if call ADD "$cid" "$ns" && out=$(<"$tmp") && [[ $out =~ \"address\":\ *\"([0-9a-f:]+)/128\" ]]; then
+        echo "$cid ${BASH_REMATCH[1]}" >>"$OUT.addr"
+      else
+        echo "ADD $cid: $(<"$tmp")" >>"$OUT.err"
+      fi
+    fi
+    if [ "$ops" != add ] && ! call DEL "$cid" "$ns"; then echo "DEL $cid: $(<"$tmp")" >>"$OUT.err"; fi
+  done
+  rm -f "$tmp"
+  exit 0
+fi
+
 SIXRD=$(realpath "$1")
 export SIXRD
+self=$(realpath "$0")
 export E2E_NODES=1
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -73,29 +103,36 @@ TUNNEL_ADDRS=$(tunnel_addrs)
 echo "   tunnel addresses: $(echo "$TUNNEL_ADDRS" | tr '\n' ' ')"
 expect "warm-up leaves nothing" nothing_left
 
-echo "== concurrency: up to $CYCLES ADD/DEL cycles, $WORKERS workers, ${BUDGET}s budget"
-# add_recorded NS CID BASE: makes the netns and ADDs the pod; its address goes to BASE.addr, any
-# failure to BASE.err. Fails only when the netns could not be made (the caller skips that pod).
-add_recorded() {
-  local ns=$1 cid=$2 base=$3 out a
-  ip netns add "$ns" || { echo "netns add $ns failed" >>"$base.err"; return 1; }
-  if out=$(cni 1 ADD "$cid" eth0 "/run/netns/$ns" "$CONF") && a=$(addr_of "$out"); then
-    echo "$cid $a" >>"$base.addr"
-  else
-    echo "ADD $cid: $out" >>"$base.err"
-  fi
+echo "== concurrency: $CYCLES ADD/DEL cycles, $WORKERS workers, ${BUDGET}s budget"
+# The pod loops run sixrd from tmpfs inside the node namespace (__pods above); namespaces are made
+# and removed in batches of CHUNK per worker (one `ip -batch` each).
+CHUNK=25
+install -m 0755 "$SIXRD" "$E2E_STATE/sixrd"
+export CONF_FILE=$E2E_STATE/conf.json
+netns_batch() { # add|del TAG FIRST LAST
+  local i f=$E2E_STATE/nsbatch-$2-$3
+  for ((i = $3; i <= $4; i++)); do echo "netns $1 sxe2e-$2-$i"; done >"$f"
+  ip -force -batch "$f" >/dev/null 2>&1 || [ "$1" = del ] || echo "netns $1 batch $2 $3..$4 failed" >>"$E2E_STATE/$2.err"
+  rm -f "$f"
+}
+# pods OUT OPS TAG FIRST LAST DEADLINE: one worker's batch, run in the node namespace; results
+# in $E2E_STATE/OUT.addr and OUT.err
+pods() {
+  local out=$1
+  shift
+  ip netns exec "$NODE" env SIXRD="$E2E_STATE/sixrd" OUT="$E2E_STATE/$out" bash "$self" __pods "$@"
 }
 
 cycle_worker() { # worker cycles deadline
   set +e
-  local w=$1 n=$2 deadline=$3 i ns cid out
-  for ((i = 1; i <= n; i++)); do
+  local w=$1 n=$2 deadline=$3 first last
+  for ((first = 1; first <= n; first += CHUNK)); do
     [ "${EPOCHSECONDS}" -lt "$deadline" ] || break
-    ns=sxe2e-c$w-$i
-    cid=rb-cyc-w$w-$i
-    add_recorded "$ns" "$cid" "$E2E_STATE/cyc-w$w" || continue
-    out=$(cni 1 DEL "$cid" eth0 "/run/netns/$ns" "$CONF") || echo "DEL $cid: $out" >>"$E2E_STATE/cyc-w$w.err"
-    ip netns del "$ns" || echo "netns del $ns failed" >>"$E2E_STATE/cyc-w$w.err"
+    last=$((first + CHUNK - 1))
+    ((last <= n)) || last=$n
+    netns_batch add "cyc-w$w" "$first" "$last"
+    pods "cyc-w$w" cycle "cyc-w$w" "$first" "$last" "$deadline"
+    netns_batch del "cyc-w$w" "$first" "$last"
   done
 }
 start=$EPOCHSECONDS
@@ -128,22 +165,13 @@ expect "after the cycles: no sx veth, no lease, no pod route, tunnel addresses u
 echo "== concurrency: $WORKERS workers ADD $HOLD pods each and hold them"
 hold_worker() { # worker
   set +e
-  local w=$1 i ns cid
-  for ((i = 1; i <= HOLD; i++)); do
-    ns=sxe2e-h$w-$i
-    cid=rb-hold-w$w-$i
-    add_recorded "$ns" "$cid" "$E2E_STATE/hold-w$w" || continue
-  done
+  netns_batch add "hold-w$1" 1 "$HOLD"
+  pods "hold-w$1" add "hold-w$1" 1 "$HOLD" $((EPOCHSECONDS + 3600))
 }
 unhold_worker() { # worker
   set +e
-  local w=$1 i ns cid out
-  for ((i = 1; i <= HOLD; i++)); do
-    ns=sxe2e-h$w-$i
-    cid=rb-hold-w$w-$i
-    out=$(cni 1 DEL "$cid" eth0 "/run/netns/$ns" "$CONF") || echo "DEL $cid: $out" >>"$E2E_STATE/unhold-w$w.err"
-    ip netns del "$ns" 2>/dev/null
-  done
+  pods "unhold-w$1" del "hold-w$1" 1 "$HOLD" $((EPOCHSECONDS + 3600))
+  netns_batch del "hold-w$1" 1 "$HOLD"
 }
 start=$EPOCHSECONDS
 pids=()

@@ -415,6 +415,25 @@ TEST_F(InstallTest, ANodeIpOutsideTheUnderlayNamesItsFlag) {
   EXPECT_TRUE(rootIsEmpty());
 }
 
+TEST_F(InstallTest, AnIpv6NodeIpFromTheEnvironmentFallsBackToTheNodesIpv4) {
+  // status.hostIP of an IPv6-primary node, as the DaemonSet passes it.
+  const Outcome o = run({"install", "--host-root", root_.string(), "--prefix", "fd00:10::/48",
+                         "--underlay", "198.18.0.0/16"},
+                        {{"SIXRD_NODE_IP", "2001:db8::7"}});
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_EQ(conf()["plugins"][0]["nodeIP"], "198.18.3.7") << "the IPv4 found on the node";
+  ASSERT_EQ(kernel_.resolved.size(), 1U);
+  EXPECT_FALSE(kernel_.resolved[0].nodeIp.has_value()) << "resolved without the IPv6 hint";
+}
+
+TEST_F(InstallTest, AnIpv6NodeIpFlagIsRefusedNamingIt) {
+  const Outcome o = run({"install", "--host-root", root_.string(), "--prefix", "fd00:10::/48",
+                         "--underlay", "198.18.0.0/16", "--node-ip", "2001:db8::7"});
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("--node-ip (SIXRD_NODE_IP)"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
 TEST_F(InstallTest, AnMtuThatIsNotANumberNamesItsVariable) {
   const Outcome o = run({"install", "--host-root", root_.string(), "--no-tunnel"},
                         {{"SIXRD_PREFIX", "fd00:10::/48"},

@@ -117,8 +117,11 @@ TEST_F(LeaseStoreTest, AcquireCreatesPrivateDirectoriesAndFiles) {
 
 TEST_F(LeaseStoreTest, AcquireIsIdempotentPerOwner) {
   const Owner owner{"c0ffee", "eth0"};
-  const Lease first = store().acquire(owner, node64_);
-  const Lease again = store().acquire(owner, node64_);
+  bool created = false;
+  const Lease first = store().acquire(owner, node64_, &created);
+  EXPECT_TRUE(created) << "the first acquire makes the lease";
+  const Lease again = store().acquire(owner, node64_, &created);
+  EXPECT_FALSE(created) << "a repeated acquire returns the existing lease";
   EXPECT_EQ(again.interfaceId, first.interfaceId);
   EXPECT_EQ(again.address, first.address);
   EXPECT_EQ(store().list().size(), 1u);
