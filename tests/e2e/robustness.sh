@@ -3,8 +3,8 @@
 # runtime does, under concurrency, SIGKILL at random points of ADD, a wiped data dir, and a
 # hostile environment. Usage: robustness.sh SIXRD_BINARY
 # Knobs (SIXRD_* pass into the VM): SIXRD_ROBUST_CYCLES (ADD/DEL cycles, default 1000),
-# SIXRD_ROBUST_BUDGET (seconds the cycle phase may take, default 420: fewer cycles are then run,
-# and the output says how many), SIXRD_ROBUST_HOLD (pods per worker held at once, default 50),
+# SIXRD_ROBUST_BUDGET (seconds the cycle phase may take, default 600: a guard against a hang;
+# fewer cycles than asked fail the test), SIXRD_ROBUST_HOLD (pods per worker held at once, default 50),
 # SIXRD_ROBUST_KILLS (SIGKILL trials, default 50), SIXRD_ROBUST_KILL_MS (max delay, default 150).
 set -euo pipefail
 
@@ -44,7 +44,7 @@ export E2E_NODES=1
 . "$(dirname "$0")/lib.sh"
 
 CYCLES=${SIXRD_ROBUST_CYCLES:-1000}
-BUDGET=${SIXRD_ROBUST_BUDGET:-420}
+BUDGET=${SIXRD_ROBUST_BUDGET:-600}
 HOLD=${SIXRD_ROBUST_HOLD:-50}
 KILLS=${SIXRD_ROBUST_KILLS:-50}
 KILL_MS=${SIXRD_ROBUST_KILL_MS:-150}
@@ -145,22 +145,16 @@ took=$((EPOCHSECONDS - start))
 done_cycles=$(catq "$E2E_STATE"/cyc-w*.addr | wc -l)
 errors=$(catq "$E2E_STATE"/cyc-w*.err | wc -l)
 [ "$errors" = 0 ] || catq "$E2E_STATE"/cyc-w*.err | head -5 | cut -c1-300 | sed 's/^/   /'
-attempted=$((done_cycles + errors))
 echo "   $done_cycles successful cycles of $((per * WORKERS)) asked in ${took}s ($errors errors)"
 cycles_in_prefix() {
   local bad
   bad=$(catq "$E2E_STATE"/cyc-w*.addr | awk -v p="${NODE64%%::/64}:" 'index($2, p) != 1' | wc -l)
   [ "$bad" = 0 ]
 }
-if [ "$done_cycles" -ge "$((per * WORKERS))" ]; then
-  expect "$done_cycles concurrent ADD/DEL cycles, 0 errors" test "$errors" = 0
-else
-  expect "ONLY $done_cycles of $((per * WORKERS)) concurrent ADD/DEL cycles fit the ${BUDGET}s budget, 0 errors" \
-    test "$errors" = 0 -a "$done_cycles" -gt 0
-fi
+expect "$((per * WORKERS)) concurrent ADD/DEL cycles within ${BUDGET}s, 0 errors" \
+  test "$errors" = 0 -a "$done_cycles" = "$((per * WORKERS))"
 expect "every cycle's address is in the node /64" cycles_in_prefix
 expect "after the cycles: no sx veth, no lease, no pod route, tunnel addresses unchanged" nothing_left
-: "$attempted"
 
 echo "== concurrency: $WORKERS workers ADD $HOLD pods each and hold them"
 hold_worker() { # worker
