@@ -72,7 +72,7 @@ class Invocation {
     result.interfaces.push_back({hostVeth_, links.hostMac, std::nullopt, ""});
     result.interfaces.push_back({request_.ifname, links.podMac, mtu, request_.netns});
     result.ips.push_back({ipam::formatIpv6(address) + "/128", std::string(tunnel::kGateway), 1});
-    result.routes.push_back({"::/0", std::string(tunnel::kGateway)});
+    if (links.defaultRoute) result.routes.push_back({"::/0", std::string(tunnel::kGateway)});
     result.dns = config_.dns;
     return toJson(result, config_.cniVersion);
   }
@@ -107,7 +107,11 @@ class Invocation {
     for (const auto& ip : prev.ips) inPrev = inPrev || ip.address == want;
     if (!inPrev) problems.push_back(fmt::format("prevResult does not hold the pod address {}", want));
     for (auto& p : datapath_.verifyTunnel(spec_, node)) problems.push_back(std::move(p));
-    for (auto& p : datapath_.checkPod(podSpec(address, mtu))) problems.push_back(std::move(p));
+    tunnel::PodSpec pod = podSpec(address, mtu);
+    // The default route is checked where this attachment's ADD made it (its result says so).
+    pod.defaultRoute = false;
+    for (const auto& r : prev.routes) pod.defaultRoute = pod.defaultRoute || r.dst == "::/0";
+    for (auto& p : datapath_.checkPod(pod)) problems.push_back(std::move(p));
     if (!problems.empty()) throw Error(Code::kCheckFailed, "CHECK failed: " + joined(problems));
   }
 

@@ -91,11 +91,17 @@ struct PodSpec {
   ipam::Ipv6Addr address{};
   int mtu = 0;
   bool tcpMtuProbing = false;
+  // CHECK: whether this attachment's ADD gave the pod its default route (false for a second
+  // attachment in a pod that already had one). addPod ignores it.
+  bool defaultRoute = true;
 };
 
 struct PodLinks {
   std::string hostMac;
   std::string podMac;
+  // False when the pod already had a default route (another attachment made it): this one then
+  // gets its address and neighbours but leaves the pod's default route alone.
+  bool defaultRoute = true;
 };
 
 // The link-local gateway every pod's default route points at (on each host veth).

@@ -125,8 +125,9 @@ void awaitOperational(nl_sock* sock, nl_sock* podSock, const PodSpec& spec) {
   }
 }
 
-// The pod side, inside the pod namespace. Returns the pod interface (its MAC is fixed from birth).
-nl::Link configurePodSide(const PodSpec& spec, nl_sock* sock, nl_addr* hostMac) {
+// The pod side, inside the pod namespace. Returns the pod interface (its MAC is fixed from birth);
+// defaultRoute tells whether the pod's default route is this interface's.
+nl::Link configurePodSide(const PodSpec& spec, nl_sock* sock, nl_addr* hostMac, bool& defaultRoute) {
   nl::Link link = nl::getLink(sock, spec.ifname);
   const int ifindex = rtnl_link_get_ifindex(link.get());
   writeSysctl(sysctlIf(spec.ifname, "accept_dad"), "0");
@@ -141,8 +142,15 @@ nl::Link configurePodSide(const PodSpec& spec, nl_sock* sock, nl_addr* hostMac) 
   addPermanentNeighbour(sock, ifindex, gatewayBytes(), hostMac, spec.ifname);
   const ipam::Ipv6Addr gw = gatewayBytes();
   const nl::Route route = linkRoute(ipam::Ipv6Addr{}, 0, ifindex, &gw);
-  nl::check(rtnl_route_add(sock, route.get(), NLM_F_CREATE | NLM_F_EXCL), "add route",
-            fmt::format("default via {} dev {}", kGateway, spec.ifname));
+  const int rc = rtnl_route_add(sock, route.get(), NLM_F_CREATE | NLM_F_EXCL);
+  defaultRoute = rc != -NLE_EXIST;
+  if (!defaultRoute) {
+    // A second attachment (another ifname) in a pod whose first one owns the default route.
+    spdlog::info("netns {} already has a default route: {} gets no default route", spec.netns,
+                 spec.ifname);
+  } else {
+    nl::check(rc, "add route", fmt::format("default via {} dev {}", kGateway, spec.ifname));
+  }
   return link;
 }
 
@@ -244,10 +252,11 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
   writeSysctl(sysctlIf(spec.hostVeth, "accept_ra"), "0");
 
   nl::Link pod;
+  bool defaultRoute = true;
   {
     // Sysctls go through /proc/sys, which follows the namespace the process is in.
     const NetnsGuard inPod(podNs);
-    pod = configurePodSide(spec, podSock.get(), rtnl_link_get_addr(host.get()));
+    pod = configurePodSide(spec, podSock.get(), rtnl_link_get_addr(host.get()), defaultRoute);
   }
   faultPoint("after-pod-side");
 
@@ -269,6 +278,7 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
                         spec.hostVeth);
   PodLinks links;
   links.podMac = nl::macOf(pod.get());
+  links.defaultRoute = defaultRoute;
   links.hostMac = nl::macOf(host.get());
   awaitOperational(sock, podSock.get(), spec);
   faultPoint("after-host-side");
@@ -331,7 +341,7 @@ std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec) {
     out.push_back(fmt::format("pod interface {} lacks address {}/128", spec.ifname, podAddr));
   }
   const ipam::Ipv6Addr gw = gatewayBytes();
-  if (!hasRoute(podSock.get(), podIndex, ipam::Ipv6Addr{}, 0, &gw)) {
+  if (spec.defaultRoute && !hasRoute(podSock.get(), podIndex, ipam::Ipv6Addr{}, 0, &gw)) {
     out.push_back(fmt::format("pod default route via {} dev {} is missing", kGateway, spec.ifname));
   }
   return out;

@@ -159,6 +159,21 @@ TEST_F(Pod, TwoPodsOnOneNodeReachEachOther) {
   EXPECT_TRUE(back) << "second pod cannot reach the first";
 }
 
+TEST_F(Pod, SecondAttachmentInOnePodLeavesTheFirstsDefaultRouteAlone) {
+  EXPECT_TRUE(add().defaultRoute);
+  const tunnel::PodSpec net1 = podSpec(pod(), kContainer, "fd00:10:0:b::5678", "net1");
+  const tunnel::PodLinks second = datapath().addPod(net1);
+  EXPECT_FALSE(second.defaultRoute) << "the pod already had a default route via eth0";
+  EXPECT_EQ(datapath().checkPod(spec()), kHealthy) << "eth0 keeps the default route";
+  tunnel::PodSpec net1Check = net1;
+  net1Check.defaultRoute = false;
+  EXPECT_EQ(datapath().checkPod(net1Check), kHealthy);
+  EXPECT_TRUE(address6(pod().name(), "net1", "fd00:10:0:b::5678", 128));
+  EXPECT_TRUE(ping6(node(), "fd00:10:0:b::5678", "", kPingTimeout)) << "net1's address answers";
+  EXPECT_TRUE(datapath().delPod(net1.hostVeth));
+  EXPECT_EQ(datapath().checkPod(spec()), kHealthy) << "removing net1 left eth0 whole";
+}
+
 // --- Refusals ------------------------------------------------------------------------------------
 
 TEST_F(Pod, IfnameTakenInThePodIsAConflictAndCreatesNothingOnTheNode) {

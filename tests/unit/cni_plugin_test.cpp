@@ -593,6 +593,21 @@ TEST_F(PluginTest, CheckOfAHealthyPodIsSilent) {
   EXPECT_EQ(fake_.count("verifyTunnel"), 1U);
 }
 
+TEST_F(PluginTest, ASecondAttachmentInOnePodGetsNoDefaultRouteAndChecksClean) {
+  Outcome first = add();
+  ASSERT_EQ(first.status, 0) << first;
+  ASSERT_EQ(first.doc["routes"].size(), 1U);
+  EXPECT_EQ(first.doc["routes"][0]["dst"], "::/0");
+  Outcome second = add(kContainer, "net1");
+  ASSERT_EQ(second.status, 0) << second;
+  EXPECT_TRUE(!second.doc.contains("routes") || second.doc["routes"].empty())
+      << "the pod's default route stays eth0's: " << second.doc.dump();
+  EXPECT_NE(podAddress(second.doc), podAddress(first.doc));
+  expectSilentSuccess(run(containerEnv("CHECK", kContainer, "net1"),
+                          config(kLatestVersion, {{"prevResult", second.doc}})));
+  expectSilentSuccess(check(first.doc));
+}
+
 TEST_F(PluginTest, CheckFailsWhenPrevResultLacksThePodAddress) {
   Outcome added = add();
   ASSERT_EQ(added.status, 0) << added;

@@ -100,7 +100,12 @@ class FakeDatapath : public tunnel::Datapath {
     if (pods.contains(spec.hostVeth)) {
       throw tunnel::Conflict("creating veth " + spec.hostVeth + ": File exists");
     }
-    Pod pod{spec, {mac(2 * added.size()), mac(2 * added.size() + 1)}};
+    // Like the kernel: only the first attachment in a netns gets the default route.
+    bool routed = false;
+    for (const auto& [name, other] : pods) {
+      routed = routed || (other.spec.netns == spec.netns && other.links.defaultRoute);
+    }
+    Pod pod{spec, {mac(2 * added.size()), mac(2 * added.size() + 1), !routed}};
     pods[spec.hostVeth] = pod;
     return pod.links;
   }
@@ -123,6 +128,9 @@ class FakeDatapath : public tunnel::Datapath {
       if (have.mtu != spec.mtu) problems.push_back("pod mtu differs");
       if (have.ifname != spec.ifname || have.netns != spec.netns) {
         problems.push_back("pod interface differs");
+      }
+      if (spec.defaultRoute && !it->second.links.defaultRoute) {
+        problems.push_back("pod default route via " + spec.ifname + " is missing");
       }
     }
     problems.insert(problems.end(), podProblems.begin(), podProblems.end());
