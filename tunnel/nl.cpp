@@ -30,10 +30,9 @@ Socket openRouteSocket() {
   Socket sock(nl_socket_alloc());
   if (!sock) throw NetlinkError("open", "netlink socket", NLE_NOMEM, "open netlink socket: out of memory");
   check(nl_connect(sock.get(), NETLINK_ROUTE), "connect", "NETLINK_ROUTE socket");
-  // One recvmsg per message instead of a MSG_PEEK to size the buffer first: the kernel never
-  // sends a netlink skb larger than 32 KiB to a reader, so a 64 KiB buffer always holds it.
-  check(nl_socket_set_msg_buf_size(sock.get(), 64 * 1024), "set buffer size", "NETLINK_ROUTE socket");
-  nl_socket_disable_msg_peek(sock.get());
+  // libnl peeks at each reply (MSG_PEEK) to size its buffer before reading it: one recvmsg more
+  // per reply, but a fixed buffer would truncate a GETLINK reply of an SR-IOV NIC, whose VF list
+  // (libnl asks for RTEXT_FILTER_VF) can exceed any size picked here.
   return sock;
 }
 
