@@ -187,12 +187,34 @@ fs::path writeTemp(const fs::path& dir, std::string_view content) {
   }
 }
 
+// The same publication through an unnamed O_TMPFILE inode, linked in through /proc/self/fd (plain
+// linkat with AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH): a process killed at any point leaves
+// no temp file behind, since an unlinked inode dies with its last descriptor. nullopt when the
+// filesystem or the kernel has no O_TMPFILE, or /proc is not mounted: the caller then falls back
+// to a named temp file.
+std::optional<bool> claimUnnamed(const fs::path& dir, const fs::path& path,
+                                 std::string_view content) {
+  UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+  if (fd.get() < 0) {
+    if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) return std::nullopt;
+    throwStoreError("create a temp file in", dir, errno);
+  }
+  writeAll(fd.get(), content, path);
+  const std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+  if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0) return true;
+  if (errno == EEXIST) return false;
+  if (errno == ENOENT && ::access(self.c_str(), F_OK) != 0) return std::nullopt;  // no /proc
+  throwStoreError("create", path, errno);
+}
+
 // True when this call created `path`; false when the name was already taken.
 bool claim(const fs::path& dir, const fs::path& path, std::string_view content) {
+  if (const auto claimed = claimUnnamed(dir, path, content)) return *claimed;
   const fs::path temp = writeTemp(dir, content);
   const int rc = ::link(temp.c_str(), path.c_str());
   const int err = errno;
-  // A temp file left behind here is only clutter: list() skips it and gc() removes it later.
+  // A temp file left behind here (killed in between) is only clutter: list() skips it and gc()
+  // removes it later.
   ::unlink(temp.c_str());
   if (rc == 0) return true;
   if (err == EEXIST) return false;
