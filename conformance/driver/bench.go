@@ -30,15 +30,11 @@ func runBench(args []string) {
 	var netnsDir string
 	var workers int
 	fs := flag.NewFlagSet("cnidriver bench "+verb, flag.ContinueOnError)
-	fs.StringVar(&o.conflist, "conflist", "", "network configuration list file (.conflist)")
+	addPodFlags(fs, &o)
 	fs.StringVar(&netnsDir, "netns-dir", "/run/netns", "directory holding one network namespace per ID")
 	fs.IntVar(&workers, "workers", 1, "concurrent libcni calls")
-	fs.StringVar(&o.ifname, "ifname", "eth0", "interface name inside the container")
-	fs.StringVar(&o.binDirs, "bin-dirs", "/opt/cni/bin:/usr/lib/cni", "plugin directories, ':'-separated")
 	fs.StringVar(&o.cacheDir, "cache-dir", "", "libcni result cache")
 	fs.StringVar(&o.podNamespace, "pod-namespace", "bench", "K8S_POD_NAMESPACE")
-	fs.StringVar(&o.portMappings, "port-mappings", defaultPortMappings, "portMappings capability argument (JSON)")
-	fs.StringVar(&o.bandwidth, "bandwidth", defaultBandwidth, "bandwidth capability argument (JSON)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "deadline for the whole run")
 	if err := fs.Parse(args[1:]); err != nil {
 		os.Exit(exitUsage)

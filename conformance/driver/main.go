@@ -99,17 +99,13 @@ func main() {
 	}
 	var o options
 	fs := flag.NewFlagSet("cnidriver "+verb, flag.ContinueOnError)
-	fs.StringVar(&o.conflist, "conflist", "", "network configuration list file (.conflist)")
+	addPodFlags(fs, &o)
 	fs.StringVar(&o.netns, "netns", "", "path of the container network namespace")
 	fs.StringVar(&o.id, "id", "", "container id (also K8S_POD_INFRA_CONTAINER_ID)")
-	fs.StringVar(&o.ifname, "ifname", "eth0", "interface name inside the container")
-	fs.StringVar(&o.binDirs, "bin-dirs", "/opt/cni/bin:/usr/lib/cni", "plugin directories, ':'-separated")
 	fs.StringVar(&o.cacheDir, "cache-dir", "", "libcni result cache (default $CNI_CACHE_DIR, else /var/lib/cni)")
 	fs.StringVar(&o.podNamespace, "pod-namespace", "conformance", "K8S_POD_NAMESPACE")
 	fs.StringVar(&o.podName, "pod-name", "", "K8S_POD_NAME (default: the container id)")
 	fs.StringVar(&o.podUID, "pod-uid", "", "K8S_POD_UID (default: derived from the container id)")
-	fs.StringVar(&o.portMappings, "port-mappings", defaultPortMappings, "portMappings capability argument (JSON)")
-	fs.StringVar(&o.bandwidth, "bandwidth", defaultBandwidth, "bandwidth capability argument (JSON)")
 	fs.StringVar(&o.pluginType, "type", "", "plugin type (version verb)")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "deadline for the whole operation")
 	fs.Usage = func() { usage(os.Stderr); fs.PrintDefaults() }
@@ -188,6 +184,16 @@ func main() {
 			fail(exitPlugin, verb, err)
 		}
 	}
+}
+
+// The flags every verb that sets up pods shares: the conflist, where plugins are, the interface
+// and the capability arguments.
+func addPodFlags(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.conflist, "conflist", "", "network configuration list file (.conflist)")
+	fs.StringVar(&o.ifname, "ifname", "eth0", "interface name inside the container")
+	fs.StringVar(&o.binDirs, "bin-dirs", "/opt/cni/bin:/usr/lib/cni", "plugin directories, ':'-separated")
+	fs.StringVar(&o.portMappings, "port-mappings", defaultPortMappings, "portMappings capability argument (JSON)")
+	fs.StringVar(&o.bandwidth, "bandwidth", defaultBandwidth, "bandwidth capability argument (JSON)")
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {

@@ -8,6 +8,9 @@
 # SIXRD_ROBUST_KILLS (SIGKILL trials, default 50), SIXRD_ROBUST_KILL_MS (max delay, default 150).
 set -euo pipefail
 
+# The pod address from an ADD result, without an exec.
+addr_of() { [[ $1 =~ \"address\":\ *\"([0-9a-f:]+)/128\" ]] && echo "${BASH_REMATCH[1]}"; }
+
 if [ "${1:-}" = __pods ]; then
   # __pods OPS TAG FIRST LAST DEADLINE: the inner loop of one worker, run INSIDE the node namespace
   # (one `ip netns exec` per batch, not per call: each exec of a host binary costs tens of ms
@@ -24,8 +27,8 @@ if [ "${1:-}" = __pods ]; then
     [ "$EPOCHSECONDS" -lt "$deadline" ] || break
     cid=rb-$tag-$i ns=/run/netns/sxe2e-$tag-$i
     if [ "$ops" != del ]; then
-      if call ADD "$cid" "$ns" && out=$(<"$tmp") && [[ $out =~ \"address\":\ *\"([0-9a-f:]+)/128\" ]]; then
-        echo "$cid ${BASH_REMATCH[1]}" >>"$OUT.addr"
+      if call ADD "$cid" "$ns" && a=$(addr_of "$(<"$tmp")"); then
+        echo "$cid $a" >>"$OUT.addr"
       else
         echo "ADD $cid: $(<"$tmp")" >>"$OUT.err"
       fi
@@ -63,8 +66,6 @@ NODE64=$("$SIXRD" node-prefix --prefix "$E2E_PREFIX" --underlay "$E2E_UNDERLAY" 
   --node-ip "$(node_ip 1)" --json | jq -r '.nodePrefix // .prefix // empty')
 echo "   node prefix ${NODE64:-?}"
 
-# The pod address from an ADD result, without an exec.
-addr_of() { [[ $1 =~ \"address\":\ *\"([0-9a-f:]+)/128\" ]] && echo "${BASH_REMATCH[1]}"; }
 # Cheap read-backs (awk, not jq: jq costs ~0.3 s per exec under emulation).
 sx_veths() { ip -n "$NODE" -o link show | awk -F': ' '$2 ~ /^sx/ {sub(/@.*/, "", $2); print $2}' | sort; }
 leases() { find "$DATA" -type f 2>/dev/null | sort; }
