@@ -3,7 +3,7 @@
 
 usage: dockerfile_check.py DOCKERFILE DEPS_SH
 
-- the build stage installs exactly the build packages of deps.sh (its "build:" section);
+- the build stage installs exactly the packages of deps.sh's build group;
 - the final stage is FROM scratch with only the sixrd binary at /sixrd as the entrypoint;
 - the build refuses a dynamically linked binary (ldd).
 Exit 0 when every check passes, 1 otherwise.
@@ -13,21 +13,9 @@ import sys
 
 
 def deps_build_packages(text):
-    """Packages listed in deps.sh between the '# build' comment and the next comment."""
-    body = re.search(r"packages=\((.*?)\n\)", text, re.S).group(1)
-    packages, in_build, continued = [], False, False
-    for line in body.splitlines():
-        line = line.strip()
-        if line.startswith("#"):
-            # A comment right after a comment continues it; otherwise it opens a section.
-            if not continued:
-                in_build = line.startswith("# build")
-            continued = True
-            continue
-        continued = False
-        if in_build:
-            packages += line.split()
-    return packages
+    """Packages of deps.sh's build group: [build]="..." inside its group=( ... ) table."""
+    m = re.search(r'^\s*\[build\]="([^"]*)"', text, re.M)
+    return m.group(1).split() if m else []
 
 
 def dockerfile_packages(text):

@@ -89,6 +89,17 @@ $bb ln -sfn /proc/self/fd/1 $new/dev/stdout
 $bb ln -sfn /proc/self/fd/2 $new/dev/stderr
 [ -e $new/dev/ptmx ] || $bb ln -sfn pts/ptmx $new/dev/ptmx
 
+# The guest kernel's modules, when they come from a cache (guest-payload.sh) rather than the
+# host's own /lib/modules: bind them where modprobe and the kernel look for them.
+kver='' guest_moddir=''
+# shellcheck source=/dev/null
+[ -r /sixrd/modules.conf ] && . /sixrd/modules.conf
+if [ -n "$guest_moddir" ] && [ "$guest_moddir" != "/lib/modules/$kver" ]; then
+	$bb mkdir -p "$new/lib/modules/$kver" &&
+		$bb mount --bind "$new$guest_moddir" "$new/lib/modules/$kver" ||
+		fail "cannot bind the guest modules $guest_moddir to /lib/modules/$kver"
+fi
+
 $bb hostname sixrd-vm
 $bb ip link set lo up || warn "cannot bring lo up"
 

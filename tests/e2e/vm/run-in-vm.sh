@@ -15,9 +15,11 @@
 # host is never written to. A trivial script takes about 3 s from start to exit on an idle host.
 #
 # How:
+#   0. The guest kernel and its modules come from guest-payload.sh's cache (Debian's package
+#      unpacked, not installed), or else from /boot and /lib/modules.
 #   1. Cached in $SIXRD_VM_CACHE (default ${TMPDIR:-/tmp}/sixrd-vm-cache), rebuilt when their
 #      inputs change (kernel, busybox, modules.dep, these scripts):
-#      - an uncompressed vmlinux extracted from /boot/vmlinuz-<ver>; qemu boots it through its
+#      - an uncompressed vmlinux extracted from the vmlinuz-<ver>; qemu boots it through its
 #        PVH entry point, skipping the xz decompression that costs 3 to 10 s under TCG
 #        (SIXRD_VM_PVH=0 boots the bzImage instead);
 #      - an initramfs: /bin/busybox (busybox-static), the guest's virtio, virtio_console, 9p and
@@ -49,7 +51,10 @@
 #
 # Environment:
 #   SIXRD_VM_CACHE    cache directory (initramfs ~3.5 MB, vmlinux ~65 MB)
-#   SIXRD_VM_KVER     guest kernel version (default: newest /boot/vmlinuz-* whose modules have sit)
+#   SIXRD_VM_KVER     guest kernel version (default: the newest with a sit module, from the cache
+#                     guest-payload.sh fills, else from /boot and /lib/modules)
+#   SIXRD_GUEST_CACHE where guest-payload.sh unpacked the kernel, containerd and runc
+#                     (default /var/cache/sixrd/guest; SIXRD_GUEST_ROOT names its root/ directly)
 #   SIXRD_VM_TIMEOUT, SIXRD_VM_MEM, SIXRD_VM_SMP   defaults for --timeout, --mem, --smp
 #   SIXRD_VM_CPU      qemu -cpu model (default max)
 #   SIXRD_VM_PVH=0    boot the compressed bzImage (slower) instead of the extracted vmlinux
@@ -113,16 +118,23 @@ shift
 [[ -f $script && -x $script ]] || die "not an executable file: $script"
 
 # --- guest kernel -------------------------------------------------------------------------------
+# Debian's kernel comes unpacked from the package into a cache (guest-payload.sh), not installed
+# on the host; /boot is the fallback for a machine that has the package installed anyway.
+guest_root=${SIXRD_GUEST_ROOT:-${SIXRD_GUEST_CACHE:-/var/cache/sixrd/guest}/root}
 kver=${SIXRD_VM_KVER:-}
-if [[ -z $kver ]]; then
-	for k in /boot/vmlinuz-*; do
-		v=${k#/boot/vmlinuz-}
-		compgen -G "/lib/modules/$v/kernel/net/ipv6/sit.ko*" >/dev/null && kver=$v
+kernel='' moddir=''
+for top in "$guest_root" ""; do
+	for k in "$top"/boot/vmlinuz-*; do
+		[[ -e $k ]] || continue
+		v=${k##*/vmlinuz-}
+		[[ -z ${SIXRD_VM_KVER:-} || $v == "$SIXRD_VM_KVER" ]] || continue
+		if compgen -G "$top/lib/modules/$v/kernel/net/ipv6/sit.ko*" >/dev/null; then
+			kver=$v kernel=$k moddir=$top/lib/modules/$v
+		fi
 	done
-fi
-[[ -n $kver ]] || die "no /boot/vmlinuz-* with a sit module in /lib/modules (apt-get install linux-image-amd64)"
-kernel=/boot/vmlinuz-$kver
-moddir=/lib/modules/$kver
+	[[ -n $kernel ]] && break
+done
+[[ -n $kernel ]] || die "no guest kernel with a sit module${kver:+ (version $kver)} in $guest_root/boot or /boot: run 'bash tests/e2e/vm/guest-payload.sh' as root (install/deps.sh does)"
 [[ -r $kernel && -r $moddir/modules.dep ]] || die "cannot read $kernel or $moddir/modules.dep"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (apt-get install qemu-system-x86)"
 [[ -x /bin/busybox ]] || die "/bin/busybox missing (apt-get install busybox-static)"
@@ -154,7 +166,7 @@ cache=${SIXRD_VM_CACHE:-${TMPDIR:-/tmp}/sixrd-vm-cache}
 mkdir -p -- "$cache"
 key=$(
 	{
-		echo "$kver ${initramfs_modules[*]}"
+		echo "$kver $moddir ${initramfs_modules[*]}"
 		stat -L -c '%s %Y' /bin/busybox "$moddir/modules.dep"
 		cat "$here/init-stage1.sh" "$here/init-stage2.sh"
 		cat "${BASH_SOURCE[0]}"
@@ -192,6 +204,8 @@ build_base() {
 	ln -s busybox "$root/bin/sh"
 	install -m 0755 "$here/init-stage1.sh" "$root/init"
 	install -m 0755 "$here/init-stage2.sh" "$root/sixrd/stage2.sh"
+	# Where the guest finds its modules in the 9p root when they are not /lib/modules/<kver>.
+	printf 'kver=%s\nguest_moddir=%s\n' "$(shquote "$kver")" "$(shquote "$moddir")" >"$root/sixrd/modules.conf"
 	: >"$root/mods/order"
 	while read -r name f; do
 		case $f in
