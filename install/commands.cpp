@@ -39,9 +39,9 @@ bool parseBool(const Setting& s, const std::string& text) {
                    fmt::format("{} \"{}\" is not a boolean: use true or false", named(s), text));
 }
 
-std::vector<std::string> parseChain(const std::string& text) {
+// A comma list; blanks around items and empty items are dropped.
+std::vector<std::string> parseList(const std::string& text) {
   std::vector<std::string> chain;
-  if (trim(text) == "none") return chain;
   std::size_t start = 0;
   while (start <= text.size()) {
     const std::size_t comma = std::min(text.find(',', start), text.size());
@@ -52,6 +52,11 @@ std::vector<std::string> parseChain(const std::string& text) {
     start = comma + 1;
   }
   return chain;
+}
+
+std::vector<std::string> parseChain(const std::string& text) {
+  if (trim(text) == "none") return {};
+  return parseList(text);
 }
 
 // The string options of one subcommand, by flag, with their CLI11 handles (count() tells whether a
@@ -111,6 +116,8 @@ struct Commands::Impl {
   bool noTunnelFlag = false;
   CLI::Option* noTunnelOption = nullptr;
   Flags uninstallFlags;
+  bool removeTunnel = false;
+  bool wait = false;
   Flags statusFlags;
   std::string statusConf;
   Flags daemonFlags;
@@ -155,6 +162,10 @@ struct Commands::Impl {
     if (auto v = f.get(kNetworkName, env)) s.networkName = *v;
     if (auto v = f.get(kCniVersion, env)) s.cniVersion = *v;
     if (auto v = f.get(kChain, env)) s.chain = parseChain(*v);
+    if (auto v = f.get(kServiceCidr, env)) s.serviceCidrs = parseList(*v);
+    if (auto v = env(std::string(kKubernetesServiceHost)); v && !v->empty()) {
+      s.kubernetesServiceHost = *v;
+    }
     s.dataDir = f.get(kDataDir, env).value_or("");
     s.logFile = f.get(kLogFile, env).value_or("");
     if (noTunnelOption->count() > 0) {
@@ -168,6 +179,16 @@ struct Commands::Impl {
   int runInstall() {
     const InstallReport r = install(installSettings(), context);
     out << fmt::format("sixrd install: node {} has {}\n", r.nodeIp, r.nodePrefix);
+    if (r.versions.cniVersions.empty()) {
+      out << fmt::format("sixrd install: cniVersion {}\n", r.versions.cniVersion);
+    } else {
+      std::string all;
+      for (const auto& v : r.versions.cniVersions) all += (all.empty() ? "" : ", ") + v;
+      out << fmt::format(
+          "sixrd install: cniVersion {} (for runtimes before CNI 1.1), cniVersions {} (spoken by "
+          "sixrd and every chained plugin)\n",
+          r.versions.cniVersion, all);
+    }
     if (!r.tunnelEnsured) {
       out << fmt::format("sixrd install: tunnel {} not touched ({})\n", r.tunnelName,
                          kNoTunnel.flag);
@@ -188,13 +209,29 @@ struct Commands::Impl {
   }
 
   int runUninstall() {
-    const UninstallReport r = uninstall(paths(uninstallFlags, true));
+    const UninstallReport r = uninstall(paths(uninstallFlags, true), removeTunnel, context);
     out << fmt::format("sixrd uninstall: {} {}\n", r.conflist.string(),
                        r.conflistRemoved ? "removed" : "was not there");
     out << fmt::format("sixrd uninstall: {} {}\n", r.binary.string(),
                        r.binaryRemoved ? "removed" : "was not there");
-    out << "sixrd uninstall: the tunnel is left as it is (running pods keep their network); "
-           "`ip link del` it once no pod uses it\n";
+    if (!removeTunnel) {
+      out << "sixrd uninstall: the tunnel is left as it is (running pods keep their network); "
+             "`sixrd uninstall --remove-tunnel` removes it once no pod uses it\n";
+    } else {
+      if (r.removed.empty()) {
+        out << fmt::format("sixrd uninstall: tunnel {} was not there\n", r.tunnelName);
+      }
+      for (const auto& what : r.removed) out << "sixrd uninstall: removed " << what << '\n';
+      out << "sixrd uninstall: IPv6 forwarding (net.ipv6.conf.all.forwarding) and the sit "
+             "module are left as they are: other software on the node may rely on them; switch "
+             "forwarding off yourself if nothing does\n";
+    }
+    out.flush();
+    if (wait) {
+      out << "sixrd uninstall: done; waiting for SIGTERM\n";
+      out.flush();
+      waitForStopSignal();
+    }
     return 0;
   }
 
@@ -251,13 +288,21 @@ Commands::Commands(CLI::App& app, Context context, cni::Environment env, std::os
   f.add(m.installCmd, kMtu, "pod MTU", "underlay MTU - 20");
   f.add(m.installCmd, kTunnel, "sit device name", "sixrd0");
   f.add(m.installCmd, kNetworkName, "network name", "sixrd");
-  f.add(m.installCmd, kCniVersion, "cniVersion of the list", "1.1.0");
+  f.add(m.installCmd, kCniVersion,
+        "cniVersion of the list, pinned (every chained plugin must speak it; no cniVersions "
+        "list is written)",
+        "negotiated: the highest version up to 1.0.0 that sixrd and every chained plugin speak, "
+        "plus a cniVersions list of all they share for CNI 1.1 runtimes");
   f.add(m.installCmd, kChain,
         "comma list of meta plugins to chain after sixrd: portmap, bandwidth, "
         "tuning; none for none",
         "portmap");
   f.add(m.installCmd, kDataDir, "lease store directory on the node", "/run/sixrd");
   f.add(m.installCmd, kLogFile, "plugin log file on the node", "none");
+  f.add(m.installCmd, kServiceCidr,
+        "the cluster's service CIDRs, comma list: only to warn when one overlaps the prefix (the "
+        "kubernetes Service's address in KUBERNETES_SERVICE_HOST is checked too)",
+        "none");
   m.noTunnelOption = m.installCmd->add_flag(
       std::string(kNoTunnel.flag), m.noTunnelFlag,
       fmt::format("only write the files; leave the tunnel to the first pod ADD (for a kernel "
@@ -267,8 +312,17 @@ Commands::Commands(CLI::App& app, Context context, cni::Environment env, std::os
   m.uninstallCmd = app.add_subcommand(
       "uninstall",
       "Remove what install wrote: the network configuration list (first) and the binary. "
-      "Idempotent. The tunnel stays: running pods still use it.");
+      "Idempotent. The tunnel stays unless --remove-tunnel is given: running pods still use it.");
   addPathFlags(m.uninstallFlags, m.uninstallCmd, true);
+  m.uninstallCmd->add_flag(
+      "--remove-tunnel", m.removeTunnel,
+      "also remove the sit tunnel named in the configuration (with its overlay address and the "
+      "node's unreachable /64 route), refusing without removing anything while a pod holds it "
+      "(a sixrd host veth on the node, or a lease in the data dir under --host-root). IPv6 "
+      "forwarding stays on");
+  m.uninstallCmd->add_flag("--wait", m.wait,
+                           "afterwards, stay running until SIGTERM (the container of the "
+                           "uninstall DaemonSet)");
 
   m.statusCmd = app.add_subcommand(
       "status",

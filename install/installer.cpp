@@ -2,12 +2,18 @@
 
 #include "cni/plugin.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <sstream>
@@ -17,6 +23,8 @@
 #include "cni/error.hpp"
 #include "cni/version.hpp"
 #include "install/files.hpp"
+#include "ipam/lease_store.hpp"
+#include "ipam/unique_fd.hpp"
 
 namespace sixrd::install {
 
@@ -102,6 +110,142 @@ bool isForwardingOnly(const std::vector<std::string>& problems) {
   return problems.size() == 1 && problems.front().find("forwarding") != std::string::npos;
 }
 
+std::string joined(const std::vector<std::string>& items, std::string_view none = "none") {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out.empty() ? std::string(none) : out;
+}
+
+// What a child process did.
+struct Finished {
+  int status = 0;  // waitpid status
+  bool timedOut = false;
+  std::string out;
+  std::string err;
+};
+
+// Runs `exe` with exactly `env`, `input` on its stdin, collecting stdout and stderr (each capped),
+// and SIGKILLs it after `timeoutMs`. Throws std::system_error when it cannot be started.
+Finished runProcess(const fs::path& exe, const std::vector<std::string>& env,
+                    std::string_view input, int timeoutMs) {
+  constexpr std::size_t kCap = 1 << 20;
+  int in[2];
+  int out[2];
+  int err[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+  const ipam::UniqueFd inRead(in[0]);
+  ipam::UniqueFd inWrite(in[1]);
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+  const ipam::UniqueFd outRead(out[0]);
+  ipam::UniqueFd outWrite(out[1]);
+  if (::pipe2(err, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+  const ipam::UniqueFd errRead(err[0]);
+  ipam::UniqueFd errWrite(err[1]);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+  posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  const std::string path = exe.string();
+  std::vector<char*> argv{const_cast<char*>(path.c_str()), nullptr};
+  std::vector<char*> envp;
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::system_error(rc, std::generic_category(), "run " + path);
+  outWrite.close();
+  errWrite.close();
+
+  // A plugin that exits without reading its stdin must not kill the installer with SIGPIPE.
+  struct sigaction ignore {};
+  struct sigaction previous {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  ::sigaction(SIGPIPE, &ignore, &previous);
+  std::size_t written = 0;
+  while (written < input.size()) {
+    const ssize_t n = ::write(inWrite.get(), input.data() + written, input.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    written += static_cast<std::size_t>(n);
+  }
+  ::sigaction(SIGPIPE, &previous, nullptr);
+  inWrite.close();
+
+  Finished done;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+  bool outOpen = true;
+  bool errOpen = true;
+  char buf[4096];
+  while (outOpen || errOpen) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) {
+      done.timedOut = true;
+      break;
+    }
+    pollfd fds[2] = {{outOpen ? outRead.get() : -1, POLLIN, 0},
+                     {errOpen ? errRead.get() : -1, POLLIN, 0}};
+    const int ready = ::poll(fds, 2, static_cast<int>(left));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      std::string& into = i == 0 ? done.out : done.err;
+      if (n <= 0) {
+        (i == 0 ? outOpen : errOpen) = false;
+      } else if (into.size() < kCap) {
+        into.append(buf, static_cast<std::size_t>(n));
+      }
+    }
+  }
+  if (done.timedOut) ::kill(pid, SIGKILL);
+  while (::waitpid(pid, &done.status, 0) < 0 && errno == EINTR) {
+  }
+  return done;
+}
+
+std::string firstLine(std::string text, std::size_t max = 300) {
+  text = text.substr(0, text.find('\n'));
+  if (text.size() > max) text = text.substr(0, max) + "...";
+  return text;
+}
+
+// Where the node path `nodePath` is in this process: under the host root, following symlinks as
+// the node would (an absolute target is a node path). nullopt when nothing is there at all;
+// `dangling` is set when a symlink leads to a path that is not there (as seen from here).
+std::optional<fs::path> locateUnderRoot(const fs::path& root, fs::path nodePath, bool& dangling,
+                                        std::string& target) {
+  dangling = false;
+  for (int hop = 0; hop < 40; ++hop) {
+    const fs::path here = root / nodePath.relative_path();
+    std::error_code ec;
+    const fs::file_status st = fs::symlink_status(here, ec);
+    if (ec || !fs::exists(st)) {
+      dangling = hop > 0;
+      target = nodePath.string();
+      return std::nullopt;
+    }
+    if (!fs::is_symlink(st)) return here;
+    const fs::path link = fs::read_symlink(here, ec);
+    if (ec) return here;
+    nodePath = (link.is_absolute() ? link : nodePath.parent_path() / link).lexically_normal();
+  }
+  dangling = true;
+  target = nodePath.string() + " (a symlink loop)";
+  return std::nullopt;
+}
+
+bool overlaps(const ipam::Ipv6Prefix& a, const ipam::Ipv6Prefix& b) {
+  return a.len <= b.len ? ipam::contains(a, b.addr) : ipam::contains(b, a.addr);
+}
+
 }  // namespace
 
 std::optional<std::string> lookup(const Setting& setting,
@@ -142,7 +286,8 @@ void Paths::validate() const {
   }
 }
 
-ordered_json makeConflist(const InstallSettings& s, const std::optional<std::string>& nodeIp) {
+ordered_json makeConflist(const InstallSettings& s, const std::optional<std::string>& nodeIp,
+                          const ListVersions& versions) {
   ordered_json plugin = {{"type", "sixrd"}, {"prefix", s.prefix}, {"underlay", s.underlay}};
   if (nodeIp) plugin["nodeIP"] = *nodeIp;
   if (!s.underlayInterface.empty()) plugin["underlayInterface"] = s.underlayInterface;
@@ -167,7 +312,203 @@ ordered_json makeConflist(const InstallSettings& s, const std::optional<std::str
     seen.emplace_back(type);
     plugins.push_back(chainElement(type));
   }
-  return {{"cniVersion", s.cniVersion}, {"name", s.networkName}, {"plugins", plugins}};
+  ordered_json list = {{"cniVersion", versions.cniVersion}};
+  if (!versions.cniVersions.empty()) list["cniVersions"] = versions.cniVersions;
+  list["name"] = s.networkName;
+  list["plugins"] = plugins;
+  return list;
+}
+
+std::vector<std::string> queryPluginVersions(const fs::path& plugin, std::string_view cniVersion,
+                                             const fs::path& cniPath, int timeoutMs) {
+  // The environment libcni's GetVersionInfo gives a plugin (dummy values for plugins built against
+  // an older skel, which insisted on them), and nothing of this process's own.
+  const std::vector<std::string> env = {"CNI_COMMAND=VERSION", "CNI_CONTAINERID=dummy",
+                                        "CNI_NETNS=dummy", "CNI_IFNAME=dummy",
+                                        "CNI_PATH=" + cniPath.string()};
+  const std::string input = json{{"cniVersion", std::string(cniVersion)}}.dump();
+  Finished done;
+  try {
+    done = runProcess(plugin, env, input, timeoutMs);
+  } catch (const std::system_error& e) {
+    throw InstallError(
+        fmt::format("cannot run {} to ask it for its CNI versions: {}", plugin.string(), e.what()));
+  }
+  if (done.timedOut) {
+    throw InstallError(fmt::format("{} did not answer CNI_COMMAND=VERSION within {} ms (killed)",
+                                   plugin.string(), timeoutMs));
+  }
+  const json answer = json::parse(done.out, nullptr, false);
+  if (!WIFEXITED(done.status) || WEXITSTATUS(done.status) != 0) {
+    std::string why = WIFEXITED(done.status)
+                          ? fmt::format("exited {}", WEXITSTATUS(done.status))
+                          : fmt::format("was killed by signal {}", WTERMSIG(done.status));
+    if (answer.is_object() && answer.contains("msg") && answer["msg"].is_string()) {
+      why += ": " + answer["msg"].get<std::string>();
+    } else if (!done.err.empty()) {
+      why += ": " + firstLine(done.err);
+    }
+    throw InstallError(
+        fmt::format("{} does not answer CNI_COMMAND=VERSION ({}): it is not a CNI plugin that "
+                    "runtimes can use",
+                    plugin.string(), why));
+  }
+  const auto list = answer.is_object() ? answer.find("supportedVersions") : answer.end();
+  if (!answer.is_object() || list == answer.end() || !list->is_array() || list->empty() ||
+      !std::all_of(list->begin(), list->end(), [](const json& v) { return v.is_string(); })) {
+    throw InstallError(fmt::format(
+        "{} answered CNI_COMMAND=VERSION with {}, not a JSON object with a list of strings "
+        "\"supportedVersions\"",
+        plugin.string(), done.out.empty() ? std::string("nothing") : firstLine(done.out)));
+  }
+  return list->get<std::vector<std::string>>();
+}
+
+std::vector<ChainedPlugin> probeChain(const InstallSettings& s) {
+  const fs::path binDirHere = s.paths.hostRoot / fs::path(s.paths.cniBinDir).relative_path();
+  const std::string where =
+      s.paths.hostRoot == "/" ? s.paths.cniBinDir
+                              : fmt::format("{} (here {})", s.paths.cniBinDir, binDirHere.string());
+  const std::string query = s.cniVersion.empty() ? std::string(kDefaultCniVersion) : s.cniVersion;
+  std::vector<ChainedPlugin> out;
+  for (const auto& type : s.chain) {
+    bool dangling = false;
+    std::string target;
+    const auto here =
+        locateUnderRoot(s.paths.hostRoot, fs::path(s.paths.cniBinDir) / type, dangling, target);
+    if (!here && dangling) {
+      // The node may well have it: this process sees only what is mounted under the host root.
+      out.push_back({type, binDirHere / type, std::nullopt});
+      continue;
+    }
+    if (!here) {
+      throw InstallError(fmt::format(
+          "{0} chains {1}, but there is no {1} in the CNI plugin directory {2}: the runtime runs "
+          "every plugin of the list at each pod ADD, so every ADD would fail; install the CNI "
+          "reference plugins there (containernetworking-plugins) or leave {1} out of {0}; nothing "
+          "was written",
+          named(kChain), type, where));
+    }
+    std::error_code ec;
+    if (!fs::is_regular_file(*here, ec) || ::access(here->c_str(), X_OK) != 0) {
+      throw InstallError(fmt::format(
+          "{0} chains {1}, but {2} in the CNI plugin directory {3} is not an executable file: "
+          "every pod ADD would fail; nothing was written",
+          named(kChain), type, here->string(), where));
+    }
+    try {
+      out.push_back({type, *here, queryPluginVersions(*here, query, binDirHere)});
+    } catch (const InstallError& e) {
+      throw InstallError(
+          fmt::format("{} chains {}, but {}; nothing was written", named(kChain), type, e.what()));
+    }
+  }
+  return out;
+}
+
+ListVersions negotiateVersions(const std::string& pinned, const std::vector<ChainedPlugin>& chain) {
+  auto speaks = [](const ChainedPlugin& p, std::string_view v) {
+    return std::find(p.supportedVersions->begin(), p.supportedVersions->end(), v) !=
+           p.supportedVersions->end();
+  };
+  if (!pinned.empty()) {
+    for (const auto& p : chain) {
+      if (p.supportedVersions && !speaks(p, pinned)) {
+        throw UsageError(
+            std::string(kCniVersion.flag),
+            fmt::format("{} {} is not spoken by the chained plugin {} ({} supports {}): the "
+                        "runtime would fail every pod ADD; pin a version all of them speak, or "
+                        "leave it empty to negotiate; nothing was written",
+                        named(kCniVersion), pinned, p.type, p.path.string(),
+                        joined(*p.supportedVersions)));
+      }
+    }
+    return {pinned, {}};
+  }
+  const bool unknown = std::any_of(chain.begin(), chain.end(),
+                                   [](const ChainedPlugin& p) { return !p.supportedVersions; });
+  std::vector<std::string> common;
+  for (const std::string_view v : cni::kSupportedVersions) {
+    if (std::all_of(chain.begin(), chain.end(),
+                    [&](const ChainedPlugin& p) { return !p.supportedVersions || speaks(p, v); })) {
+      common.emplace_back(v);
+    }
+  }
+  if (common.empty()) {
+    std::string theirs;
+    for (const auto& p : chain) {
+      if (p.supportedVersions) {
+        theirs += fmt::format("; {} supports {}", p.type, joined(*p.supportedVersions));
+      }
+    }
+    throw UsageError(std::string(kChain.flag),
+                     fmt::format("{}: sixrd and its chained plugins share no CNI version (sixrd "
+                                 "supports {}{}): upgrade them or leave them out; nothing was "
+                                 "written",
+                                 named(kChain),
+                                 joined(std::vector<std::string>(cni::kSupportedVersions.begin(),
+                                                                 cni::kSupportedVersions.end())),
+                                 theirs));
+  }
+  if (unknown) {
+    // Nothing is known of that plugin: the version the reference plugins speak since their 1.0.
+    return {std::string(kDefaultCniVersion), {}};
+  }
+  ListVersions versions;
+  versions.cniVersion = common.front();
+  for (const auto& v : common) {
+    if (cni::compareVersions(v, kDefaultCniVersion) <= 0) versions.cniVersion = v;
+  }
+  versions.cniVersions = common;
+  return versions;
+}
+
+std::vector<std::string> serviceCidrWarnings(const InstallSettings& settings,
+                                             const ipam::Ipv6Prefix& prefix) {
+  std::vector<std::string> warnings;
+  std::vector<ipam::Ipv6Prefix> services;
+  for (const auto& text : settings.serviceCidrs) {
+    try {
+      if (text.find(':') == std::string::npos) {
+        static_cast<void>(ipam::parseIpv4Subnet(text, kServiceCidr.flag));
+        continue;  // IPv4 services cannot collide with IPv6 pods
+      }
+      services.push_back(ipam::parseIpv6Prefix(text, kServiceCidr.flag));
+    } catch (const ipam::InvalidInput& e) {
+      throw UsageError(
+          std::string(kServiceCidr.flag),
+          fmt::format("{} \"{}\" is not a CIDR: {}", named(kServiceCidr), text, e.what()));
+    }
+    if (overlaps(services.back(), prefix)) {
+      warnings.push_back(fmt::format(
+          "SERVICE CIDR OVERLAP: the service CIDR {} ({}) overlaps the pod prefix {}: a pod "
+          "whose address is also a Service ClusterIP cannot be reached (kube-proxy takes that "
+          "traffic); choose a prefix outside every service CIDR",
+          text, named(kServiceCidr), ipam::formatPrefix(prefix)));
+    }
+  }
+  if (const auto& host = settings.kubernetesServiceHost;
+      host && host->find(':') != std::string::npos) {
+    ipam::Ipv6Addr addr{};
+    try {
+      addr = ipam::parseIpv6(*host, kKubernetesServiceHost);
+    } catch (const ipam::InvalidInput&) {
+      return warnings;  // not ours to judge
+    }
+    const bool told = std::any_of(services.begin(), services.end(), [&](const auto& svc) {
+      return ipam::contains(svc, addr) && overlaps(svc, prefix);
+    });
+    if (ipam::contains(prefix, addr) && !told) {
+      warnings.push_back(fmt::format(
+          "SERVICE CIDR OVERLAP: the kubernetes Service's ClusterIP {} ({}, the first address "
+          "of the cluster's service CIDR) lies inside the pod prefix {}: pods whose addresses "
+          "are also ClusterIPs cannot be reached (kube-proxy takes that traffic); choose a "
+          "prefix outside the service CIDR (kind's IPv6 default is fd00:10:96::/112), or give "
+          "{} to check it",
+          *host, kKubernetesServiceHost, ipam::formatPrefix(prefix), named(kServiceCidr)));
+    }
+  }
+  return warnings;
 }
 
 json pluginStdin(const json& conf) {
@@ -234,7 +575,7 @@ InstallReport install(const InstallSettings& settings, const Context& context) {
   if (settings.prefix.empty()) {
     throw UsageError(std::string(kPrefix.flag),
                      fmt::format("{} is required: the cluster's IPv6 6rd prefix, the same on every "
-                                 "node, e.g. fd00:10::/48",
+                                 "node, e.g. fdcd:6a70::/48",
                                  named(kPrefix)));
   }
   if (settings.underlay.empty()) {
@@ -245,29 +586,60 @@ InstallReport install(const InstallSettings& settings, const Context& context) {
   }
 
   // Everything that can be refused is refused before the kernel or the disk is touched.
-  cni::PluginConfig config = validateConflist(makeConflist(settings, settings.nodeIp));
+  const ListVersions asked{
+      settings.cniVersion.empty() ? std::string(kDefaultCniVersion) : settings.cniVersion, {}};
+  cni::PluginConfig config = validateConflist(makeConflist(settings, settings.nodeIp, asked));
+  InstallReport report;
+  report.warnings = serviceCidrWarnings(settings, config.plan.prefix);
+  const std::vector<ChainedPlugin> chain = probeChain(settings);
+  for (const auto& p : chain) {
+    if (!p.supportedVersions) {
+      report.warnings.push_back(fmt::format(
+          "the chained plugin {} in {} leads to a file not visible here (mount it under {}): its "
+          "CNI versions were not checked, so cniVersion {} is written without cniVersions",
+          p.type, settings.paths.cniBinDir, named(kHostRoot), kDefaultCniVersion));
+    }
+  }
+  report.versions = negotiateVersions(settings.cniVersion, chain);
   const std::string binary = readFile(context.selfExe);
 
-  InstallReport report;
   std::unique_ptr<tunnel::Datapath> datapath;
   std::optional<tunnel::Node> node;
-  if (!settings.nodeIp || !settings.noTunnel) {
+  // Without --node-ip or with the tunnel the node is resolved anyway; a file-only install with
+  // --node-ip looks at the node only to check an --mtu against the interface it names.
+  const bool mtuOnly =
+      settings.noTunnel && settings.nodeIp && settings.mtu && !settings.underlayInterface.empty();
+  if (!settings.nodeIp || !settings.noTunnel || mtuOnly) {
     datapath = context.makeDatapath();
     try {
       node = datapath->resolveNode(cni::nodeSpec(config));
     } catch (const tunnel::NodeError& e) {
-      throw InstallError(fmt::format("cannot find this node's IPv4 address: {}; set {} or {}",
-                                     e.what(), named(kNodeIp), named(kUnderlayInterface)));
+      if (!mtuOnly) {
+        throw InstallError(fmt::format("cannot find this node's IPv4 address: {}; set {} or {}",
+                                       e.what(), named(kNodeIp), named(kUnderlayInterface)));
+      }
+      report.warnings.push_back(fmt::format(
+          "{} {} is not checked against the underlay: {}; every pod ADD refuses an mtu above the "
+          "MTU of {} minus 20",
+          named(kMtu), *settings.mtu, e.what(), settings.underlayInterface));
     }
-    try {
-      static_cast<void>(cni::podMtu(config, node->underlayMtu));
-    } catch (const cni::Error& e) {
-      refused(e);
+    if (node) {
+      try {
+        static_cast<void>(cni::podMtu(config, node->underlayMtu));
+      } catch (const cni::Error& e) {
+        refused(e);
+      }
     }
+  } else if (settings.mtu) {
+    report.warnings.push_back(fmt::format(
+        "{} {} is not checked against the underlay: with {} and {} the node's interfaces are not "
+        "looked at; give {} to check it here. Every pod ADD refuses an mtu above the underlay "
+        "interface's MTU minus 20 (1480 on a 1500-byte underlay)",
+        named(kMtu), *settings.mtu, kNoTunnel.flag, kNodeIp.flag, named(kUnderlayInterface)));
   }
   const std::string nodeIp =
       settings.nodeIp ? *settings.nodeIp : ipam::formatIpv4(node->prefix.nodeIp);
-  const ordered_json conflist = makeConflist(settings, nodeIp);
+  const ordered_json conflist = makeConflist(settings, nodeIp, report.versions);
   config = validateConflist(conflist);
   report.tunnelName = config.tunnel;
   report.nodeIp = ipam::formatIpv4(*config.nodeIP);
@@ -307,28 +679,114 @@ InstallReport install(const InstallSettings& settings, const Context& context) {
 }
 
 UninstallReport uninstall(const Paths& paths) {
+  Context context;
+  return uninstall(paths, false, context);
+}
+
+UninstallReport uninstall(const Paths& paths, bool removeTunnel, const Context& context) {
   paths.validate();
   UninstallReport report;
   report.binary = paths.binary();
   report.conflist = paths.conflist();
+  std::optional<json> element;
   if (const auto content = readFileIfExists(report.conflist)) {
     const json conf = json::parse(*content, nullptr, false);
-    bool ours = false;
     try {
-      static_cast<void>(pluginStdin(conf));
-      ours = true;
+      element = pluginStdin(conf);
     } catch (const InstallError&) {
-    }
-    if (!ours) {
       throw InstallError(
           fmt::format("{} is not a sixrd network configuration (no plugin of type "
                       "\"sixrd\"): not removing it, nor {}",
                       report.conflist.string(), report.binary.string()));
     }
   }
+
+  std::unique_ptr<tunnel::Datapath> datapath;
+  if (removeTunnel) {
+    // The conflist's own settings, read field by field: an old or hand-edited one that the plugin
+    // would now refuse still names its tunnel and its lease store.
+    auto field = [&](const char* key, std::string fallback) {
+      if (element && element->contains(key) && (*element)[key].is_string() &&
+          !(*element)[key].get<std::string>().empty()) {
+        return (*element)[key].get<std::string>();
+      }
+      return fallback;
+    };
+    report.tunnelName = field("tunnel", "sixrd0");
+    const std::string dataDir = field("dataDir", "/run/sixrd");
+    const std::string network = field("name", "");
+    if (context.checkCapabilities && lacksNetAdmin()) {
+      throw InstallError(
+          "removing the tunnel needs CAP_NET_ADMIN, which this process lacks: run as root on the "
+          "node or give the container NET_ADMIN; nothing was removed");
+    }
+    datapath = context.makeDatapath();
+    std::vector<std::string> holders;
+    for (const auto& veth : datapath->listHostVeths()) {
+      holders.push_back(fmt::format("host veth {} ({})", veth.name,
+                                    veth.alias.empty() ? "no owner recorded" : veth.alias));
+    }
+    const fs::path store = paths.hostRoot / fs::path(dataDir).relative_path();
+    std::vector<std::string> networks;
+    if (!network.empty()) {
+      networks.push_back(network);
+    } else {
+      std::error_code ec;
+      for (const auto& entry : fs::directory_iterator(store, ec)) {
+        if (entry.is_directory(ec)) networks.push_back(entry.path().filename().string());
+      }
+    }
+    for (const auto& net : networks) {
+      try {
+        for (const auto& lease : ipam::LeaseStore(store, net).list()) {
+          holders.push_back(fmt::format("lease {} of container {} ({}) in {}",
+                                        ipam::formatIpv6(lease.address), lease.owner.containerId,
+                                        lease.owner.ifname, (store / net).string()));
+        }
+      } catch (const std::invalid_argument&) {
+        // A directory name no network can have is not a lease store.
+      }
+    }
+    if (!holders.empty()) {
+      const std::size_t shown = std::min<std::size_t>(holders.size(), 10);
+      throw InstallError(fmt::format(
+          "tunnel {} is still in use on this node: {}{}; delete those pods first (kubectl drain "
+          "the node); a lease whose pod is gone goes with the runtime's CNI GC, or delete its "
+          "file; "
+          "nothing was removed",
+          report.tunnelName,
+          joined(std::vector<std::string>(holders.begin(),
+                                          holders.begin() + static_cast<std::ptrdiff_t>(shown))),
+          holders.size() > shown ? fmt::format(" and {} more", holders.size() - shown) : ""));
+    }
+  }
+
   report.conflistRemoved = removeFile(report.conflist);
   report.binaryRemoved = removeFile(report.binary);
+  if (removeTunnel) {
+    try {
+      report.removed = datapath->removeTunnel(report.tunnelName);
+    } catch (const std::exception& e) {
+      throw InstallError(fmt::format("{} and {} were removed, but not the tunnel: {}",
+                                     report.conflist.string(), report.binary.string(), e.what()));
+    }
+  }
   return report;
+}
+
+int waitForStopSignal() {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  if (sigprocmask(SIG_BLOCK, &stop, nullptr) != 0) {
+    throw std::system_error(errno, std::generic_category(), "block SIGTERM and SIGINT");
+  }
+  for (;;) {
+    const int sig = sigwaitinfo(&stop, nullptr);
+    if (sig > 0) return sig;
+    if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "wait for SIGTERM");
+  }
 }
 
 json readConf(const fs::path& file) {

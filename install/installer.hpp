@@ -9,6 +9,8 @@
 // tunnel up with the NodeSpec the plugin derives from that same element: a node whose kernel has
 // no sit fails the install with nothing written, so the kubelet never sees a network that cannot
 // work and the node stays NotReady with a clear reason in the init container's log.
+// The same holds for the chained meta plugins: each must be in the CNI bin dir and answer VERSION,
+// and the list's cniVersion is one that sixrd and every one of them speak (negotiateVersions).
 #pragma once
 
 #include <filesystem>
@@ -65,6 +67,16 @@ inline constexpr Setting kConflistName{"--conflist-name", "SIXRD_CONFLIST_NAME"}
 inline constexpr Setting kCniBinDir{"--cni-bin-dir", "SIXRD_CNI_BIN_DIR"};
 inline constexpr Setting kCniConfDir{"--cni-conf-dir", "SIXRD_CNI_CONF_DIR"};
 inline constexpr Setting kNoTunnel{"--no-tunnel", "SIXRD_NO_TUNNEL"};
+inline constexpr Setting kServiceCidr{"--service-cidr", "SIXRD_SERVICE_CIDR"};
+
+// The kubernetes Service's ClusterIP, which the kubelet puts in every container's environment:
+// the first address of the cluster's (first) service CIDR.
+inline constexpr std::string_view kKubernetesServiceHost = "KUBERNETES_SERVICE_HOST";
+
+// The cniVersion install writes when the operator pins none and every chained plugin speaks it:
+// the highest version whose results libcni < 1.2 (containerd 1.6 and 1.7, CRI-O before 1.30,
+// podman 4) parses. Newer runtimes pick from the list's "cniVersions" instead.
+inline constexpr std::string_view kDefaultCniVersion = "1.0.0";
 
 // The value of a setting: the flag when it was given, else the environment variable when it is
 // set and not empty (a ConfigMap key left empty means "use the default"), else nullopt.
@@ -101,12 +113,61 @@ struct InstallSettings {
   std::optional<int> mtu;             // nullopt: not written (the plugin uses underlay MTU - 20)
   std::string tunnel;                 // empty: not written (the plugin's default, sixrd0)
   std::string networkName = "sixrd";
-  std::string cniVersion = "1.1.0";
+  std::string cniVersion;  // empty: negotiated with the chained plugins (negotiateVersions)
   std::vector<std::string> chain{"portmap"};
   std::string dataDir;  // empty: not written
   std::string logFile;  // empty: not written
   bool noTunnel = false;
+  // Service CIDRs of the cluster, as the operator gave them (--service-cidr, comma list; IPv4
+  // ones are accepted and ignored). Only for the overlap warning: nothing of them is written.
+  std::vector<std::string> serviceCidrs;
+  // KUBERNETES_SERVICE_HOST of this process's environment (set in a pod): also checked for overlap.
+  std::optional<std::string> kubernetesServiceHost;
 };
+
+// The list's versions. cniVersion is what runtimes before CNI 1.1 (libcni < 1.2) read;
+// cniVersions (empty: not written) is the CNI 1.1 list a newer runtime picks the highest version
+// it speaks from. libcni 1.1.2's ConfListFromBytes unmarshals the list into a
+// map[string]interface{} and reads only name, cniVersion, disableCheck and plugins: the extra key
+// is ignored there, and runtimes never pass list-level keys to the plugins.
+struct ListVersions {
+  std::string cniVersion;
+  std::vector<std::string> cniVersions;
+};
+
+// What one chained plugin answered to VERSION.
+struct ChainedPlugin {
+  std::string type;
+  std::filesystem::path path;  // where it was run from (under the host root)
+  // Its supportedVersions; nullopt when it could not be run from here (a symlink leading outside
+  // the host root as mounted in this process): then nothing is known about it.
+  std::optional<std::vector<std::string>> supportedVersions;
+};
+
+// Runs `plugin` the way libcni's GetVersionInfo does (CNI_COMMAND=VERSION, dummy CNI_NETNS and
+// CNI_IFNAME, {"cniVersion": cniVersion} on stdin) and returns its supportedVersions, killing it
+// after `timeoutMs`. Throws InstallError naming the plugin when it cannot be started, times out,
+// exits non-zero (with its error message), or prints no JSON object with a list of strings
+// "supportedVersions".
+std::vector<std::string> queryPluginVersions(const std::filesystem::path& plugin,
+                                             std::string_view cniVersion,
+                                             const std::filesystem::path& cniPath,
+                                             int timeoutMs = 10000);
+
+// Finds every --chain plugin in the CNI bin dir under the host root (following symlinks inside the
+// host root) and asks it for its versions. Throws InstallError naming the plugin and the directory
+// when it is not there or not executable, and what queryPluginVersions throws. A symlink whose
+// target is not visible under the host root is not an error (the node may have it): its
+// supportedVersions stays nullopt.
+std::vector<ChainedPlugin> probeChain(const InstallSettings& settings);
+
+// The list's versions for sixrd (cni::kSupportedVersions) chained with `chain`.
+// Pinned (`pinned` not empty): every plugin must speak it, else UsageError on --cni-version naming
+// the plugin and what it speaks; cniVersions is not written (a pin is a pin).
+// Negotiated: cniVersions = every version sixrd and all plugins speak, cniVersion = the highest of
+// them up to kDefaultCniVersion (the lowest when all are newer). UsageError on --chain when they
+// share none. A plugin whose versions are unknown: cniVersion kDefaultCniVersion, no cniVersions.
+ListVersions negotiateVersions(const std::string& pinned, const std::vector<ChainedPlugin>& chain);
 
 // How the commands reach the world; tests replace the kernel and the binary.
 struct Context {
@@ -121,7 +182,14 @@ struct Context {
 // Field order is fixed, so the same settings always give the same bytes. Throws UsageError for an
 // unknown or repeated --chain entry. Validates nothing else (validate() does).
 nlohmann::ordered_json makeConflist(const InstallSettings& settings,
-                                    const std::optional<std::string>& nodeIp);
+                                    const std::optional<std::string>& nodeIp,
+                                    const ListVersions& versions);
+
+// Warnings about the cluster's service CIDRs (settings.serviceCidrs, KUBERNETES_SERVICE_HOST) that
+// overlap `prefix`: a pod address that is also a ClusterIP is unreachable (kube-proxy takes the
+// traffic). Throws UsageError naming --service-cidr for an entry that is not a CIDR.
+std::vector<std::string> serviceCidrWarnings(const InstallSettings& settings,
+                                             const ipam::Ipv6Prefix& prefix);
 
 // The sixrd element of a conflist (or a single-plugin .conf) as the runtime hands it to the
 // plugin: the element with the list's "name" and "cniVersion" injected. Throws InstallError when
@@ -148,6 +216,7 @@ TunnelOutcome ensureNodeTunnel(const cni::PluginConfig& config, tunnel::Datapath
                                const tunnel::Node& node);
 
 struct InstallReport {
+  ListVersions versions;
   std::string tunnelName;
   std::string nodeIp;
   std::string nodePrefix;  // the node's /64
@@ -160,9 +229,12 @@ struct InstallReport {
   std::vector<std::string> warnings;
 };
 
-// `sixrd install`. Validation, node detection and the tunnel come first; the binary is written
-// before the conflist (a runtime that sees the conflist finds the plugin). Throws UsageError
-// (nothing written), InstallError, std::system_error (file I/O), tunnel errors.
+// `sixrd install`. Validation, the chained plugins, node detection and the tunnel come first; the
+// binary is written before the conflist (a runtime that sees the conflist finds the plugin). An
+// --mtu is checked against the underlay MTU - 20 as ADD checks it whenever the underlay is known
+// (always, except with --no-tunnel and --node-ip: then only with --underlay-interface, else a
+// warning). Throws UsageError (nothing written), InstallError, std::system_error (file I/O),
+// tunnel errors.
 InstallReport install(const InstallSettings& settings, const Context& context);
 
 struct UninstallReport {
@@ -170,13 +242,24 @@ struct UninstallReport {
   bool binaryRemoved = false;
   std::filesystem::path conflist;
   bool conflistRemoved = false;
+  std::string tunnelName;            // removeTunnel only
+  std::vector<std::string> removed;  // what Datapath::removeTunnel removed (empty: no tunnel)
 };
 
 // `sixrd uninstall`: removes the conflist (first: runtimes stop calling the plugin) and the binary.
-// Idempotent. Leaves the tunnel (removing it would cut running pods off). Throws InstallError
-// without removing anything when the conflist exists but is not a sixrd one (no plugin of type
-// "sixrd"): it is someone else's file.
+// Idempotent. Throws InstallError without removing anything when the conflist exists but is not a
+// sixrd one (no plugin of type "sixrd"): it is someone else's file.
+// Without removeTunnel the tunnel stays (running pods keep their network). With it, the tunnel
+// named in the conflist (else sixrd0) goes too, through Datapath::removeTunnel, but only when no
+// pod holds it: no sixrd host veth on the node and no lease in the conflist's data dir (under the
+// host root; every network there when the conflist is gone). Otherwise throws InstallError naming
+// the veths (with their owners) and leases, and removes nothing. IPv6 forwarding stays on.
 UninstallReport uninstall(const Paths& paths);
+UninstallReport uninstall(const Paths& paths, bool removeTunnel, const Context& context);
+
+// Blocks SIGTERM and SIGINT and waits for one (`sixrd uninstall --wait`: the uninstall
+// DaemonSet's container stays up once its node is clean). Returns the signal.
+int waitForStopSignal();
 
 // Reads a conflist or .conf file. Throws InstallError naming the file when it is missing or not
 // JSON.

@@ -6,6 +6,8 @@
 #include "tunnel/pod.hpp"
 #include "tunnel/sit.hpp"
 
+#include <stdexcept>
+
 namespace sixrd::tunnel {
 
 namespace {
@@ -26,6 +28,9 @@ class KernelDatapath final : public Datapath {
     return tunnel::verifyTunnel(sock(), spec, node);
   }
   bool sitAvailable(const NodeSpec& spec) override { return tunnel::sitAvailable(sock(), spec); }
+  std::vector<std::string> removeTunnel(const std::string& name) override {
+    return tunnel::removeTunnel(sock(), name);
+  }
   PodLinks addPod(const PodSpec& spec) override { return tunnel::addPod(sock(), spec); }
   bool delPod(const std::string& hostVeth) override { return tunnel::delPod(sock(), hostVeth); }
   std::vector<std::string> checkPod(const PodSpec& spec) override {
@@ -43,6 +48,10 @@ class KernelDatapath final : public Datapath {
 };
 
 }  // namespace
+
+std::vector<std::string> Datapath::removeTunnel(const std::string& /*name*/) {
+  throw std::logic_error("this datapath cannot remove a tunnel");
+}
 
 std::unique_ptr<Datapath> makeKernelDatapath() { return std::make_unique<KernelDatapath>(); }
 

@@ -133,6 +133,13 @@ class Datapath {
   // True when the kernel can create sit devices (tries a throw-away device when none exists).
   virtual bool sitAvailable(const NodeSpec& spec) = 0;
 
+  // Removes the node's tunnel: the sit device `name` (its overlay address and connected route go
+  // with it) and the unreachable /64 routes inside the device's own 6rd prefix (they live on lo).
+  // Leaves IPv6 forwarding and the sit module alone. Returns what it removed, one sentence each;
+  // empty when there is no such device. Throws Conflict when `name` is not a sit device,
+  // NetlinkError. The default, for datapaths without a kernel, throws std::logic_error.
+  virtual std::vector<std::string> removeTunnel(const std::string& name);
+
   // Creates the veth pair, addresses, routes and sysctls of one pod. On any failure removes what
   // it created and rethrows. Throws NetnsError, Conflict (ifname taken), NetlinkError.
   virtual PodLinks addPod(const PodSpec& spec) = 0;

@@ -255,4 +255,66 @@ bool sitAvailable(nl_sock* sock, const NodeSpec& spec) {
   return true;
 }
 
+std::vector<std::string> removeTunnel(nl_sock* sock, const std::string& name) {
+  const nl::Link link = nl::findLink(sock, name);
+  if (!link) return {};
+  if (!isSit(link.get())) {
+    const char* type = rtnl_link_get_type(link.get());
+    throw Conflict(fmt::format("{} is a {} device, not a sit tunnel: not removing it", name,
+                               type != nullptr ? type : "plain"));
+  }
+  std::vector<std::string> removed;
+  const int ifindex = rtnl_link_get_ifindex(link.get());
+  std::string overlay;
+  const nl::Cache addrs = nl::dumpAddresses(sock, AF_INET6, ifindex);
+  for (nl_object* o = nl_cache_get_first(addrs.get()); o != nullptr; o = nl_cache_get_next(o)) {
+    nl_addr* local = rtnl_addr_get_local(reinterpret_cast<rtnl_addr*>(o));
+    if (local == nullptr || nl_addr_get_len(local) != 16) continue;
+    // Link-local addresses are the kernel's own, not sixrd's.
+    const auto* bytes = static_cast<const unsigned char*>(nl_addr_get_binary_addr(local));
+    if (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80) continue;
+    overlay += (overlay.empty() ? "" : ", ") + nl::format(local);
+  }
+
+  // The unreachable routes are the node's own /64 inside the tunnel's 6rd prefix. A sit device
+  // without a 6rd prefix (length 0 would match every /64 on the node) has none of sixrd's.
+  in6_addr prefixAddr{};
+  std::uint16_t prefixLen = 0;
+  rtnl_link_sit_get_ip6rd_prefix(link.get(), &prefixAddr);
+  rtnl_link_sit_get_ip6rd_prefixlen(link.get(), &prefixLen);
+  if (prefixLen > 0 && prefixLen <= 64) {
+    ipam::Ipv6Prefix prefix;
+    std::memcpy(prefix.addr.data(), &prefixAddr, 16);
+    prefix.len = prefixLen;
+    const nl::Cache routes = nl::dumpRoutes(sock, AF_INET6, 0);
+    for (nl_object* o = nl_cache_get_first(routes.get()); o != nullptr; o = nl_cache_get_next(o)) {
+      auto* r = reinterpret_cast<rtnl_route*>(o);
+      nl_addr* dst = rtnl_route_get_dst(r);
+      if (rtnl_route_get_type(r) != RTN_UNREACHABLE || dst == nullptr ||
+          nl_addr_get_prefixlen(dst) != 64 || nl_addr_get_len(dst) != 16) {
+        continue;
+      }
+      ipam::Ipv6Addr bytes{};
+      std::memcpy(bytes.data(), nl_addr_get_binary_addr(dst), 16);
+      if (!ipam::contains(prefix, bytes)) continue;
+      const int rc = rtnl_route_delete(sock, r, 0);
+      if (rc == -NLE_OBJ_NOTFOUND) continue;
+      nl::check(rc, "delete route", "unreachable " + nl::format(dst));
+      spdlog::info("removed route unreachable {}", nl::format(dst));
+      removed.push_back("route unreachable " + nl::format(dst));
+    }
+  }
+
+  const int rc = rtnl_link_delete(sock, link.get());
+  // Gone already: another uninstall got there first.
+  if (rc != -NLE_NODEV && rc != -NLE_OBJ_NOTFOUND) {
+    nl::check(rc, "delete sit device", name);
+    spdlog::info("removed sit device {}", name);
+    removed.push_back(overlay.empty()
+                          ? fmt::format("sit device {}", name)
+                          : fmt::format("sit device {} (with its address {})", name, overlay));
+  }
+  return removed;
+}
+
 }  // namespace sixrd::tunnel

@@ -21,4 +21,8 @@ std::vector<std::string> verifyTunnel(nl_sock* sock, const NodeSpec& spec, const
 // Whether sit devices can be created here (the existing tunnel, or a throw-away probe device).
 bool sitAvailable(nl_sock* sock, const NodeSpec& spec);
 
+// Deletes the sit device `name` and the unreachable /64 routes inside its 6rd prefix. See
+// Datapath::removeTunnel. Throws Conflict, NetlinkError.
+std::vector<std::string> removeTunnel(nl_sock* sock, const std::string& name);
+
 }  // namespace sixrd::tunnel

@@ -5,11 +5,20 @@ usage: manifest_check.py MANIFEST [SIXRD_BINARY]
 
 With the binary it also checks the manifest against the binary itself: every subcommand and flag
 the containers use exists, every SIXRD_* variable is one `sixrd install` reads, and `sixrd install`
-accepts the ConfigMap's values exactly as the init container gets them (into a temporary host root,
-without the tunnel). Exit 0 when every check passes, 1 otherwise, naming each failed check.
+accepts the ConfigMap's values exactly as the init container gets them (into a temporary host root
+holding a stand-in for each chained plugin, without the tunnel).
+
+The kustomization next to the manifest is checked too: it holds the manifest and sets the image of
+every container in one place (its images entry); with kubectl, `kubectl kustomize` renders it, and
+the uninstall mode (the component uninstall/, switched on the way an operator does) is rendered and
+checked: same image, `sixrd uninstall --remove-tunnel` in the init container, an idle main
+container, every node at once. Exit 0 when every check passes, 1 otherwise, naming each failed
+check.
 """
 import ipaddress
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,6 +30,9 @@ FORBIDDEN_KINDS = {"ServiceAccount", "Role", "ClusterRole", "RoleBinding", "Clus
 CAPABILITIES_ADD = ["NET_ADMIN"]
 HOST_ROOT = "/host"
 HOST_DIRS = {"/opt/cni/bin", "/etc/cni/net.d"}
+# Service subnets of common cluster set-ups the example prefix must stay clear of (kind's IPv6
+# defaults: services fd00:10:96::/112, pods fd00:10:244::/56; kubeadm's IPv6 examples).
+COMMON_SUBNETS = ["fd00:10:96::/112", "fd00:10:244::/56", "fd00::/108", "fd00:10::/48"]
 
 
 class Checks:
@@ -61,8 +73,17 @@ def main():
     cm = next(d for d in docs if d["kind"] == "ConfigMap")
     ds = next(d for d in docs if d["kind"] == "DaemonSet")
     data = cm.get("data") or {}
-    for key in ("prefix", "underlay", "mtu"):
+    for key in ("prefix", "underlay", "mtu", "cniVersion"):
         c.check(key in data, f"ConfigMap has {key}")
+    c.check(data.get("cniVersion") == "",
+            "the ConfigMap's cniVersion is empty (negotiated with the chained plugins)")
+    try:
+        prefix = ipaddress.ip_network(data.get("prefix", ""))
+        for common in COMMON_SUBNETS:
+            c.check(not prefix.overlaps(ipaddress.ip_network(common)),
+                    f"the example prefix {prefix} is clear of {common}")
+    except ValueError:
+        c.check(False, f"the ConfigMap's prefix {data.get('prefix')!r} is an IPv6 prefix")
     c.check(ds["metadata"].get("namespace") == "kube-system", "DaemonSet in kube-system")
     c.check(cm["metadata"].get("namespace") == "kube-system", "ConfigMap in kube-system")
 
@@ -100,7 +121,8 @@ def main():
         c.check(caps.get("drop") == ["ALL"], f"{name}: capabilities drop [ALL]")
         c.check(sorted(caps.get("add") or []) == sorted(CAPABILITIES_ADD),
                 f"{name}: capabilities add exactly {CAPABILITIES_ADD} (got {caps.get('add')})")
-        c.check(ctr.get("image") == "sixrd:latest", f"{name}: image sixrd:latest")
+        c.check(ctr.get("image") == "sixrd:latest",
+                f"{name}: image sixrd:latest (for kubectl apply -f; kustomize sets it)")
         c.check(ctr.get("imagePullPolicy") == "IfNotPresent", f"{name}: imagePullPolicy IfNotPresent")
         c.check(argv_of(ctr)[:1] == ["/sixrd"], f"{name}: runs /sixrd (the image has no shell)")
         for m in ctr.get("volumeMounts") or []:
@@ -121,7 +143,8 @@ def main():
                     and not m.get("readOnly", False),
                     f"install: host {path} mounted writable at {HOST_ROOT}{path}")
         env = {e["name"]: e for e in ctr.get("env") or []}
-        for var, key in (("SIXRD_PREFIX", "prefix"), ("SIXRD_UNDERLAY", "underlay")):
+        for var, key in (("SIXRD_PREFIX", "prefix"), ("SIXRD_UNDERLAY", "underlay"),
+                         ("SIXRD_CNI_VERSION", "cniVersion")):
             ref = (env.get(var, {}).get("valueFrom") or {}).get("configMapKeyRef") or {}
             c.check(ref.get("name") == cm["metadata"]["name"] and ref.get("key") == key,
                     f"install: {var} from the ConfigMap's {key}")
@@ -145,9 +168,104 @@ def main():
     c.check(HOST_ROOT + "/etc/cni/net.d" in main_mounts,
             "the long-running container mounts the CNI configuration (status reads it)")
 
+    check_kustomization(c, os.path.dirname(os.path.abspath(manifest)), manifest, inits + mains,
+                        binary)
     if binary:
         check_against_binary(c, binary, inits + mains, probe, install_env, data)
     return report(c)
+
+
+def image_name(image):
+    """The repository part of an image reference (what a kustomize images entry matches)."""
+    name = image.split("@")[0]
+    last = name.rsplit("/", 1)[-1]
+    return name[: len(name) - len(last)] + last.split(":")[0]
+
+
+def pod_spec(docs):
+    ds = next((d for d in docs if d and d.get("kind") == "DaemonSet"), None)
+    return ds, (ds or {}).get("spec", {}).get("template", {}).get("spec", {})
+
+
+def check_kustomization(c, directory, manifest, containers, binary):
+    path = os.path.join(directory, "kustomization.yaml")
+    if not c.check(os.path.exists(path), f"{path} exists (the image is set there, once)"):
+        return
+    with open(path, encoding="utf-8") as f:
+        kz = yaml.safe_load(f) or {}
+    c.check(kz.get("resources") == [os.path.basename(manifest)],
+            f"the kustomization's resources are exactly [{os.path.basename(manifest)}]")
+    images = kz.get("images") or []
+    c.check(len(images) == 1, "the kustomization has one images entry")
+    entry = images[0] if images else {}
+    want = f"{entry.get('newName', entry.get('name'))}:{entry.get('newTag', 'latest')}"
+    for ctr in containers:
+        c.check(image_name(ctr.get("image", "")) == entry.get("name"),
+                f"{ctr.get('name')}: its image {ctr.get('image')} is the one the images entry "
+                f"{entry.get('name')!r} sets")
+    component = os.path.join(directory, "uninstall", "kustomization.yaml")
+    c.check(os.path.exists(component), "the uninstall component exists")
+    c.check("# components:" in open(path, encoding="utf-8").read(),
+            "the kustomization documents the uninstall component, switched off")
+
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        print("manifest_check: no kubectl: kustomize renders not checked")
+        return
+    r = run([kubectl, "kustomize", directory])
+    if not c.check(r.returncode == 0, f"kubectl kustomize {directory}: {r.stderr.strip()}"):
+        return
+    _, pod = pod_spec(list(yaml.safe_load_all(r.stdout)))
+    for ctr in (pod.get("initContainers") or []) + (pod.get("containers") or []):
+        c.check(ctr.get("image") == want, f"rendered {ctr.get('name')}: image {want}")
+
+    # Uninstall mode, switched on as an operator does: the two commented lines uncommented.
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = os.path.join(tmp, "kubernetes")
+        shutil.copytree(directory, copy)
+        kz_text = open(os.path.join(copy, "kustomization.yaml"), encoding="utf-8").read()
+        kz_text = kz_text.replace("# components:", "components:").replace("#   - uninstall",
+                                                                          "  - uninstall")
+        with open(os.path.join(copy, "kustomization.yaml"), "w", encoding="utf-8") as f:
+            f.write(kz_text)
+        r = run([kubectl, "kustomize", copy])
+    if not c.check(r.returncode == 0, f"kubectl kustomize (uninstall mode): {r.stderr.strip()}"):
+        return
+    ds, pod = pod_spec(list(yaml.safe_load_all(r.stdout)))
+    inits = pod.get("initContainers") or []
+    mains = pod.get("containers") or []
+    c.check(ds["metadata"]["name"] == "sixrd", "uninstall mode: the same DaemonSet (it replaces)")
+    c.check(str(ds["spec"]["updateStrategy"]["rollingUpdate"]["maxUnavailable"]) == "100%",
+            "uninstall mode: every node at once (maxUnavailable 100%)")
+    c.check(len(inits) == 1 and argv_of(inits[0]) ==
+            ["/sixrd", "uninstall", "--remove-tunnel", "--host-root", HOST_ROOT],
+            f"uninstall mode: the init container runs `sixrd uninstall --remove-tunnel` "
+            f"({[argv_of(i) for i in inits]})")
+    c.check(len(mains) == 1 and argv_of(mains[0])[:2] == ["/sixrd", "uninstall"]
+            and "--wait" in argv_of(mains[0]) and "--remove-tunnel" not in argv_of(mains[0]),
+            "uninstall mode: the main container idles (`sixrd uninstall --wait`)")
+    c.check(all("livenessProbe" not in m for m in mains),
+            "uninstall mode: no liveness probe (there is nothing left to probe)")
+    volumes = {v["name"]: v for v in pod.get("volumes") or []}
+    mounts = {m["mountPath"]: m for m in (inits[0].get("volumeMounts") or [])} if inits else {}
+    lease = mounts.get(HOST_ROOT + "/run/sixrd")
+    c.check(lease is not None and lease.get("readOnly") is True
+            and volumes.get(lease["name"], {}).get("hostPath", {}).get("path") == "/run/sixrd",
+            "uninstall mode: the lease store /run/sixrd is mounted read-only (leases hold the "
+            "tunnel)")
+    for ctr in inits + mains:
+        sc = ctr.get("securityContext") or {}
+        c.check(ctr.get("image") == want, f"uninstall mode: {ctr.get('name')} image {want}")
+        c.check((sc.get("capabilities") or {}).get("add") == CAPABILITIES_ADD
+                and sc.get("privileged") is not True,
+                f"uninstall mode: {ctr.get('name')} keeps NET_ADMIN only")
+    if binary:
+        for ctr in inits + mains:
+            argv = argv_of(ctr)
+            help_text = run([binary, argv[1], "--help"]).stdout
+            for a in argv[2:]:
+                if a.startswith("--"):
+                    c.check(a in help_text, f"uninstall mode: `sixrd {argv[1]}` knows {a}")
 
 
 def run(cmd, env=None):
@@ -179,14 +297,33 @@ def check_against_binary(c, binary, containers, probe, install_env, data):
     except (ValueError, StopIteration):
         c.check(False, f"the ConfigMap's underlay {data.get('underlay')!r} is an IPv4 subnet")
         return
+    chain = data.get("chain", "portmap")
+    chain = [] if chain.strip() == "none" else [p.strip() for p in chain.split(",") if p.strip()]
     with tempfile.TemporaryDirectory() as root:
+        # A node's /opt/cni/bin with the chained plugins: stand-ins that answer VERSION as the
+        # reference plugins of Debian bookworm do (up to 1.0.0).
+        bindir = os.path.join(root, "opt/cni/bin")
+        os.makedirs(bindir)
+        answer = json.dumps({"cniVersion": "1.0.0", "supportedVersions":
+                             ["0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0"]})
+        for plugin in chain:
+            with open(os.path.join(bindir, plugin), "w", encoding="utf-8") as f:
+                f.write(f"#!/bin/sh\ncat >/dev/null\necho '{answer}'\n")
+            os.chmod(os.path.join(bindir, plugin), 0o755)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **install_env,
                "SIXRD_NODE_IP": node_ip, "SIXRD_NO_TUNNEL": "true"}
         r = run([binary, "install", "--host-root", root], env=env)
         c.check(r.returncode == 0,
                 f"`sixrd install` accepts the ConfigMap's values: {r.stdout}{r.stderr}".strip())
-        c.check(os.path.exists(os.path.join(root, "etc/cni/net.d/10-sixrd.conflist")),
-                "the ConfigMap's values give a conflist")
+        conflist = os.path.join(root, "etc/cni/net.d/10-sixrd.conflist")
+        if c.check(os.path.exists(conflist), "the ConfigMap's values give a conflist"):
+            with open(conflist, encoding="utf-8") as f:
+                written = json.load(f)
+            c.check(written.get("cniVersion") == "1.0.0"
+                    and written.get("cniVersions") == ["0.3.0", "0.3.1", "0.4.0", "1.0.0"],
+                    f"the conflist's versions are negotiated with the chained plugins "
+                    f"({written.get('cniVersion')}, {written.get('cniVersions')})")
+        c.check("warning" not in r.stdout, f"no warning for the ConfigMap's values: {r.stdout}")
 
 
 def report(c):

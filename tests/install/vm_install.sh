@@ -55,6 +55,11 @@ ip -n "$NS" link set lo up
 ip -n "$NS" addr add "$NODE_IP/16" dev eth0
 ip -n "$NS" link set eth0 up
 
+# The node's plugin directory holds the meta plugin install chains (Debian's portmap, which speaks
+# CNI up to 1.0.0): install asks it for its versions.
+mkdir -p "$ROOT/opt/cni/bin"
+cp /usr/lib/cni/portmap "$ROOT/opt/cni/bin/"
+
 sit_before=$(grep -c '^sit ' /proc/modules)
 echo "sit.ko loaded before install: $sit_before (0 shows the kernel autoloading it)"
 
@@ -89,6 +94,13 @@ check "the binary has mode 755" test "$(stat -c %a "$ROOT/opt/cni/bin/sixrd")" =
 check "the conflist has nodeIP and chains portmap" \
   jq -e ".plugins[0].nodeIP == \"$NODE_IP\" and .plugins[1].type == \"portmap\"" "$conflist" >/dev/null
 check "the conflist has mode 644" test "$(stat -c %a "$conflist")" = 644
+portmap_versions=$(CNI_COMMAND=VERSION "$ROOT/opt/cni/bin/portmap" <<<'{"cniVersion":"1.0.0"}' |
+  jq -c '[.supportedVersions[] | select(. == "0.3.0" or . == "0.3.1" or . == "0.4.0" or . == "1.0.0" or . == "1.1.0")]')
+echo "versions both sixrd and portmap speak: $portmap_versions"
+check "the conflist's cniVersion is 1.0.0 (what pre-1.1 runtimes can use)" \
+  jq -e '.cniVersion == "1.0.0"' "$conflist"
+check "the conflist's cniVersions are the versions sixrd and portmap both speak" \
+  jq -e --argjson want "$portmap_versions" '.cniVersions == $want' "$conflist"
 
 # --- status: the liveness probe ---
 out=$(container "$SIXRD" status --host-root "$ROOT" 2>&1)
@@ -148,6 +160,32 @@ out=$(container "$SIXRD" status --host-root "$ROOT" 2>&1)
 rc=$?
 echo "$out"
 check "status exits 1 once uninstalled" test "$rc" = 1
+
+# --- uninstall --remove-tunnel: refused while a pod holds the tunnel, then done ---
+out=$(container "$SIXRD" uninstall --host-root "$ROOT" --remove-tunnel 2>&1)
+rc=$?
+echo "$out"
+check "uninstall --remove-tunnel exits 1 while the pod is there" test "$rc" = 1
+check "the refusal names the pod's host veth and its container" \
+  grep -q "host veth sx[0-9a-f]\{12\} (sixrd/sixrd/eth0/inst-pod1)" <<<"$out"
+check "the refused uninstall left the tunnel" is_sit
+ip netns exec "$NS" env -i PATH="$PATH" CNI_COMMAND=DEL CNI_CONTAINERID=inst-pod1 CNI_IFNAME=eth0 \
+  CNI_NETNS=/run/netns/$POD CNI_PATH="$ROOT/opt/cni/bin" "$SIXRD" <<<"$stdin"
+check "DEL removed the pod's host veth" test -z "$(ip -n "$NS" -j link show type veth | jq -r '.[].ifname | select(startswith("sx"))')"
+out=$(container "$SIXRD" uninstall --host-root "$ROOT" --remove-tunnel 2>&1)
+rc=$?
+echo "$out"
+check "uninstall --remove-tunnel exits 0 once no pod holds the tunnel" test "$rc" = 0
+check "sixrd0 is gone" test -z "$(link_json)"
+check "the unreachable /64 is gone" bash -c "! ip -n $NS -6 route show type unreachable | grep -q fd00:10:0:307::/64"
+check "no overlay address is left" bash -c "! ip -n $NS -6 addr show | grep -q fd00:10:0:307::1"
+check "IPv6 forwarding is left on" test "$(ip netns exec "$NS" cat /proc/sys/net/ipv6/conf/all/forwarding)" = 1
+check "uninstall says forwarding is left as it is" grep -q "IPv6 forwarding (net.ipv6.conf.all.forwarding) and the sit module are left as they are" <<<"$out"
+out=$(container "$SIXRD" uninstall --host-root "$ROOT" --remove-tunnel 2>&1)
+rc=$?
+echo "$out"
+check "uninstall --remove-tunnel again: exit 0, nothing there" test "$rc" = 0
+check "... and it says the tunnel was not there" grep -q "tunnel sixrd0 was not there" <<<"$out"
 
 echo "vm_install: $passed passed, $failed failed"
 test "$failed" = 0

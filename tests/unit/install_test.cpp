@@ -28,6 +28,7 @@
 #include "install/commands.hpp"
 #include "install/files.hpp"
 #include "install/installer.hpp"
+#include "ipam/lease_store.hpp"
 #include "ipam/sixrd_math.hpp"
 #include "tunnel/datapath.hpp"
 
@@ -51,6 +52,9 @@ struct FakeKernel {
   int datapaths = 0;
   std::vector<tunnel::NodeSpec> resolved;
   std::vector<tunnel::NodeSpec> ensured;
+  // Host veths of pods on the node, and the tunnels removeTunnel() took away.
+  std::vector<tunnel::Datapath::HostVeth> veths;
+  std::vector<std::string> removedTunnels;
 };
 
 class FakeDatapath : public tunnel::Datapath {
@@ -90,10 +94,16 @@ class FakeDatapath : public tunnel::Datapath {
     return problems;
   }
   bool sitAvailable(const tunnel::NodeSpec& /*spec*/) override { return k_.sit; }
+  std::vector<std::string> removeTunnel(const std::string& name) override {
+    if (!k_.tunnelUp) return {};
+    k_.tunnelUp = false;
+    k_.removedTunnels.push_back(name);
+    return {"sit device " + name, "route unreachable fd00:10:0:307::/64"};
+  }
   tunnel::PodLinks addPod(const tunnel::PodSpec& /*spec*/) override { throw unused(); }
   bool delPod(const std::string& /*hostVeth*/) override { throw unused(); }
   std::vector<std::string> checkPod(const tunnel::PodSpec& /*spec*/) override { throw unused(); }
-  std::vector<HostVeth> listHostVeths() override { throw unused(); }
+  std::vector<HostVeth> listHostVeths() override { return k_.veths; }
 
  private:
   static std::logic_error unused() { return std::logic_error("the installer never touches pods"); }
@@ -103,8 +113,32 @@ class FakeDatapath : public tunnel::Datapath {
 struct Outcome {
   std::optional<int> status;  // nullopt when the command threw
   std::string out;
-  std::string error;  // what() of the exception, when it threw
+  std::string error;   // what() of the exception, when it threw
+  bool usage = false;  // it was a usage error (the CLI exits 2 for those, 1 for the others)
 };
+
+// Every version a CNI reference plugin since 1.5 speaks.
+const std::vector<std::string> kModern = {"0.1.0", "0.2.0", "0.3.0", "0.3.1",
+                                          "0.4.0", "1.0.0", "1.1.0"};
+// What the plugins of Debian bookworm (containernetworking-plugins 1.1.1) speak.
+const std::vector<std::string> kBookworm = {"0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0"};
+
+// An executable shell script `dir`/`name` with `body` after the #! line.
+void plantScript(const fs::path& dir, const std::string& name, const std::string& body) {
+  fs::create_directories(dir);
+  std::ofstream(dir / name) << "#!/bin/sh\n" << body;
+  fs::permissions(dir / name, fs::perms(0755));
+}
+
+// A chained meta plugin that answers VERSION the way the reference plugins do.
+void plantPlugin(const fs::path& dir, const std::string& name,
+                 const std::vector<std::string>& versions) {
+  const json answer = {{"cniVersion", "1.0.0"}, {"supportedVersions", versions}};
+  plantScript(dir, name,
+              "[ \"$CNI_COMMAND\" = VERSION ] || { echo '{\"code\":4,\"msg\":\"not VERSION\"}'; "
+              "exit 1; }\ncat >/dev/null\necho '" +
+                  answer.dump() + "'\n");
+}
 
 std::string slurp(const fs::path& p) { return readFile(p); }
 
@@ -123,6 +157,14 @@ std::set<std::string> listDir(const fs::path& dir) {
   return names;
 }
 
+std::set<std::string> listTree(const fs::path& dir) {
+  std::set<std::string> names;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    names.insert(fs::relative(e.path(), dir).string());
+  }
+  return names;
+}
+
 class InstallTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -136,6 +178,9 @@ class InstallTest : public ::testing::Test {
     for (int i = 0; i < 200000; ++i) bytes += static_cast<char>((i * 131) % 256);
     std::ofstream(source_, std::ios::binary) << bytes;
     sourceBytes_ = bytes;
+    // The node's CNI plugin directory holds the meta plugins sixrd chains, as on a real node.
+    for (const char* name : {"portmap", "bandwidth", "tuning"}) plantPlugin(bin(), name, kModern);
+    planted_ = listTree(root_);
   }
   void TearDown() override { fs::remove_all(tmp_); }
 
@@ -166,6 +211,7 @@ class InstallTest : public ::testing::Test {
       outcome.status = commands.run("off");
     } catch (const std::exception& e) {
       outcome.error = e.what();
+      outcome.usage = dynamic_cast<const ipam::InvalidInput*>(&e) != nullptr;
     }
     outcome.out = out.str();
     return outcome;
@@ -187,15 +233,18 @@ class InstallTest : public ::testing::Test {
     return run(args);
   }
 
+  [[nodiscard]] fs::path bin() const { return root_ / "opt/cni/bin"; }
   [[nodiscard]] fs::path binary() const { return root_ / "opt/cni/bin/sixrd"; }
   [[nodiscard]] fs::path conflist() const { return root_ / "etc/cni/net.d/10-sixrd.conflist"; }
   [[nodiscard]] json conf() const { return json::parse(slurp(conflist())); }
-  [[nodiscard]] bool rootIsEmpty() const { return fs::is_empty(root_); }
+  // Nothing was written: the host root holds only what the test planted.
+  [[nodiscard]] bool rootIsEmpty() const { return listTree(root_) == planted_; }
 
   fs::path tmp_;
   fs::path root_;
   fs::path source_;
   std::string sourceBytes_;
+  std::set<std::string> planted_;
   FakeKernel kernel_;
 };
 
@@ -222,7 +271,7 @@ TEST_F(InstallTest, WritesAConflistThePluginAccepts) {
   ASSERT_EQ(installFiles().status, 0);
   EXPECT_EQ(modeOf(conflist()), 0644U);
   const json c = conf();
-  EXPECT_EQ(c["cniVersion"], "1.1.0");
+  EXPECT_EQ(c["cniVersion"], "1.0.0");
   EXPECT_EQ(c["name"], "sixrd");
   ASSERT_EQ(c["plugins"].size(), 2U);
   const json& sixrd = c["plugins"][0];
@@ -289,11 +338,318 @@ TEST_F(InstallTest, UnknownChainPluginIsRefusedAndNothingWritten) {
   EXPECT_TRUE(rootIsEmpty());
 }
 
+// --- chained plugins and the list's CNI versions ---
+
+TEST_F(InstallTest, TheListCarriesCniVersion100AndEveryVersionAllSpeak) {
+  // CNI 1.1 runtimes (libcni >= 1.2) pick the highest of cniVersions; older ones read cniVersion,
+  // and libcni < 1.2 parses results only up to 1.0.0.
+  ASSERT_EQ(installFiles().status, 0);
+  const json c = conf();
+  EXPECT_EQ(c["cniVersion"], "1.0.0");
+  EXPECT_EQ(c["cniVersions"], json({"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"}));
+  const std::string text = slurp(conflist());
+  EXPECT_LT(text.find("\"cniVersion\""), text.find("\"cniVersions\""));
+  EXPECT_LT(text.find("\"cniVersions\""), text.find("\"name\"")) << "right after cniVersion";
+}
+
+TEST_F(InstallTest, BookwormPluginsLeave110OutOfTheList) {
+  plantPlugin(bin(), "portmap", kBookworm);
+  const Outcome o = installFiles();
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_EQ(conf()["cniVersion"], "1.0.0");
+  EXPECT_EQ(conf()["cniVersions"], json({"0.3.0", "0.3.1", "0.4.0", "1.0.0"}));
+  EXPECT_NE(o.out.find("cniVersion 1.0.0"), std::string::npos) << o.out;
+}
+
+TEST_F(InstallTest, AnOldChainedPluginNegotiatesTheVersionDown) {
+  plantPlugin(bin(), "bandwidth", {"0.3.0", "0.3.1", "0.4.0"});
+  ASSERT_EQ(installFiles({"--chain", "portmap,bandwidth"}).status, 0);
+  EXPECT_EQ(conf()["cniVersion"], "0.4.0");
+  EXPECT_EQ(conf()["cniVersions"], json({"0.3.0", "0.3.1", "0.4.0"}));
+  // What the runtime hands sixrd at that version parses.
+  EXPECT_EQ(cni::parseConfig(pluginStdin(conf()).dump()).cniVersion, "0.4.0");
+}
+
+TEST_F(InstallTest, OnlyNewChainedPluginsGetTheLowestSharedVersion) {
+  plantPlugin(bin(), "portmap", {"1.1.0"});
+  ASSERT_EQ(installFiles().status, 0);
+  EXPECT_EQ(conf()["cniVersion"], "1.1.0");
+  EXPECT_EQ(conf()["cniVersions"], json({"1.1.0"}));
+}
+
+TEST_F(InstallTest, NoChainGetsEveryVersionSixrdSpeaks) {
+  ASSERT_EQ(installFiles({"--chain", "none"}).status, 0);
+  EXPECT_EQ(conf()["cniVersion"], "1.0.0");
+  EXPECT_EQ(conf()["cniVersions"], json({"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"}));
+}
+
+TEST_F(InstallTest, APinnedVersionIsWrittenAloneWithoutAList) {
+  ASSERT_EQ(installFiles({"--cni-version", "0.4.0"}).status, 0);
+  EXPECT_EQ(conf()["cniVersion"], "0.4.0");
+  EXPECT_FALSE(conf().contains("cniVersions"));
+}
+
+TEST_F(InstallTest, APinnedVersionAChainedPluginDoesNotSpeakIsRefused) {
+  plantPlugin(bin(), "portmap", kBookworm);
+  const Outcome o = installFiles({"--cni-version", "1.1.0"});
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_TRUE(o.usage) << "a usage error: exit 2";
+  EXPECT_NE(o.error.find("--cni-version (SIXRD_CNI_VERSION) 1.1.0"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("portmap"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("0.4.0, 1.0.0"), std::string::npos) << "what portmap speaks: " << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, APinnedVersionSixrdDoesNotSpeakIsRefused) {
+  const Outcome o = installFiles({"--cni-version", "0.2.0"});
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_TRUE(o.usage);
+  EXPECT_NE(o.error.find("--cni-version (SIXRD_CNI_VERSION)"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, ChainedPluginsSharingNoVersionWithSixrdAreRefused) {
+  plantPlugin(bin(), "portmap", {"0.1.0", "0.2.0"});
+  const Outcome o = installFiles();
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_TRUE(o.usage);
+  EXPECT_NE(o.error.find("--chain (SIXRD_CHAIN)"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("portmap supports 0.1.0, 0.2.0"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, AMissingChainedPluginIsRefusedNamingItAndTheDirectory) {
+  fs::remove(bin() / "portmap");
+  planted_ = listTree(root_);
+  const Outcome o = installFiles();
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("no portmap in the CNI plugin directory /opt/cni/bin"), std::string::npos)
+      << o.error;
+  EXPECT_NE(o.error.find("--chain (SIXRD_CHAIN)"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("nothing was written"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, AMissingChainedPluginIsRefusedBeforeTheKernelIsTouched) {
+  fs::remove(bin() / "portmap");
+  const Outcome o = installWithTunnel();
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_EQ(kernel_.datapaths, 0);
+  EXPECT_FALSE(fs::exists(conflist()));
+}
+
+TEST_F(InstallTest, AChainedPluginIsLookedForInTheConfiguredBinDir) {
+  const Outcome o = installFiles({"--cni-bin-dir", "/usr/lib/cni"});
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("no portmap in the CNI plugin directory /usr/lib/cni"), std::string::npos)
+      << o.error;
+  plantPlugin(root_ / "usr/lib/cni", "portmap", kBookworm);
+  ASSERT_EQ(installFiles({"--cni-bin-dir", "/usr/lib/cni"}).status, 0);
+  EXPECT_EQ(conf()["cniVersions"], json({"0.3.0", "0.3.1", "0.4.0", "1.0.0"}));
+}
+
+TEST_F(InstallTest, AChainedPluginThatIsNotExecutableIsRefused) {
+  fs::permissions(bin() / "portmap", fs::perms(0644));
+  planted_ = listTree(root_);
+  const Outcome o = installFiles();
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("is not an executable file"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, AChainedPluginThatRefusesVersionIsRefused) {
+  // A plugin too old for VERSION answers the way old skel did.
+  plantScript(bin(), "portmap",
+              "echo '{\"code\":4,\"msg\":\"unknown CNI_COMMAND: VERSION\"}'\nexit 1\n");
+  const Outcome o = installFiles();
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("does not answer CNI_COMMAND=VERSION (exited 1: unknown CNI_COMMAND: "
+                         "VERSION)"),
+            std::string::npos)
+      << o.error;
+  EXPECT_NE(o.error.find("portmap"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, AChainedPluginAnsweringSomethingElseIsRefused) {
+  for (const std::string& answer :
+       {std::string("echo hello"), std::string("echo '{\"cniVersion\":\"1.0.0\"}'"),
+        std::string("echo '{\"supportedVersions\":[1,2]}'"), std::string("true")}) {
+    plantScript(bin(), "portmap", answer + "\n");
+    const Outcome o = installFiles();
+    EXPECT_FALSE(o.status.has_value()) << answer;
+    EXPECT_NE(o.error.find("supportedVersions"), std::string::npos) << answer << ": " << o.error;
+    EXPECT_FALSE(fs::exists(conflist())) << answer;
+  }
+}
+
+TEST_F(InstallTest, AChainedPluginIsAskedTheWayLibcniAsks) {
+  const fs::path seen = tmp_ / "seen";
+  plantScript(bin(), "portmap",
+              "env > " + (seen / "env").string() + "\ncat > " + (seen / "stdin").string() +
+                  "\necho '{\"supportedVersions\":[\"1.0.0\"]}'\n");
+  fs::create_directory(seen);
+  ASSERT_EQ(installFiles().status, 0);
+  const std::string env = slurp(seen / "env");
+  EXPECT_NE(env.find("CNI_COMMAND=VERSION\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("CNI_PATH=" + bin().string() + "\n"), std::string::npos) << env;
+  EXPECT_NE(env.find("CNI_NETNS=dummy\n"), std::string::npos) << env;
+  EXPECT_EQ(json::parse(slurp(seen / "stdin")), json({{"cniVersion", "1.0.0"}}));
+}
+
+TEST_F(InstallTest, AChainedPluginThatHangsIsKilled) {
+  plantScript(bin(), "portmap", "exec sleep 30\n");
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    static_cast<void>(queryPluginVersions(bin() / "portmap", "1.0.0", bin(), 300));
+    ADD_FAILURE() << "no exception";
+  } catch (const InstallError& e) {
+    EXPECT_NE(std::string(e.what()).find("did not answer CNI_COMMAND=VERSION within 300 ms"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST_F(InstallTest, AChainedPluginSymlinkIsFollowedInsideTheHostRoot) {
+  // /opt/cni/bin/portmap -> /usr/lib/cni/portmap on the node: the host's path, not this process's.
+  plantPlugin(root_ / "usr/lib/cni", "portmap", {"0.3.1", "0.4.0"});
+  fs::remove(bin() / "portmap");
+  fs::create_symlink("/usr/lib/cni/portmap", bin() / "portmap");
+  ASSERT_EQ(installFiles().status, 0);
+  EXPECT_EQ(conf()["cniVersion"], "0.4.0");
+  EXPECT_EQ(conf()["cniVersions"], json({"0.3.1", "0.4.0"}));
+}
+
+TEST_F(InstallTest, AChainedPluginSymlinkLeadingOutOfSightIsAWarning) {
+  fs::remove(bin() / "portmap");
+  fs::create_symlink("/nix/store/x-cni-plugins/bin/portmap", bin() / "portmap");
+  const Outcome o = installFiles();
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_NE(o.out.find("warning: the chained plugin portmap"), std::string::npos) << o.out;
+  EXPECT_EQ(conf()["cniVersion"], "1.0.0");
+  EXPECT_FALSE(conf().contains("cniVersions")) << "nothing known to list";
+}
+
+TEST_F(InstallTest, ThePluginAcceptsWhatARuntimeHandsItFromTheList) {
+  ASSERT_EQ(installFiles().status, 0);
+  // A CNI 1.1 runtime injects the version it picked from cniVersions; an old one the list's
+  // cniVersion. Neither passes list-level keys on, but a stray cniVersions must not matter.
+  for (const auto& version : conf()["cniVersions"]) {
+    json in = pluginStdin(conf());
+    in["cniVersion"] = version;
+    in["cniVersions"] = conf()["cniVersions"];
+    EXPECT_EQ(cni::parseConfig(in.dump()).cniVersion, version.get<std::string>());
+  }
+}
+
+// --- the pod MTU against the underlay ---
+
+TEST_F(InstallTest, AnMtuAboveTheNamedInterfaceIsRefusedWithoutTheTunnelToo) {
+  kernel_.underlayMtu = 1500;
+  const Outcome o = installFiles({"--underlay-interface", "eth0", "--mtu", "9000"});
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_TRUE(o.usage);
+  EXPECT_NE(o.error.find("--mtu (SIXRD_MTU)"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("1480"), std::string::npos) << o.error;
+  EXPECT_TRUE(kernel_.ensured.empty());
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, AnMtuBelowTheNamedInterfaceIsWrittenWithoutTheTunnel) {
+  kernel_.underlayMtu = 9000;
+  const Outcome o = installFiles({"--underlay-interface", "eth0", "--mtu", "8980"});
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_EQ(conf()["plugins"][0]["mtu"], 8980);
+  EXPECT_EQ(o.out.find("warning"), std::string::npos) << o.out;
+  EXPECT_TRUE(kernel_.ensured.empty());
+}
+
+TEST_F(InstallTest, AnMtuThatCannotBeCheckedIsAWarning) {
+  const Outcome o = installFiles({"--mtu", "9000"});
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_NE(o.out.find("warning: --mtu (SIXRD_MTU) 9000 is not checked against the underlay"),
+            std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("--underlay-interface"), std::string::npos) << o.out;
+  EXPECT_EQ(kernel_.datapaths, 0) << "--no-tunnel and --node-ip: the node is not looked at";
+}
+
+TEST_F(InstallTest, AnMtuOnANodeWhoseInterfaceIsElsewhereIsAWarning) {
+  // A file-only install prepared on another machine: the node IPv4 is not here.
+  const Outcome o = run({"install", "--host-root", root_.string(), "--prefix", "fd00:10::/48",
+                         "--underlay", "198.18.0.0/16", "--node-ip", "198.18.9.9", "--no-tunnel",
+                         "--underlay-interface", "eth0", "--mtu", "1400"});
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_NE(o.out.find("warning: --mtu (SIXRD_MTU) 1400 is not checked"), std::string::npos)
+      << o.out;
+}
+
+// --- the cluster's service CIDR ---
+
+TEST_F(InstallTest, AServiceCidrInsideThePrefixIsWarnedLoudly) {
+  // kind's IPv6 service subnet inside a prefix that looks like kind's own addresses.
+  const Outcome o = run({"install", "--host-root", root_.string(), "--prefix", "fd00:10::/32",
+                         "--underlay", "198.18.0.0/16", "--node-ip", "198.18.3.7", "--no-tunnel",
+                         "--service-cidr", "10.96.0.0/12, fd00:10:96::/112"});
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_NE(o.out.find("warning: SERVICE CIDR OVERLAP: the service CIDR fd00:10:96::/112 "
+                       "(--service-cidr (SIXRD_SERVICE_CIDR)) overlaps the pod prefix "
+                       "fd00:10::/32"),
+            std::string::npos)
+      << o.out;
+}
+
+TEST_F(InstallTest, AServiceCidrAroundThePrefixIsWarned) {
+  const Outcome o = installFiles({"--service-cidr", "fd00::/16"});
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_NE(o.out.find("SERVICE CIDR OVERLAP"), std::string::npos) << o.out;
+}
+
+TEST_F(InstallTest, AServiceCidrOutsideThePrefixIsFine) {
+  const Outcome o = installFiles({"--service-cidr", "10.96.0.0/12,fd00:96::/112"});
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_EQ(o.out.find("warning"), std::string::npos) << o.out;
+}
+
+TEST_F(InstallTest, AServiceCidrThatIsNotACidrIsAUsageError) {
+  const Outcome o = installFiles({"--service-cidr", "fd00:10:96::/300"});
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_TRUE(o.usage);
+  EXPECT_NE(o.error.find("--service-cidr (SIXRD_SERVICE_CIDR) \"fd00:10:96::/300\""),
+            std::string::npos)
+      << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+TEST_F(InstallTest, TheKubernetesServiceInsideThePrefixIsWarned) {
+  // In a pod the kubelet sets KUBERNETES_SERVICE_HOST to the first address of the service CIDR.
+  const std::map<std::string, std::string> env = {{"SIXRD_PREFIX", "fd00:10::/32"},
+                                                  {"SIXRD_UNDERLAY", "198.18.0.0/16"},
+                                                  {"SIXRD_NODE_IP", "198.18.3.7"},
+                                                  {"KUBERNETES_SERVICE_HOST", "fd00:10:96::1"}};
+  const Outcome o = run({"install", "--host-root", root_.string(), "--no-tunnel"}, env);
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_NE(o.out.find("warning: SERVICE CIDR OVERLAP: the kubernetes Service's ClusterIP "
+                       "fd00:10:96::1 (KUBERNETES_SERVICE_HOST"),
+            std::string::npos)
+      << o.out;
+
+  for (const char* host : {"10.96.0.1", "fd00:96::1", "fd00:11:96::1"}) {
+    auto outside = env;
+    outside["KUBERNETES_SERVICE_HOST"] = host;
+    const Outcome ok = run({"install", "--host-root", root_.string(), "--no-tunnel"}, outside);
+    ASSERT_EQ(ok.status, 0) << ok.error;
+    EXPECT_EQ(ok.out.find("SERVICE CIDR OVERLAP"), std::string::npos) << host << ": " << ok.out;
+  }
+}
+
 // --- atomic, idempotent writes ---
 
 TEST_F(InstallTest, LeavesNoTemporaryFiles) {
   ASSERT_EQ(installFiles().status, 0);
-  EXPECT_EQ(listDir(root_ / "opt/cni/bin"), std::set<std::string>{"sixrd"});
+  EXPECT_EQ(listDir(root_ / "opt/cni/bin"),
+            (std::set<std::string>{"sixrd", "portmap", "bandwidth", "tuning"}));
   EXPECT_EQ(listDir(root_ / "etc/cni/net.d"), std::set<std::string>{"10-sixrd.conflist"});
 }
 
@@ -468,6 +824,7 @@ TEST_F(InstallTest, BadPathsAreRefused) {
 // --- environment fallbacks ---
 
 TEST_F(InstallTest, EveryInputFallsBackToItsEnvironmentVariable) {
+  plantPlugin(root_ / "usr/lib/cni", "bandwidth", kModern);
   const Outcome o = run({"install"}, {{"SIXRD_HOST_ROOT", root_.string()},
                                       {"SIXRD_PREFIX", "fd00:20::/40"},
                                       {"SIXRD_UNDERLAY", "198.18.0.0/16"},
@@ -483,9 +840,15 @@ TEST_F(InstallTest, EveryInputFallsBackToItsEnvironmentVariable) {
                                       {"SIXRD_CONFLIST_NAME", "20-x.conflist"},
                                       {"SIXRD_CNI_BIN_DIR", "/usr/lib/cni"},
                                       {"SIXRD_CNI_CONF_DIR", "/etc/cni/other"},
+                                      {"SIXRD_SERVICE_CIDR", "fd00:20:0:96::/112"},
                                       {"SIXRD_NO_TUNNEL", "true"}});
   ASSERT_EQ(o.status, 0) << o.error;
-  EXPECT_EQ(kernel_.datapaths, 0) << "SIXRD_NO_TUNNEL=true and SIXRD_NODE_IP: no kernel access";
+  EXPECT_TRUE(kernel_.ensured.empty()) << "SIXRD_NO_TUNNEL=true: the tunnel is not touched";
+  ASSERT_EQ(kernel_.resolved.size(), 1U) << "the MTU of SIXRD_UNDERLAY_INTERFACE is looked up";
+  EXPECT_EQ(kernel_.resolved[0].underlayInterface, "eth7");
+  EXPECT_NE(o.out.find("SERVICE CIDR OVERLAP: the service CIDR fd00:20:0:96::/112"),
+            std::string::npos)
+      << o.out;
   EXPECT_EQ(slurp(root_ / "usr/lib/cni/sixrd"), sourceBytes_);
   const json c = json::parse(slurp(root_ / "etc/cni/other/20-x.conflist"));
   EXPECT_EQ(c["cniVersion"], "0.4.0");
@@ -641,6 +1004,79 @@ TEST_F(InstallTest, UninstallLeavesSomeoneElsesConflist) {
   EXPECT_NE(o.error.find("not a sixrd network configuration"), std::string::npos) << o.error;
   EXPECT_TRUE(fs::exists(conflist()));
   EXPECT_TRUE(fs::exists(binary()));
+}
+
+TEST_F(InstallTest, UninstallLeavesTheTunnelByDefault) {
+  ASSERT_EQ(installWithTunnel().status, 0);
+  const Outcome o = run({"uninstall", "--host-root", root_.string()});
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_TRUE(kernel_.tunnelUp);
+  EXPECT_TRUE(kernel_.removedTunnels.empty());
+  EXPECT_NE(o.out.find("--remove-tunnel"), std::string::npos) << o.out;
+}
+
+TEST_F(InstallTest, UninstallRemoveTunnelRemovesItWhenNoPodHoldsIt) {
+  ASSERT_EQ(installWithTunnel({"--tunnel", "sx9"}).status, 0);
+  const Outcome o = run({"uninstall", "--host-root", root_.string(), "--remove-tunnel"});
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_EQ(kernel_.removedTunnels, std::vector<std::string>{"sx9"}) << "the conflist's tunnel";
+  EXPECT_FALSE(fs::exists(conflist()));
+  EXPECT_FALSE(fs::exists(binary()));
+  EXPECT_NE(o.out.find("removed sit device sx9"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("removed route unreachable"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("IPv6 forwarding (net.ipv6.conf.all.forwarding) and the sit module are "
+                       "left as they are"),
+            std::string::npos)
+      << o.out;
+
+  // Again: nothing left, still success.
+  const Outcome again = run({"uninstall", "--host-root", root_.string(), "--remove-tunnel"});
+  ASSERT_EQ(again.status, 0) << again.error;
+  EXPECT_NE(again.out.find("tunnel sixrd0 was not there"), std::string::npos) << again.out;
+}
+
+TEST_F(InstallTest, UninstallRemoveTunnelRefusesWhileAPodVethExists) {
+  ASSERT_EQ(installWithTunnel().status, 0);
+  kernel_.veths.push_back({"sx0123456789ab", "sixrd/sixrd/eth0/c0ffee"});
+  const Outcome o = run({"uninstall", "--host-root", root_.string(), "--remove-tunnel"});
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("tunnel sixrd0 is still in use"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("host veth sx0123456789ab (sixrd/sixrd/eth0/c0ffee)"), std::string::npos)
+      << o.error;
+  EXPECT_NE(o.error.find("nothing was removed"), std::string::npos) << o.error;
+  EXPECT_TRUE(kernel_.tunnelUp);
+  EXPECT_TRUE(fs::exists(conflist())) << "the runtime still needs it to DEL those pods";
+  EXPECT_TRUE(fs::exists(binary()));
+}
+
+TEST_F(InstallTest, UninstallRemoveTunnelRefusesWhileALeaseExists) {
+  ASSERT_EQ(installWithTunnel().status, 0);
+  ipam::LeaseStore store(root_ / "run/sixrd", "sixrd");
+  const ipam::Lease lease =
+      store.acquire({"c0ffee", "eth0"}, ipam::parseIpv6Prefix("fd00:10:0:307::/64", "node64"));
+  const Outcome o = run({"uninstall", "--host-root", root_.string(), "--remove-tunnel"});
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(
+      o.error.find("lease " + ipam::formatIpv6(lease.address) + " of container c0ffee (eth0)"),
+      std::string::npos)
+      << o.error;
+  EXPECT_TRUE(kernel_.tunnelUp);
+  EXPECT_TRUE(fs::exists(conflist()));
+
+  store.release({"c0ffee", "eth0"});
+  EXPECT_EQ(run({"uninstall", "--host-root", root_.string(), "--remove-tunnel"}).status, 0);
+  EXPECT_FALSE(kernel_.tunnelUp);
+}
+
+TEST_F(InstallTest, UninstallRemoveTunnelWithoutAConflistChecksEveryNetworksLeases) {
+  ASSERT_EQ(installWithTunnel().status, 0);
+  ASSERT_EQ(run({"uninstall", "--host-root", root_.string()}).status, 0);
+  ipam::LeaseStore(root_ / "run/sixrd", "other")
+      .acquire({"c0ffee", "eth1"}, ipam::parseIpv6Prefix("fd00:10:0:307::/64", "node64"));
+  const Outcome o = run({"uninstall", "--host-root", root_.string(), "--remove-tunnel"});
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("of container c0ffee (eth1)"), std::string::npos) << o.error;
+  EXPECT_TRUE(kernel_.tunnelUp);
 }
 
 // --- status (the liveness probe) ---
