@@ -2,9 +2,15 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "cni/log.hpp"
 #include "cni/version.hpp"
@@ -92,6 +98,89 @@ void whoisCommand(const PlanFlags& flags, const std::string& address, bool json)
       who.interfaceId == 1 ? " (the node itself)" : "");
 }
 
+std::string versionText() {
+  std::string versions;
+  for (const auto v : kSupportedVersions) {
+    versions += versions.empty() ? "" : ", ";
+    versions += v;
+  }
+  return fmt::format("sixrd {}\nCNI spec versions: {}", SIXRD_VERSION, versions);
+}
+
+// Usage errors exit 2, as for most Unix tools (and as `sixrd node-prefix --prefix bad` does);
+// success of --help or --version exits 0. CLI11's own exit codes (105, 106, 109, ...) are not
+// something a script can act on.
+constexpr int kUsageError = 2;
+
+// The first argument that is not an option or an option's value: the command the user typed.
+std::optional<std::string> typedCommand(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--") return i + 1 < argc ? std::optional<std::string>(argv[i + 1]) : std::nullopt;
+    if (arg == "--log-level") {
+      ++i;  // its value
+      continue;
+    }
+    if (!arg.starts_with("-")) return std::string(arg);
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> commandNames(CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+  return names;
+}
+
+// Levenshtein distance, small strings only (command names).
+std::size_t distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// What a parse error tells the user, on stderr, and the exit status.
+int usageError(CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+  if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+    return app.exit(e);  // --help, --version: printed on stdout
+  }
+  const std::vector<std::string> names = commandNames(app);
+  const std::optional<std::string> typed = typedCommand(argc, argv);
+  if (app.get_subcommands().empty()) {
+    if (typed && std::find(names.begin(), names.end(), *typed) == names.end()) {
+      std::string hint;
+      for (const auto& name : names) {
+        if (distance(*typed, name) <= 2) {
+          hint = fmt::format(" (did you mean {}?)", name);
+          break;
+        }
+      }
+      std::cerr << fmt::format(
+          "sixrd: unknown command {}{}\ncommands: {}\nRun 'sixrd --help' for more information.\n",
+          *typed, hint, fmt::join(names, ", "));
+      return kUsageError;
+    }
+    if (!typed) {
+      std::cerr << "sixrd: a command is required\n\n" << app.help();
+      return kUsageError;
+    }
+  }
+  std::string command = "sixrd";
+  for (const CLI::App* sub : app.get_subcommands()) command += " " + sub->get_name();
+  std::cerr << fmt::format("{}: {}\nRun '{} --help' for more information.\n", command, e.what(),
+                           command);
+  return kUsageError;
+}
+
 }  // namespace
 
 int runCli(int argc, char** argv) noexcept {
@@ -103,7 +192,10 @@ int runCli(int argc, char** argv) noexcept {
     app.require_subcommand(1);
     std::string logLevel = "warn";
     app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, off")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(CLI::IsMember(std::vector<std::string>(kLogLevels.begin(), kLogLevels.end())));
+    app.set_version_flag("--version", versionText(),
+                         "Print sixrd's version and the CNI versions it speaks, and exit");
 
     PlanFlags nodeFlags;
     std::string nodeIp;
@@ -134,18 +226,14 @@ int runCli(int argc, char** argv) noexcept {
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-      return app.exit(e);
+      return usageError(app, e, argc, argv);
     }
     initCliLogging(logLevel);
     if (const auto status = nodeCommands.run(logLevel)) return *status;
 
     if (*nodeCmd) nodePrefixCommand(nodeFlags, nodeIp, nodeJson);
     if (*whoCmd) whoisCommand(whoFlags, address, whoJson);
-    if (*versionCmd) {
-      std::string versions;
-      for (const auto v : kSupportedVersions) versions += (versions.empty() ? "" : ", ") + std::string(v);
-      std::cout << fmt::format("sixrd {}\nCNI spec versions: {}\n", SIXRD_VERSION, versions);
-    }
+    if (*versionCmd) std::cout << versionText() << '\n';
     return 0;
   } catch (const ipam::InvalidInput& e) {
     std::cerr << "sixrd: " << e.what() << '\n';
