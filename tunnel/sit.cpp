@@ -264,28 +264,28 @@ std::vector<std::string> removeTunnel(nl_sock* sock, const std::string& name) {
                                type != nullptr ? type : "plain"));
   }
   std::vector<std::string> removed;
-  const int ifindex = rtnl_link_get_ifindex(link.get());
-  std::string overlay;
-  const nl::Cache addrs = nl::dumpAddresses(sock, AF_INET6, ifindex);
-  for (nl_object* o = nl_cache_get_first(addrs.get()); o != nullptr; o = nl_cache_get_next(o)) {
-    nl_addr* local = rtnl_addr_get_local(reinterpret_cast<rtnl_addr*>(o));
-    if (local == nullptr || nl_addr_get_len(local) != 16) continue;
-    // Link-local addresses are the kernel's own, not sixrd's.
-    const auto* bytes = static_cast<const unsigned char*>(nl_addr_get_binary_addr(local));
-    if (bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80) continue;
-    overlay += (overlay.empty() ? "" : ", ") + nl::format(local);
-  }
-
-  // The unreachable routes are the node's own /64 inside the tunnel's 6rd prefix. A sit device
-  // without a 6rd prefix (length 0 would match every /64 on the node) has none of sixrd's.
+  // The unreachable routes are the node's own /64 inside the tunnel's 6rd prefix, the overlay
+  // address the one inside it (the kernel gives a sit device addresses of its own, ::<IPv4>/96 and
+  // link-local, which go unmentioned). A sit device without a 6rd prefix (length 0 would match
+  // every /64 on the node) has none of sixrd's.
   in6_addr prefixAddr{};
   std::uint16_t prefixLen = 0;
   rtnl_link_sit_get_ip6rd_prefix(link.get(), &prefixAddr);
   rtnl_link_sit_get_ip6rd_prefixlen(link.get(), &prefixLen);
+  ipam::Ipv6Prefix prefix;
+  std::memcpy(prefix.addr.data(), &prefixAddr, 16);
+  prefix.len = prefixLen;
+  std::string overlay;
+  const nl::Cache addrs = nl::dumpAddresses(sock, AF_INET6, rtnl_link_get_ifindex(link.get()));
+  for (nl_object* o = nl_cache_get_first(addrs.get()); o != nullptr; o = nl_cache_get_next(o)) {
+    nl_addr* local = rtnl_addr_get_local(reinterpret_cast<rtnl_addr*>(o));
+    if (local == nullptr || nl_addr_get_len(local) != 16 || prefixLen == 0) continue;
+    ipam::Ipv6Addr bytes{};
+    std::memcpy(bytes.data(), nl_addr_get_binary_addr(local), 16);
+    if (ipam::contains(prefix, bytes)) overlay += (overlay.empty() ? "" : ", ") + nl::format(local);
+  }
+
   if (prefixLen > 0 && prefixLen <= 64) {
-    ipam::Ipv6Prefix prefix;
-    std::memcpy(prefix.addr.data(), &prefixAddr, 16);
-    prefix.len = prefixLen;
     const nl::Cache routes = nl::dumpRoutes(sock, AF_INET6, 0);
     for (nl_object* o = nl_cache_get_first(routes.get()); o != nullptr; o = nl_cache_get_next(o)) {
       auto* r = reinterpret_cast<rtnl_route*>(o);
