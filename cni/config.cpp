@@ -1,9 +1,14 @@
 #include "cni/config.hpp"
 
+#include <algorithm>
+#include <array>
+#include <cctype>
 #include <cstdint>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cni/error.hpp"
 #include "cni/log.hpp"
@@ -19,6 +24,36 @@ constexpr std::size_t kMaxNameLength = 128;
 constexpr int kMinMtu = 1280;   // IPv6 minimum link MTU (RFC 8200)
 constexpr int kMaxMtu = 65515;  // 65535 minus the outer IPv4 header
 constexpr int kSixrdOverhead = 20;
+
+// The members of sixrd's plugin object (DESIGN.md's contract) and of its "log".
+constexpr std::array<std::string_view, 16> kSixrdKeys = {"cniVersion",
+                                                         "name",
+                                                         "type",
+                                                         "prefix",
+                                                         "underlay",
+                                                         "nodeIP",
+                                                         "underlayInterface",
+                                                         "tunnel",
+                                                         "mtu",
+                                                         "ttl",
+                                                         "tcpMTUProbing",
+                                                         "dataDir",
+                                                         "log",
+                                                         "dns",
+                                                         "prevResult",
+                                                         "runtimeConfig"};
+constexpr std::array<std::string_view, 2> kLogKeys = {"file", "level"};
+// What the CNI spec (1.1.0) defines for a network configuration or a plugin object, or has the
+// runtime add to the plugin's stdin, that sixrd does not read. Seeing them is normal: no warning.
+// Keys under "cni.dev/" are the spec's too (GC's cni.dev/valid-attachments, ...).
+constexpr std::array<std::string_view, 9> kStandardKeys = {
+    "cniVersions", "capabilities",           "ipMasq", "ipam", "args", "disableCheck",
+    "disableGC",   "loadOnlyInlinedPlugins", "plugins"};
+constexpr std::string_view kReservedPrefix = "cni.dev/";
+// An object may hold any number of keys; the log gets this many lines about them at most.
+constexpr std::size_t kMaxKeyWarnings = 16;
+// Keys longer than this are no typo of a known one; skipping them bounds the distance's cost.
+constexpr std::size_t kMaxTypoLength = 64;
 
 std::string supportedList() {
   std::string list;
@@ -46,12 +81,135 @@ std::string supportedList() {
   throw Error(Code::kInvalidConfig, field + " " + reason);
 }
 
+// Case, '_' and '-' do not make a different key to a reader: "MTU", "node_ip", "data-dir".
+std::string normalizedKey(std::string_view key) {
+  std::string out;
+  for (const char c : key) {
+    if (c != '_' && c != '-') {
+      out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  return out;
+}
+
+// Optimal string alignment distance: insertions, deletions, substitutions and transpositions of
+// adjacent letters ("tll" is one step from "ttl") each cost 1.
+std::size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+// The known key `key` is most likely a typo of, if any. One edit is allowed for short names, two
+// from 8 letters on: enough for "prefx", "undelray" or "underlayInterfce", while unrelated keys of
+// other plugins ("mac", "subnet", "master") stay unmatched.
+std::optional<std::string_view> closestKey(std::string_view key,
+                                           std::span<const std::string_view> candidates) {
+  if (key.size() > kMaxTypoLength) {
+    return std::nullopt;
+  }
+  const std::string typed = normalizedKey(key);
+  if (typed.empty()) {
+    return std::nullopt;
+  }
+  std::optional<std::string_view> best;
+  std::size_t bestDistance = std::numeric_limits<std::size_t>::max();
+  for (const std::string_view candidate : candidates) {
+    const std::string known = normalizedKey(candidate);
+    const std::size_t allowed = known.size() >= 8 ? 2 : 1;
+    const std::size_t distance = editDistance(typed, known);
+    if (distance <= allowed && distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+bool isStandardKey(std::string_view key) {
+  return std::find(kStandardKeys.begin(), kStandardKeys.end(), key) != kStandardKeys.end() ||
+         key.starts_with(kReservedPrefix);
+}
+
+// A key of one object that sixrd does not read, and the known key it resembles.
+struct UnknownKey {
+  std::string key;
+  std::optional<std::string_view> suggestion;
+};
+
+// The keys of `object` that are neither in `known` nor (at the top level) the spec's.
+std::vector<UnknownKey> unknownKeys(const json& object, std::span<const std::string_view> known,
+                                    bool topLevel) {
+  std::vector<UnknownKey> unknown;
+  if (!object.is_object()) {
+    return unknown;
+  }
+  // Typos of the spec's keys are worth a hint too ("capabilites"), but only at the top level.
+  std::vector<std::string_view> candidates(known.begin(), known.end());
+  if (topLevel) {
+    candidates.insert(candidates.end(), kStandardKeys.begin(), kStandardKeys.end());
+  }
+  for (const auto& item : object.items()) {
+    const std::string& key = item.key();
+    if (std::find(known.begin(), known.end(), key) != known.end() ||
+        (topLevel && isStandardKey(key))) {
+      continue;
+    }
+    unknown.push_back({key, closestKey(key, candidates)});
+  }
+  return unknown;
+}
+
+// `where` names the object in messages: "" for the plugin object, "log" for its log section.
+void appendWarnings(const std::vector<UnknownKey>& unknown, std::string_view where,
+                    std::vector<std::string>& warnings) {
+  const std::string object =
+      where.empty() ? std::string("the network configuration") : std::string(where);
+  const std::string prefix = where.empty() ? std::string() : std::string(where) + ".";
+  std::size_t shown = 0;
+  for (const UnknownKey& u : unknown) {
+    if (shown == kMaxKeyWarnings) {
+      warnings.push_back(std::to_string(unknown.size() - shown) + " more unknown keys in " +
+                         object + " are ignored");
+      break;
+    }
+    if (u.suggestion) {
+      warnings.push_back("unknown key " + quoteValue(u.key) + " in " + object +
+                         " is ignored: did you mean " + prefix + std::string(*u.suggestion) + "?");
+    } else {
+      warnings.push_back("unknown key " + quoteValue(u.key) + " in " + object +
+                         " is ignored: sixrd does not read it (another plugin or the runtime "
+                         "may)");
+    }
+    ++shown;
+  }
+}
+
+std::vector<std::string> keyWarnings(const json& raw) {
+  std::vector<std::string> warnings;
+  appendWarnings(unknownKeys(raw, kSixrdKeys, true), "", warnings);
+  if (const auto log = raw.find("log"); log != raw.end()) {
+    appendWarnings(unknownKeys(*log, kLogKeys, false), "log", warnings);
+  }
+  return warnings;
+}
+
 // Reads the members of one JSON object. Optional members that are absent or null keep their
 // default, the way Go's encoding/json leaves a field alone on null.
 class FieldReader {
  public:
-  FieldReader(const json& object, std::string prefix)
-      : object_(object), prefix_(std::move(prefix)) {}
+  FieldReader(const json& object, std::string prefix, std::vector<UnknownKey> unknown = {})
+      : object_(object), prefix_(std::move(prefix)), unknown_(std::move(unknown)) {}
 
   [[nodiscard]] std::string path(std::string_view name) const {
     return prefix_ + std::string(name);
@@ -60,7 +218,8 @@ class FieldReader {
   [[nodiscard]] std::string requiredString(std::string_view name, std::string_view hint) const {
     const auto it = object_.find(name);
     if (it == object_.end()) {
-      invalid(path(name), "is missing from the network configuration: " + std::string(hint));
+      invalid(path(name), "is missing from the network configuration" + typoFor(name) + ": " +
+                              std::string(hint));
     }
     if (!it->is_string()) {
       wrongType(path(name), "a string", *it);
@@ -133,8 +292,19 @@ class FieldReader {
   }
 
  private:
+  // ' (found "prefx": did you mean prefix?)' when an unknown key resembles `name`, else "".
+  [[nodiscard]] std::string typoFor(std::string_view name) const {
+    for (const UnknownKey& u : unknown_) {
+      if (u.suggestion == name) {
+        return " (found " + quoteValue(u.key) + ": did you mean " + path(name) + "?)";
+      }
+    }
+    return "";
+  }
+
   const json& object_;
   std::string prefix_;
+  std::vector<UnknownKey> unknown_;
 };
 
 // The network name becomes a directory under dataDir; anything that could climb out of it or hide
@@ -208,7 +378,7 @@ PluginConfig parseConfig(const json& raw) {
                                                   "object, not ") +
                                           raw.type_name());
   }
-  const FieldReader reader(raw, "");
+  const FieldReader reader(raw, "", unknownKeys(raw, kSixrdKeys, true));
   PluginConfig config;
 
   // cniVersion first: every later message is only meaningful if sixrd speaks this version.
@@ -276,6 +446,7 @@ PluginConfig parseConfig(const json& raw) {
   if (const json* prevResult = reader.optional("prevResult")) {
     config.prevResult = *prevResult;
   }
+  config.warnings = keyWarnings(raw);
   return config;
 }
 
@@ -288,6 +459,34 @@ PluginConfig parseConfig(const std::string& stdinBytes) {
                 std::string("the network configuration on stdin is not valid JSON: ") + e.what());
   }
   return parseConfig(raw);
+}
+
+ConfigPreview previewConfig(std::string_view stdinBytes) noexcept {
+  ConfigPreview preview;
+  try {
+    const json raw = json::parse(stdinBytes, nullptr, false);
+    if (!raw.is_object()) {
+      return preview;
+    }
+    preview.warnings = keyWarnings(raw);
+    const auto log = raw.find("log");
+    if (log == raw.end() || !log->is_object()) {
+      return preview;
+    }
+    if (const auto file = log->find("file"); file != log->end() && file->is_string()) {
+      const auto& path = file->get_ref<const std::string&>();
+      if (!path.empty() && path.front() == '/' && path.find('\0') == std::string::npos) {
+        preview.log.file = path;
+      }
+    }
+    if (const auto level = log->find("level"); level != log->end() && level->is_string() &&
+                                               isLogLevel(level->get_ref<const std::string&>())) {
+      preview.log.level = level->get<std::string>();
+    }
+  } catch (...) {
+    // A preview is best effort: what could not be read stays at its default.
+  }
+  return preview;
 }
 
 int podMtu(const PluginConfig& config, int underlayMtu) {

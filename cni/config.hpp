@@ -5,6 +5,8 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -33,6 +35,10 @@ struct PluginConfig {
   nlohmann::json dns = nlohmann::json::object();  // "dns", passed through to the result
   nlohmann::json prevResult;                      // null when absent
   nlohmann::json runtimeConfig = nlohmann::json::object();
+  // What the parser accepted but an operator should hear about, one sentence each: keys sixrd
+  // does not read ("prefx" -> "did you mean prefix?"). runPlugin logs them as warnings once the
+  // log is set up; the installer may print them.
+  std::vector<std::string> warnings;
 };
 
 // Throws cni::Error, the message naming the field (nested ones as "log.level"):
@@ -45,9 +51,16 @@ struct PluginConfig {
 //          message, kept); nodeIP not an IPv4 address inside the underlay; underlayInterface
 //          or tunnel not an interface name; mtu outside 1280..65515; ttl outside 1..255; dataDir
 //          or log.file not absolute; log.level not one of kLogLevels (cni/log.hpp).
+//          A missing required field whose name an unknown key resembles says so in its message:
+//          'prefix is missing from the network configuration (found "prefx": did you mean
+//          prefix?): ...'.
 // Optional fields that are absent or JSON null keep their defaults; underlayInterface "" means
-// unset. Unknown fields (capabilities, args, ipam, ...) are ignored. dns and runtimeConfig must be
-// objects; prevResult is kept raw (parseResult() reads it).
+// unset. dns and runtimeConfig must be objects; prevResult is kept raw (parseResult() reads it).
+// Unknown keys never fail the parse (a conflist carries other plugins' and runtimes' keys): the
+// CNI spec's own (cniVersions, capabilities, ipam, ipMasq, args, disableCheck, disableGC,
+// loadOnlyInlinedPlugins, plugins, cni.dev/...) are accepted silently, and every other one, in the
+// object or in "log", adds a line to PluginConfig::warnings, with "did you mean X?" when it is
+// close to a known key (case, '_'/'-', or one or two letters apart, e.g. "MTU", "nodeIp", "prefx").
 PluginConfig parseConfig(const nlohmann::json& raw);
 
 // Same, from the stdin bytes (code 6 for malformed JSON, with the parser's position).
@@ -56,6 +69,17 @@ PluginConfig parseConfig(const std::string& stdinBytes);
 inline PluginConfig parseConfig(const char* stdinBytes) {
   return parseConfig(std::string(stdinBytes));
 }
+
+// For reporting an error found before parseConfig succeeded (a bad CNI_IFNAME, an invalid
+// prefix): what can still be read of the stdin bytes. log.file is kept when it is an absolute path
+// and log.level when it is one of kLogLevels (else "info"); warnings are the unknown-key lines
+// parseConfig would have given. A default LogConfig and no warnings when the bytes are not a JSON
+// object. Never throws.
+struct ConfigPreview {
+  LogConfig log;
+  std::vector<std::string> warnings;
+};
+ConfigPreview previewConfig(std::string_view stdinBytes) noexcept;
 
 // The pod MTU for an underlay of `underlayMtu`: underlay - 20 by default; a configured mtu larger
 // than that throws code 7 naming both numbers; a smaller one is honoured. Also code 7 when

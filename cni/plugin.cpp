@@ -239,6 +239,34 @@ Error toCniError(std::exception_ptr error) {
   }
 }
 
+// The attachment a log line names, from the environment as the runtime set it: a value the
+// request refused is shown quoted (and cut), never raw.
+std::string envTag(const Environment& env, const std::string& name,
+                   std::optional<std::string> (*problem)(std::string_view)) {
+  const std::optional<std::string> value = env(name);
+  if (!value) return "";
+  return problem(*value) ? quoteValue(*value) : *value;
+}
+
+// An error found before the config was parsed (a bad environment, an invalid prefix) belongs in
+// the log file the config names as much as one found later: an operator reads that file, not the
+// runtime's event stream. Whatever of the log section can be read is used.
+void logBeforeConfig(const Environment& env, const std::string& stdinBytes, bool toStderr,
+                     const Error& error) noexcept {
+  try {
+    const ConfigPreview preview = previewConfig(stdinBytes);
+    initLogging(preview.log, envTag(env, "CNI_CONTAINERID", containerIdProblem),
+                envTag(env, "CNI_IFNAME", interfaceNameProblem), toStderr);
+    const std::optional<std::string> command = env("CNI_COMMAND");
+    spdlog::info("CNI_COMMAND {} failed before its network configuration was accepted",
+                 command ? quoteValue(*command) : "(unset)");
+    for (const auto& w : preview.warnings) spdlog::warn("{}", w);
+    spdlog::error("error {}: {}", static_cast<unsigned>(error.code()), error.what());
+  } catch (...) {
+    // Logging is a diagnostic aid: the error JSON on stdout is what counts.
+  }
+}
+
 const char* verbName(Verb verb) {
   switch (verb) {
     case Verb::kAdd: return "ADD";
@@ -274,16 +302,21 @@ int runPlugin(const Environment& env, std::istream& in, std::ostream& out,
               const PluginOptions& options) noexcept {
   silenceLogging();
   std::string stdinBytes;
+  bool stdinRead = false;
+  bool logging = false;
   try {
     const Request request = readRequest(env, in);
     stdinBytes = request.stdinBytes;
+    stdinRead = true;
     if (request.verb == Verb::kVersion) {
       out << versionJson(versionOf(stdinBytes)).dump() << '\n';
       return 0;
     }
     const PluginConfig config = parseConfig(stdinBytes);
     initLogging(config.log, request.containerId, request.ifname, options.logToStderr);
+    logging = true;
     spdlog::info("{} netns {} network {}", verbName(request.verb), request.netns, config.name);
+    for (const auto& warning : config.warnings) spdlog::warn("{}", warning);
     if ((request.verb == Verb::kGc || request.verb == Verb::kStatus) &&
         !hasGcAndStatus(config.cniVersion)) {
       throw Error(Code::kIncompatibleVersion,
@@ -320,8 +353,24 @@ int runPlugin(const Environment& env, std::istream& in, std::ostream& out,
     return 0;
   } catch (...) {
     const Error error = toCniError(std::current_exception());
+    if (logging) {
+      try {
+        spdlog::error("error {}: {}", static_cast<unsigned>(error.code()), error.what());
+      } catch (...) {
+        // The error JSON below is what counts.
+      }
+    } else {
+      // readRequest checks the environment before it reads stdin; the config is still there.
+      if (!stdinRead && error.code() == Code::kInvalidEnv) {
+        try {
+          stdinBytes = readStdin(in);
+        } catch (...) {
+          stdinBytes.clear();
+        }
+      }
+      logBeforeConfig(env, stdinBytes, options.logToStderr, error);
+    }
     try {
-      spdlog::error("error {}: {}", static_cast<unsigned>(error.code()), error.what());
       out << errorJson(error, versionOf(stdinBytes)).dump() << '\n';
     } catch (...) {
       // Nothing left to report through.

@@ -275,6 +275,8 @@ std::optional<std::string> containerIdProblem(std::string_view id) {
   return std::nullopt;
 }
 
+std::string readStdin(std::istream& in) { return readBounded(in); }
+
 Request readRequest(const Environment& env, std::istream& in) {
   const VerbInfo& verb = parseVerb(env("CNI_COMMAND"));
   Request request;

@@ -43,7 +43,13 @@ struct Request {
 // CNI_PATH is never required (sixrd delegates to no other plugin).
 // stdin is read for every verb, never more than kMaxStdinBytes + 1 bytes: code 6 when it is
 // larger, code 6 when it is empty for any verb but VERSION, code 5 when reading fails.
+// The environment is checked before stdin is read: when this throws code 4, `in` is untouched
+// (runPlugin then still reads it, to find the log file the error belongs in).
 Request readRequest(const Environment& env, std::istream& in);
+
+// stdin as readRequest reads it: bounded, code 6 when larger than kMaxStdinBytes, code 5 when
+// reading fails.
+std::string readStdin(std::istream& in);
 
 // Why `name` is not a valid interface name (CNI_IFNAME rules, which are the kernel's: 1..15 chars,
 // no '/', ':' or whitespace, not "." or ".."); nullopt when it is valid. The text continues a
