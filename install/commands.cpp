@@ -259,6 +259,10 @@ struct Commands::Impl {
     DaemonSettings s;
     s.conf = confPath(daemonFlags, daemonConf);
     s.intervalSeconds = interval;
+    s.hostRoot = paths(daemonFlags, false).hostRoot;
+    if (auto v = daemonFlags.get(kReclaimGrace, env); v && !v->empty()) {
+      s.reclaimGraceSeconds = parseInt(kReclaimGrace, *v);
+    }
     return runDaemon(s, context);
   }
 };
@@ -336,13 +340,18 @@ Commands::Commands(CLI::App& app, Context context, cni::Environment env, std::os
   m.daemonCmd = app.add_subcommand(
       "daemon",
       "Keep the tunnel up: every --interval seconds, re-read the configuration and repair the "
-      "tunnel if it drifted. Exits 0 on SIGTERM or SIGINT. The DaemonSet's long-running "
-      "container.");
+      "tunnel if it drifted, and reclaim the leases and host veths of pods whose DEL never "
+      "reached sixrd (a chained plugin failed first). Exits 0 on SIGTERM or SIGINT. The "
+      "DaemonSet's long-running container.");
   m.daemonCmd->add_option("--conf", m.daemonConf,
                           "network configuration (list) file (default: the one install writes)");
   addPathFlags(m.daemonFlags, m.daemonCmd, false);
   m.daemonCmd->add_option("--interval", m.interval, "seconds between checks")
       ->capture_default_str();
+  m.daemonFlags.add(m.daemonCmd, kReclaimGrace,
+                    "seconds a lease without host veth must be old before it is released (DEL "
+                    "never reached sixrd: a chained plugin failed first); 0: no reclaim",
+                    "60");
 }
 
 Commands::~Commands() = default;

@@ -23,6 +23,7 @@
 #include "cni/error.hpp"
 #include "cni/version.hpp"
 #include "install/files.hpp"
+#include "install/reclaim.hpp"
 #include "ipam/lease_store.hpp"
 #include "ipam/unique_fd.hpp"
 
@@ -859,6 +860,15 @@ int runDaemon(const DaemonSettings& settings, const Context& context) {
   if (settings.intervalSeconds < 1) {
     throw UsageError("--interval", "--interval must be at least 1 second");
   }
+  if (settings.reclaimGraceSeconds < 0) {
+    throw UsageError("--reclaim-grace", "--reclaim-grace must be 0 (off) or a number of seconds");
+  }
+  Reclaimer reclaimer{std::chrono::seconds(settings.reclaimGraceSeconds)};
+  std::string lastReclaimProblem;
+  if (settings.reclaimGraceSeconds > 0) {
+    spdlog::info("sixrd daemon: reclaiming leases and host veths whose pod is gone, after {} s",
+                 settings.reclaimGraceSeconds);
+  }
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGTERM);
@@ -895,6 +905,21 @@ int runDaemon(const DaemonSettings& settings, const Context& context) {
         spdlog::warn("{}", problem);
       }
       lastProblem = problem;
+    }
+    if (settings.reclaimGraceSeconds > 0) {
+      // What the runtime's DEL or GC should have removed, when a chained plugin failed first.
+      std::string reclaimProblem;
+      try {
+        const auto datapath = context.makeDatapath();
+        reclaimer.runFor(settings.conf, settings.hostRoot, *datapath);
+      } catch (const std::exception& e) {
+        reclaimProblem = fmt::format("reclaim pass failed (retrying in {} s): {}",
+                                     settings.intervalSeconds, e.what());
+      }
+      if (reclaimProblem != lastReclaimProblem && !reclaimProblem.empty()) {
+        spdlog::warn("{}", reclaimProblem);
+      }
+      lastReclaimProblem = reclaimProblem;
     }
     if (settings.rounds > 0 && round >= settings.rounds) return 0;
 

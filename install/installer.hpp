@@ -67,6 +67,7 @@ inline constexpr Setting kConflistName{"--conflist-name", "SIXRD_CONFLIST_NAME"}
 inline constexpr Setting kCniBinDir{"--cni-bin-dir", "SIXRD_CNI_BIN_DIR"};
 inline constexpr Setting kCniConfDir{"--cni-conf-dir", "SIXRD_CNI_CONF_DIR"};
 inline constexpr Setting kNoTunnel{"--no-tunnel", "SIXRD_NO_TUNNEL"};
+inline constexpr Setting kReclaimGrace{"--reclaim-grace", "SIXRD_RECLAIM_GRACE"};
 inline constexpr Setting kServiceCidr{"--service-cidr", "SIXRD_SERVICE_CIDR"};
 
 // The kubernetes Service's ClusterIP, which the kubelet puts in every container's environment:
@@ -280,10 +281,14 @@ StatusReport status(const nlohmann::json& conf, const cni::PluginOptions& option
 // logging what it repaired; failures are logged and retried next round. Returns 0 when SIGTERM or
 // SIGINT arrives (blocked and waited for with sigtimedwait: no handler runs, and a container's
 // PID 1 gets them too). `rounds` > 0 stops after that many rounds (tests).
+// Every round also runs the reclaim pass (install/reclaim.hpp) over the conf's lease store (its
+// dataDir under hostRoot) unless reclaimGraceSeconds is 0; a failing pass is logged and retried.
 struct DaemonSettings {
   std::filesystem::path conf;
   int intervalSeconds = 60;
   int rounds = 0;
+  std::filesystem::path hostRoot = "/";
+  int reclaimGraceSeconds = 60;  // lease age before reclaim may release it; 0: no reclaim
 };
 int runDaemon(const DaemonSettings& settings, const Context& context);
 

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <atomic>
 #include <cerrno>
 #include <ctime>
@@ -30,6 +32,9 @@ constexpr std::string_view kTempPrefix = ".tmp-";
 constexpr std::time_t kStaleTempSeconds = 60;
 // How often acquire re-tries one candidate whose holder keeps releasing it under our feet.
 constexpr int kClaimRetries = 8;
+// A lease being reclaimed: ".reclaim-<16 hex>-<pid>-<n>". The leading dot keeps it out of every
+// lookup, like a temp file.
+constexpr std::string_view kTombPrefix = ".reclaim-";
 
 [[noreturn]] void throwStoreError(std::string_view what, const fs::path& path, int err) {
   throw StoreError("lease store: cannot " + std::string(what) + " " + path.string() + ": " +
@@ -103,6 +108,7 @@ std::optional<Lease> parseLease(std::string_view text, std::uint64_t iid) {
 struct Probe {
   bool exists = false;         // a file (of any kind) holds the name
   std::optional<Lease> lease;  // set when it reads as a complete lease
+  struct stat st {};           // of the file read, when it could be opened
 };
 
 Probe probe(const fs::path& path, std::uint64_t iid) {
@@ -114,9 +120,10 @@ Probe probe(const fs::path& path, std::uint64_t iid) {
     if (err == ELOOP) return {true, std::nullopt};
     throwStoreError("open", path, err);
   }
-  struct stat st {};
+  Probe out{true, std::nullopt, {}};
+  struct stat& st = out.st;
   if (::fstat(fd.get(), &st) != 0) throwStoreError("stat", path, errno);
-  if (!S_ISREG(st.st_mode)) return {true, std::nullopt};
+  if (!S_ISREG(st.st_mode)) return out;
 
   std::string text;
   char buf[512];
@@ -129,8 +136,8 @@ Probe probe(const fs::path& path, std::uint64_t iid) {
     if (n == 0) break;
     text.append(buf, static_cast<std::size_t>(n));
   }
-  if (text.size() > kMaxLeaseFileSize) return {true, std::nullopt};
-  return {true, parseLease(text, iid)};
+  if (text.size() <= kMaxLeaseFileSize) out.lease = parseLease(text, iid);
+  return out;
 }
 
 void writeAll(int fd, std::string_view data, const fs::path& path) {
@@ -221,6 +228,31 @@ bool claim(const fs::path& dir, const fs::path& path, std::string_view content) 
   throwStoreError("create", path, err);
 }
 
+LeaseStore::Clock::time_point timeOf(const timespec& ts) {
+  return LeaseStore::Clock::time_point(
+      std::chrono::duration_cast<LeaseStore::Clock::duration>(
+          std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+}
+
+// Marks a reused lease as young again (its mtime), through its name: when reclaim has moved the
+// file aside meanwhile, the name is empty (false) and the caller claims a fresh lease there.
+bool touch(const fs::path& path) {
+  if (::utimensat(AT_FDCWD, path.c_str(), nullptr, AT_SYMLINK_NOFOLLOW) == 0) return true;
+  if (errno == ENOENT) return false;
+  throwStoreError("touch", path, errno);
+}
+
+// link() then unlink(): unlike rename() it never replaces a file that took the name meanwhile.
+bool putBack(const fs::path& from, const fs::path& to) {
+  bool restored = true;
+  if (::link(from.c_str(), to.c_str()) != 0) {
+    if (errno != EEXIST) throwStoreError("restore", to, errno);
+    restored = false;
+  }
+  if (::unlink(from.c_str()) != 0 && errno != ENOENT) throwStoreError("remove", from, errno);
+  return restored;
+}
+
 void removeStaleTemps(const fs::path& dir) {
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
@@ -273,7 +305,10 @@ Lease LeaseStore::acquire(const Owner& owner, const Ipv6Prefix& node64, bool* cr
     throw std::invalid_argument("lease store: node prefix " + formatPrefix(node64) +
                                 " is not a /64");
   }
-  if (auto existing = find(owner)) return *existing;
+  if (auto existing = find(owner)) {
+    if (touch(dir_ / hex16(existing->interfaceId))) return *existing;
+    // Reclaim buried it between our read and our touch: claim afresh below.
+  }
 
   ensureDir(dir_);
   // Two concurrent ADDs of one owner walk the same candidate sequence and the first link() wins,
@@ -356,6 +391,118 @@ std::vector<Lease> LeaseStore::gc(const std::set<Owner>& valid) {
   }
   removeStaleTemps(dir_);
   return released;
+}
+
+std::vector<LeaseStore::File> LeaseStore::scan() const {
+  std::vector<File> files;
+  std::error_code ec;
+  fs::directory_iterator it(dir_, ec);
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) {
+      return files;
+    }
+    throwStoreError("list", dir_, ec.value());
+  }
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) throwStoreError("list", dir_, ec.value());
+    File file;
+    file.name = it->path().filename().string();
+    std::optional<std::uint64_t> iid;
+    if (file.name.starts_with(kTempPrefix)) {
+      file.kind = File::Kind::kTemp;
+    } else if (file.name.starts_with(kTombPrefix)) {
+      file.kind = File::Kind::kTombstone;
+      iid = parseHex16(std::string_view(file.name).substr(kTombPrefix.size(), 16));
+    } else if ((iid = parseHex16(file.name))) {
+      file.kind = File::Kind::kLease;
+    } else {
+      file.why = "not named by an interface id";
+    }
+    Probe held;
+    try {
+      if (iid) held = probe(it->path(), *iid);
+    } catch (const StoreError& e) {
+      held.exists = false;
+      file.why = e.what();
+    }
+    struct stat st {};
+    if (held.exists && held.st.st_ino != 0) {
+      st = held.st;
+    } else if (::lstat(it->path().c_str(), &st) != 0) {
+      if (errno == ENOENT) continue;  // gone since the listing
+      throwStoreError("stat", it->path(), errno);
+    }
+    file.modified = timeOf(st.st_mtim);
+    file.changed = timeOf(st.st_ctim);
+    file.device = st.st_dev;
+    file.inode = st.st_ino;
+    file.lease = std::move(held.lease);
+    if (file.kind == File::Kind::kLease && !file.lease) {
+      file.kind = File::Kind::kForeign;
+      if (file.why.empty()) {
+        file.why = S_ISREG(st.st_mode) ? "does not read as a lease" : "not a regular file";
+      }
+    }
+    files.push_back(std::move(file));
+  }
+  std::sort(files.begin(), files.end(),
+            [](const File& a, const File& b) { return a.name < b.name; });
+  return files;
+}
+
+std::optional<LeaseStore::Tombstone> LeaseStore::bury(const File& seen, std::string* why) {
+  if (seen.kind != File::Kind::kLease || !seen.lease) {
+    throw std::invalid_argument("lease store: bury needs a lease file, got " + seen.name);
+  }
+  const fs::path path = dir_ / seen.name;
+  static std::atomic<unsigned> counter{0};
+  fs::path tomb;
+  for (int tries = 0;; ++tries) {
+    tomb = dir_ / (std::string(kTombPrefix) + seen.name + "-" + std::to_string(::getpid()) + "-" +
+                   std::to_string(counter.fetch_add(1)));
+    // NOREPLACE: a daemon is often PID 1 of its container, so a tombstone a dead predecessor left
+    // could carry the same name, and renaming over it would lose that lease.
+    int rc = ::renameat2(AT_FDCWD, path.c_str(), AT_FDCWD, tomb.c_str(), RENAME_NOREPLACE);
+    if (rc != 0 && errno == EINVAL) rc = ::rename(path.c_str(), tomb.c_str());
+    if (rc == 0) break;
+    if (errno == EEXIST && tries < 100) continue;
+    if (errno == ENOENT) {
+      if (why != nullptr) *why = "released since the scan";
+      return std::nullopt;
+    }
+    throwStoreError("rename", path, errno);
+  }
+  struct stat st {};
+  if (::lstat(tomb.c_str(), &st) != 0) throwStoreError("stat", tomb, errno);
+  std::string_view changed;
+  if (st.st_dev != seen.device || st.st_ino != seen.inode) {
+    changed = "published anew since the scan";
+  } else if (timeOf(st.st_mtim) != seen.modified) {
+    changed = "reused by an ADD since the scan";
+  }
+  if (!changed.empty()) {
+    putBack(tomb, path);
+    if (why != nullptr) *why = changed;
+    return std::nullopt;
+  }
+  return Tombstone{tomb, *seen.lease};
+}
+
+void LeaseStore::discard(const Tombstone& tombstone) {
+  if (::unlink(tombstone.path.c_str()) != 0 && errno != ENOENT) {
+    throwStoreError("remove", tombstone.path, errno);
+  }
+}
+
+bool LeaseStore::exhume(const Tombstone& tombstone) {
+  return putBack(tombstone.path, dir_ / hex16(tombstone.lease.interfaceId));
+}
+
+LeaseStore::Tombstone LeaseStore::tombstoneOf(const File& file) const {
+  if (file.kind != File::Kind::kTombstone || !file.lease) {
+    throw std::invalid_argument("lease store: " + file.name + " is not a readable tombstone");
+  }
+  return Tombstone{dir_ / file.name, *file.lease};
 }
 
 }  // namespace sixrd::ipam

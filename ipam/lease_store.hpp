@@ -6,8 +6,19 @@
 // parallel) and none takes a global lock on the fast path. A lease is written to a temp file
 // (".tmp-*", O_CREAT|O_EXCL) and published with link(), which fails atomically when the name is
 // taken, so a lease file is never seen empty or half-written.
+//
+// Reclaim (the daemon, install/reclaim.hpp) takes a lease back in steps an ADD can race safely:
+// scan() reports each file's age; bury() renames one lease to a tombstone (".reclaim-*", invisible
+// to find/list like temp files) only when the file is still the one scanned and no ADD touched it
+// since; then the caller re-checks the pod and either discard()s the tombstone or exhume()s it.
+// acquire() touches (mtime) a lease it reuses, through its name: an ADD that reuses a lease just
+// before bury() shows up as a changed mtime on the tombstone, and one just after finds no file
+// under the name and claims a fresh lease there, which exhume() never overwrites.
 #pragma once
 
+#include <sys/types.h>
+
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -56,8 +67,9 @@ class LeaseStore {
   // A missing store directory means no lease. Throws StoreError on I/O failure.
   [[nodiscard]] std::optional<Lease> find(const Owner& owner) const;
 
-  // Returns the owner's existing lease (as stored), else claims the first free candidate address
-  // inside node64. Concurrent calls for one owner return the same lease. Throws
+  // Returns the owner's existing lease (as stored, its mtime set to now: a reused lease is young
+  // again for reclaim), else claims the first free candidate address inside node64. Concurrent
+  // calls for one owner return the same lease. Throws
   // AddressesExhausted or StoreError; std::invalid_argument when node64 is not a /64 or an owner
   // field contains a newline or NUL (it could not be read back). When `created` is given it is set
   // to whether this call made the lease (false: it existed, or a concurrent call made it).
@@ -74,6 +86,53 @@ class LeaseStore {
   // Releases every lease whose owner is not in `valid`; returns what it released. Also removes
   // temp files left by a process that died mid-acquire (older than a minute).
   std::vector<Lease> gc(const std::set<Owner>& valid);
+
+  // --- reclaim (see the top of this file) ---
+
+  using Clock = std::chrono::system_clock;
+
+  // One entry of the store directory, as scan() saw it.
+  struct File {
+    enum class Kind {
+      kLease,      // a lease file (lease is set)
+      kTemp,       // ".tmp-*": an ADD publishing a lease (or one that died doing so)
+      kTombstone,  // ".reclaim-*": a lease being reclaimed (lease is set when it reads as one)
+      kForeign,    // anything else: not written by sixrd, or not readable as a lease
+    };
+    Kind kind = Kind::kForeign;
+    std::string name;            // file name inside dir()
+    std::optional<Lease> lease;  // kLease; kTombstone when readable
+    Clock::time_point modified;  // mtime: when the lease was written or last reused by an ADD
+    Clock::time_point changed;   // ctime: for a tombstone, when it was buried
+    dev_t device = 0;            // identity of the file scanned, so that bury() moves that file
+    ino_t inode = 0;             // and not one published under the same name since
+    std::string why;             // kForeign: why it is not a lease
+  };
+
+  // Every entry of the store directory (lstat, no symlink followed), in name order. A missing
+  // directory is an empty store. Throws StoreError when the directory cannot be read.
+  [[nodiscard]] std::vector<File> scan() const;
+
+  // A lease moved aside by bury().
+  struct Tombstone {
+    std::filesystem::path path;
+    Lease lease;
+  };
+  // Renames the lease file `seen` (a kLease from scan()) to a tombstone, atomically: from here
+  // find(), list() and acquire() no longer see it. nullopt, with the file back under its name or
+  // gone, when it is no longer the file scanned (released, or re-published) or an ADD reused it
+  // since the scan (its mtime moved): `why` (when given) then says which. Throws StoreError.
+  std::optional<Tombstone> bury(const File& seen, std::string* why = nullptr);
+
+  // Drops a tombstone: the lease is gone for good.
+  void discard(const Tombstone& tombstone);
+
+  // Puts a tombstone's lease back under its name, unless a fresh lease took the name meanwhile
+  // (then the fresh one stays and the tombstone is dropped). Returns true when it was put back.
+  bool exhume(const Tombstone& tombstone);
+
+  // A tombstone found by scan() (a reclaim that died between bury and discard/exhume).
+  [[nodiscard]] Tombstone tombstoneOf(const File& file) const;
 
   [[nodiscard]] const std::filesystem::path& dir() const noexcept { return dir_; }
 

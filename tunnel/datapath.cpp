@@ -37,6 +37,9 @@ class KernelDatapath final : public Datapath {
     return tunnel::checkPod(sock(), spec);
   }
   std::vector<HostVeth> listHostVeths() override { return tunnel::listHostVeths(sock()); }
+  std::optional<HostVeth> findHostVeth(const std::string& name) override {
+    return tunnel::findHostVeth(sock(), name);
+  }
 
  private:
   nl_sock* sock() {

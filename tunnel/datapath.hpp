@@ -152,10 +152,28 @@ class Datapath {
 
   // Host veths sixrd made on this node ("sx" + 12 hex, kind veth), with their aliases.
   struct HostVeth {
+    // Where the other end of the pair is, as the kernel reports it (IFLA_LINK_NETNSID, IFLA_LINK).
+    enum class Peer {
+      kUnknown,        // not reported (a datapath that cannot tell)
+      kOtherNetns,     // in another namespace that is alive: a pod, running or pinned by a mount
+      kNetnsGone,      // in a namespace being destroyed (the kernel reports nsid -1)
+      kNone,           // no peer at all (a pair being torn down)
+      kSameNetns,      // in this (the node's) namespace: not a pod sixrd plumbed
+    };
     std::string name;
     std::string alias;
+    Peer peer = Peer::kUnknown;
   };
   virtual std::vector<HostVeth> listHostVeths() = 0;
+
+  // The host veth called `name` when it exists and is a sixrd one (as listHostVeths() would list
+  // it). The default scans listHostVeths(); the kernel asks for the one link.
+  virtual std::optional<HostVeth> findHostVeth(const std::string& name) {
+    for (auto& veth : listHostVeths()) {
+      if (veth.name == name) return std::move(veth);
+    }
+    return std::nullopt;
+  }
 };
 
 // The real datapath on the running kernel.

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <thread>
 
@@ -347,6 +348,35 @@ std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec) {
   return out;
 }
 
+namespace {
+
+// The kernel reports a veth's peer namespace by its nsid as seen from ours (IFLA_LINK_NETNSID,
+// absent when the peer is in our namespace); a namespace whose last reference is gone (being
+// destroyed, taking its devices and so this pair with it) has no nsid any more and shows as -1.
+// IFLA_LINK is the peer's ifindex, 0 once the pair is being torn down.
+Datapath::HostVeth::Peer peerOf(rtnl_link* link) {
+  using Peer = Datapath::HostVeth::Peer;
+  std::int32_t nsid = 0;
+  if (rtnl_link_get_link_netnsid(link, &nsid) == 0) {
+    return nsid < 0 ? Peer::kNetnsGone : Peer::kOtherNetns;
+  }
+  return rtnl_link_get_link(link) == 0 ? Peer::kNone : Peer::kSameNetns;
+}
+
+Datapath::HostVeth hostVethOf(rtnl_link* link) {
+  const char* alias = rtnl_link_get_ifalias(link);
+  return {rtnl_link_get_name(link), alias != nullptr ? alias : "", peerOf(link)};
+}
+
+}  // namespace
+
+std::optional<Datapath::HostVeth> findHostVeth(nl_sock* sock, const std::string& name) {
+  if (!isHostVethName(name)) return std::nullopt;
+  const nl::Link link = nl::findLink(sock, name);
+  if (!link || !isVeth(link.get())) return std::nullopt;
+  return hostVethOf(link.get());
+}
+
 std::vector<Datapath::HostVeth> listHostVeths(nl_sock* sock) {
   nl_cache* raw = nullptr;
   nl::check(rtnl_link_alloc_cache(sock, AF_UNSPEC, &raw), "dump", "links");
@@ -356,8 +386,7 @@ std::vector<Datapath::HostVeth> listHostVeths(nl_sock* sock) {
     auto* link = reinterpret_cast<rtnl_link*>(o);
     const char* name = rtnl_link_get_name(link);
     if (name == nullptr || !isHostVethName(name) || !isVeth(link)) continue;
-    const char* alias = rtnl_link_get_ifalias(link);
-    out.push_back({name, alias != nullptr ? alias : ""});
+    out.push_back(hostVethOf(link));
   }
   return out;
 }

@@ -5,6 +5,7 @@
 
 #include <netlink/netlink.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec);
 bool delPod(nl_sock* sock, const std::string& hostVeth);
 std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec);
 std::vector<Datapath::HostVeth> listHostVeths(nl_sock* sock);
+std::optional<Datapath::HostVeth> findHostVeth(nl_sock* sock, const std::string& name);
 
 // True for names sixrd gives host veths: "sx" followed by 12 lowercase hex digits.
 bool isHostVethName(std::string_view name) noexcept;

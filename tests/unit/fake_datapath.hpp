@@ -49,12 +49,36 @@ class FakeDatapath : public tunnel::Datapath {
   std::vector<tunnel::PodSpec> added;  // every addPod() spec, including failed ones
   std::vector<std::string> deleted;    // every delPod() name, existing or not
 
+  // Where each host veth's peer is, as listHostVeths() reports it; a pod missing here has its peer
+  // in its (alive) pod namespace.
+  std::map<std::string, HostVeth::Peer> peers;
+  // Called at the start of findHostVeth(): a test makes an ADD race a reclaim from here.
+  std::function<void(const std::string&)> onFindHostVeth;
+
   // A link sixrd did not make in this test (another network's veth, a leftover of a crash, ...).
-  void plantVeth(const std::string& name, const std::string& alias) {
+  void plantVeth(const std::string& name, const std::string& alias,
+                 HostVeth::Peer peer = HostVeth::Peer::kOtherNetns) {
     Pod pod;
     pod.spec.hostVeth = name;
     pod.spec.alias = alias;
     pods[name] = pod;
+    peers[name] = peer;
+  }
+
+  // What the kernel does when the last reference to a pod namespace goes: every veth with an end
+  // inside dies, the host end (and with it its /128 route) too. Returns how many went.
+  std::size_t destroyNetns(const std::string& netns) {
+    std::size_t n = 0;
+    for (auto it = pods.begin(); it != pods.end();) {
+      if (it->second.spec.netns == netns) {
+        peers.erase(it->first);
+        it = pods.erase(it);
+        ++n;
+      } else {
+        ++it;
+      }
+    }
+    return n;
   }
 
   [[nodiscard]] std::size_t count(const std::string& call) const {
@@ -140,11 +164,23 @@ class FakeDatapath : public tunnel::Datapath {
   std::vector<HostVeth> listHostVeths() override {
     calls.emplace_back("listHostVeths");
     std::vector<HostVeth> veths;
-    for (const auto& [name, pod] : pods) veths.push_back({name, pod.spec.alias});
+    for (const auto& [name, pod] : pods) veths.push_back({name, pod.spec.alias, peerOf(name)});
     return veths;
   }
 
+  std::optional<HostVeth> findHostVeth(const std::string& name) override {
+    calls.push_back("findHostVeth " + name);
+    if (onFindHostVeth) onFindHostVeth(name);
+    const auto it = pods.find(name);
+    if (it == pods.end()) return std::nullopt;
+    return HostVeth{name, it->second.spec.alias, peerOf(name)};
+  }
+
  private:
+  [[nodiscard]] HostVeth::Peer peerOf(const std::string& name) const {
+    const auto it = peers.find(name);
+    return it == peers.end() ? HostVeth::Peer::kOtherNetns : it->second;
+  }
   static std::string mac(std::size_t n) {
     char buf[18];
     std::snprintf(buf, sizeof buf, "02:00:00:00:%02x:%02x", static_cast<unsigned>((n >> 8) & 0xff),
@@ -175,6 +211,9 @@ class ForwardingDatapath : public tunnel::Datapath {
     return target_.checkPod(spec);
   }
   std::vector<HostVeth> listHostVeths() override { return target_.listHostVeths(); }
+  std::optional<HostVeth> findHostVeth(const std::string& name) override {
+    return target_.findHostVeth(name);
+  }
 
  private:
   tunnel::Datapath& target_;
