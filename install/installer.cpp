@@ -332,6 +332,12 @@ std::vector<std::string> queryPluginVersions(const fs::path& plugin, std::string
   try {
     done = runProcess(plugin, env, input, timeoutMs);
   } catch (const std::system_error& e) {
+    if (e.code().value() == ENOENT) {
+      throw PluginNotRunnableHere(fmt::format(
+          "{} cannot be started from here ({}): a dynamically linked plugin needs the node's "
+          "libraries, which this container lacks",
+          plugin.string(), e.what()));
+    }
     throw InstallError(
         fmt::format("cannot run {} to ask it for its CNI versions: {}", plugin.string(), e.what()));
   }
@@ -379,7 +385,9 @@ std::vector<ChainedPlugin> probeChain(const InstallSettings& s) {
         locateUnderRoot(s.paths.hostRoot, fs::path(s.paths.cniBinDir) / type, dangling, target);
     if (!here && dangling) {
       // The node may well have it: this process sees only what is mounted under the host root.
-      out.push_back({type, binDirHere / type, std::nullopt});
+      out.push_back({type, binDirHere / type, std::nullopt,
+                     fmt::format("it leads to {}, which is not visible here (mount it under {})",
+                                 target, named(kHostRoot))});
       continue;
     }
     if (!here) {
@@ -398,7 +406,9 @@ std::vector<ChainedPlugin> probeChain(const InstallSettings& s) {
           named(kChain), type, here->string(), where));
     }
     try {
-      out.push_back({type, *here, queryPluginVersions(*here, query, binDirHere)});
+      out.push_back({type, *here, queryPluginVersions(*here, query, binDirHere), {}});
+    } catch (const PluginNotRunnableHere& e) {
+      out.push_back({type, *here, std::nullopt, e.what()});
     } catch (const InstallError& e) {
       throw InstallError(
           fmt::format("{} chains {}, but {}; nothing was written", named(kChain), type, e.what()));
@@ -595,10 +605,11 @@ InstallReport install(const InstallSettings& settings, const Context& context) {
   const std::vector<ChainedPlugin> chain = probeChain(settings);
   for (const auto& p : chain) {
     if (!p.supportedVersions) {
-      report.warnings.push_back(fmt::format(
-          "the chained plugin {} in {} leads to a file not visible here (mount it under {}): its "
-          "CNI versions were not checked, so cniVersion {} is written without cniVersions",
-          p.type, settings.paths.cniBinDir, named(kHostRoot), kDefaultCniVersion));
+      report.warnings.push_back(
+          fmt::format("the CNI versions of the chained plugin {} in {} were not checked: {}; "
+                      "cniVersion {} (which the reference plugins speak since their 1.0) is "
+                      "written without cniVersions",
+                      p.type, settings.paths.cniBinDir, p.why, kDefaultCniVersion));
     }
   }
   report.versions = negotiateVersions(settings.cniVersion, chain);

@@ -44,6 +44,14 @@ class InstallError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A chained plugin that is there but cannot be started from this process: ENOENT from exec on an
+// existing file means its ELF or #! interpreter is missing here (a dynamically linked host plugin
+// run from the FROM-scratch image), which says nothing about the node.
+class PluginNotRunnableHere : public InstallError {
+ public:
+  using InstallError::InstallError;
+};
+
 // One setting: its flag, and the environment variable read when the flag is not given (so a
 // DaemonSet can feed it from a ConfigMap or the downward API).
 struct Setting {
@@ -143,13 +151,14 @@ struct ChainedPlugin {
   // Its supportedVersions; nullopt when it could not be run from here (a symlink leading outside
   // the host root as mounted in this process): then nothing is known about it.
   std::optional<std::vector<std::string>> supportedVersions;
+  std::string why;  // when supportedVersions is nullopt
 };
 
 // Runs `plugin` the way libcni's GetVersionInfo does (CNI_COMMAND=VERSION, dummy CNI_NETNS and
 // CNI_IFNAME, {"cniVersion": cniVersion} on stdin) and returns its supportedVersions, killing it
-// after `timeoutMs`. Throws InstallError naming the plugin when it cannot be started, times out,
-// exits non-zero (with its error message), or prints no JSON object with a list of strings
-// "supportedVersions".
+// after `timeoutMs`. Throws PluginNotRunnableHere when exec says ENOENT; InstallError naming the
+// plugin when it cannot be started otherwise, times out, exits non-zero (with its error message),
+// or prints no JSON object with a list of strings "supportedVersions".
 std::vector<std::string> queryPluginVersions(const std::filesystem::path& plugin,
                                              std::string_view cniVersion,
                                              const std::filesystem::path& cniPath,
@@ -158,8 +167,9 @@ std::vector<std::string> queryPluginVersions(const std::filesystem::path& plugin
 // Finds every --chain plugin in the CNI bin dir under the host root (following symlinks inside the
 // host root) and asks it for its versions. Throws InstallError naming the plugin and the directory
 // when it is not there or not executable, and what queryPluginVersions throws. A symlink whose
-// target is not visible under the host root is not an error (the node may have it): its
-// supportedVersions stays nullopt.
+// target is not visible under the host root, or a plugin that cannot be started from here
+// (PluginNotRunnableHere), is not an error (the node may run it): its supportedVersions stays
+// nullopt and `why` says what happened.
 std::vector<ChainedPlugin> probeChain(const InstallSettings& settings);
 
 // The list's versions for sixrd (cni::kSupportedVersions) chained with `chain`.

@@ -526,9 +526,27 @@ TEST_F(InstallTest, AChainedPluginSymlinkLeadingOutOfSightIsAWarning) {
   fs::create_symlink("/nix/store/x-cni-plugins/bin/portmap", bin() / "portmap");
   const Outcome o = installFiles();
   ASSERT_EQ(o.status, 0) << o.error;
-  EXPECT_NE(o.out.find("warning: the chained plugin portmap"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("warning: the CNI versions of the chained plugin portmap in /opt/cni/bin "
+                       "were not checked: it leads to /nix/store/x-cni-plugins/bin/portmap, which "
+                       "is not visible here"),
+            std::string::npos)
+      << o.out;
   EXPECT_EQ(conf()["cniVersion"], "1.0.0");
   EXPECT_FALSE(conf().contains("cniVersions")) << "nothing known to list";
+}
+
+TEST_F(InstallTest, AChainedPluginThatCannotStartHereIsAWarning) {
+  // A dynamically linked host plugin run from the FROM-scratch image: exec finds no interpreter.
+  plantScript(bin(), "portmap", "");
+  std::ofstream(bin() / "portmap") << "#!/lib64/no-such-loader.so.2\n";
+  const Outcome o = installFiles();
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_NE(o.out.find("were not checked: " + (bin() / "portmap").string() +
+                       " cannot be started from here"),
+            std::string::npos)
+      << o.out;
+  EXPECT_EQ(conf()["cniVersion"], "1.0.0");
+  EXPECT_FALSE(conf().contains("cniVersions"));
 }
 
 TEST_F(InstallTest, ThePluginAcceptsWhatARuntimeHandsItFromTheList) {
