@@ -30,6 +30,7 @@ FORBIDDEN_KINDS = {"ServiceAccount", "Role", "ClusterRole", "RoleBinding", "Clus
 CAPABILITIES_ADD = ["NET_ADMIN"]
 HOST_ROOT = "/host"
 HOST_DIRS = {"/opt/cni/bin", "/etc/cni/net.d"}
+LEASE_STORE = "/run/sixrd"  # the plugin's default dataDir; the daemon reclaims leases there
 # Service subnets of common cluster set-ups the example prefix must stay clear of (kind's IPv6
 # defaults: services fd00:10:96::/112, pods fd00:10:244::/56; kubeadm's IPv6 examples).
 COMMON_SUBNETS = ["fd00:10:96::/112", "fd00:10:244::/56", "fd00::/108", "fd00:10::/48"]
@@ -108,8 +109,9 @@ def main():
     c.check(len(mains) == 1, "one long-running container")
     volumes = {v["name"]: v for v in pod.get("volumes") or []}
     host_paths = {v["hostPath"]["path"]: name for name, v in volumes.items() if "hostPath" in v}
-    c.check(set(host_paths) == HOST_DIRS,
-            f"hostPath volumes are exactly {sorted(HOST_DIRS)} (got {sorted(host_paths)})")
+    c.check(set(host_paths) == HOST_DIRS | {LEASE_STORE},
+            f"hostPath volumes are exactly {sorted(HOST_DIRS | {LEASE_STORE})} "
+            f"(got {sorted(host_paths)})")
 
     for ctr in inits + mains:
         name = ctr.get("name")
@@ -167,6 +169,14 @@ def main():
     main_mounts = {m["mountPath"]: m for m in main_ctr.get("volumeMounts") or []}
     c.check(HOST_ROOT + "/etc/cni/net.d" in main_mounts,
             "the long-running container mounts the CNI configuration (status reads it)")
+    lease = main_mounts.get(HOST_ROOT + LEASE_STORE)
+    c.check(lease is not None and not lease.get("readOnly", False)
+            and volumes[lease["name"]]["hostPath"]["path"] == LEASE_STORE,
+            f"the daemon mounts the lease store {LEASE_STORE} writable (it reclaims leases)")
+    daemon_args = argv_of(main_ctr)
+    c.check("daemon" in daemon_args and "--host-root" in daemon_args
+            and daemon_args[daemon_args.index("--host-root") + 1] == HOST_ROOT,
+            f"the daemon runs with --host-root {HOST_ROOT} (the lease store is under it)")
 
     check_kustomization(c, os.path.dirname(os.path.abspath(manifest)), manifest, inits + mains,
                         binary)
@@ -248,9 +258,9 @@ def check_kustomization(c, directory, manifest, containers, binary):
             "uninstall mode: no liveness probe (there is nothing left to probe)")
     volumes = {v["name"]: v for v in pod.get("volumes") or []}
     mounts = {m["mountPath"]: m for m in (inits[0].get("volumeMounts") or [])} if inits else {}
-    lease = mounts.get(HOST_ROOT + "/run/sixrd")
+    lease = mounts.get(HOST_ROOT + LEASE_STORE)
     c.check(lease is not None and lease.get("readOnly") is True
-            and volumes.get(lease["name"], {}).get("hostPath", {}).get("path") == "/run/sixrd",
+            and volumes.get(lease["name"], {}).get("hostPath", {}).get("path") == LEASE_STORE,
             "uninstall mode: the lease store /run/sixrd is mounted read-only (leases hold the "
             "tunnel)")
     for ctr in inits + mains:
