@@ -42,19 +42,32 @@ done
 for f in portmap loopback; do
   [ -x "$CNI_PLUGINS/$f" ] || missing "$CNI_PLUGINS/$f is missing (Debian containernetworking-plugins)"
 done
-"$PY" -c 'import grpc' 2>/dev/null || missing "$PY cannot import grpc (Debian python3-grpcio)"
+[ -f /usr/lib/python3/dist-packages/grpc/__init__.py ] || missing "grpc for $PY is missing (Debian python3-grpcio)"
 command -v gcc >/dev/null || missing "gcc is missing (it builds the static pause binary)"
 
 nodedir() { echo "$E2E_STATE/node$1"; }
 sock() { echo "$(nodedir "$1")/containerd.sock"; }
 in_node() { local n=$1; shift; nsenter --net="/run/netns/$(node_ns "$n")" "$@"; }
 section() { echo "== $* (${SECONDS}s)"; }
-cri() { local n=$1; shift; "$PY" "$here/cri/cri.py" "$(sock "$n")" "$@"; }
+# cri NODE VERB [ARGS...]: one CRI call through the client started below (one python process for
+# the whole test: importing grpc alone takes seconds under emulation). The result goes to stdout;
+# an RPC error to stderr, with status 1.
+cri() {
+  local n=$1 reply
+  shift
+  echo "$(sock "$n") $*" >&"${CRI_CLIENT[1]}"
+  IFS= read -r -t 300 reply <&"${CRI_CLIENT[0]}" || { echo "the CRI client did not answer" >&2; return 1; }
+  case $reply in
+  ok) ;;
+  "ok "*) printf '%s\n' "${reply#ok }" ;;
+  *) echo "${reply#error }" >&2; return 1 ;;
+  esac
+}
 ctr_() { local n=$1; shift; "$GUEST_ROOT/usr/bin/ctr" -a "$(sock "$n")" -n k8s.io "$@"; }
 node64() { "$SIXRD" node-prefix --prefix "$E2E_PREFIX" --underlay "$E2E_UNDERLAY" \
   --node-ip "$(node_ip "$1")" --json | jq -r .nodePrefix; }
-pod_file() { echo "$(nodedir "$1")/pod$2.$3"; } # NODE POD id|json
-pod_field() { jq -r ".$3" "$(pod_file "$1" "$2" json)"; }
+pod_file() { echo "$(nodedir "$1")/pod$2.$3"; } # NODE POD id|ip|netns|state
+pod_field() { cat "$(pod_file "$1" "$2" "$3")"; }
 
 # Everything this script made, in reverse: sandboxes (through the CRI while containerd is still
 # up), shims and pause processes (by the pids containerd recorded), containerd itself, mounts
@@ -62,12 +75,15 @@ pod_field() { jq -r ".$3" "$(pod_file "$1" "$2" json)"; }
 cleanup() {
   set +e
   local n d pid id f
+  [ -n "${CRI_CLIENT_PID:-}" ] && { kill "$CRI_CLIENT_PID"; wait "$CRI_CLIENT_PID"; } 2>/dev/null
   for n in $(seq 1 "$E2E_NODES"); do
     d=$(nodedir "$n")
     [ -f "$d/containerd.pid" ] || continue
     pid=$(cat "$d/containerd.pid")
-    if kill -0 "$pid" 2>/dev/null; then
-      for id in $(timeout 30 "$PY" "$here/cri/cri.py" "$(sock "$n")" list 2>/dev/null); do
+    # After a failed check the runtime may still hold sandboxes (one whose network setup failed
+    # has no id here): ask it, with the one-shot client.
+    if [ "$failed" != 0 ] && kill -0 "$pid" 2>/dev/null; then
+      for id in $(timeout 60 "$PY" "$here/cri/cri.py" "$(sock "$n")" list 2>/dev/null); do
         timeout 60 "$PY" "$here/cri/cri.py" "$(sock "$n")" stop "$id" >/dev/null 2>&1
         timeout 60 "$PY" "$here/cri/cri.py" "$(sock "$n")" remove "$id" >/dev/null 2>&1
       done
@@ -81,9 +97,9 @@ cleanup() {
     wait "$pid" 2>/dev/null
   done
   findmnt -rn -o TARGET | grep "^$E2E_STATE/" | sort -r | while read -r f; do umount -l "$f"; done
-  for f in "$E2E_STATE"/node*/pod*.json; do
+  for f in "$E2E_STATE"/node*/pod*.netns; do
     [ -f "$f" ] || continue
-    f=$(jq -r '.netns // empty' "$f")
+    f=$(cat "$f")
     [ -n "$f" ] && [ -e "$f" ] && { umount "$f"; rm -f "$f"; }
   done
   [ -d /sys/fs/cgroup$CGROUP_PARENT ] && find "/sys/fs/cgroup$CGROUP_PARENT" -depth -type d -exec rmdir {} \;
@@ -92,6 +108,8 @@ cleanup() {
 }
 trap cleanup EXIT
 cleanup
+
+coproc CRI_CLIENT { exec "$PY" "$here/cri/cri.py" --serve; }
 
 section "the sandbox image, built here"
 mkdir -p "$E2E_STATE"
@@ -120,8 +138,11 @@ start_containerd() {
     -e "s|@SANDBOX_IMAGE@|$SANDBOX_IMAGE|g" -e "s|@CNI_BIN_DIR@|$d/cni/bin|g" \
     -e "s|@CNI_CONF_DIR@|$d/cni/net.d|g" -e "s|@RUNC@|$GUEST_ROOT/usr/sbin/runc|g" \
     "$here/cri/containerd.toml.in" >"$d/config.toml"
-  # nsenter and env exec: $! is containerd's own pid. The shim is found through PATH.
-  in_node "$n" env PATH="$CTR_PATH" containerd --config "$d/config.toml" >"$d/containerd.log" 2>&1 &
+  # nsenter and env exec: $! is containerd's own pid. The shim is found through PATH. The CRI
+  # client's pipes stay here: neither containerd nor its shims inherit them.
+  local client_in=${CRI_CLIENT[1]} client_out=${CRI_CLIENT[0]}
+  in_node "$n" env PATH="$CTR_PATH" containerd --config "$d/config.toml" >"$d/containerd.log" 2>&1 \
+    {client_in}>&- {client_out}<&- &
   pid=$!
   echo "$pid" >"$d/containerd.pid"
   for _ in $(seq 120); do
@@ -165,27 +186,32 @@ run_pod() { # NODE POD: RunPodSandbox, then the runtime's own view of it (PodSan
     return 1
   fi
   echo "$id" >"$(pod_file "$n" "$p" id)"
-  cri "$n" inspect "$id" >"$(pod_file "$n" "$p" json)"
+  cri "$n" inspect "$id" >"$E2E_STATE/inspect" || return 1
+  jq -r '.ip, .netns, .state' "$E2E_STATE/inspect" | {
+    read -r ip && read -r netns && read -r state &&
+      echo "$ip" >"$(pod_file "$n" "$p" ip)" && echo "$netns" >"$(pod_file "$n" "$p" netns)" &&
+      echo "$state" >"$(pod_file "$n" "$p" state)"
+  }
 }
 pod_in_node64() { # the IP containerd reports lies in the node's /64 and the sandbox is ready
   local n=$1 p=$2 ip net
-  [ -f "$(pod_file "$n" "$p" json)" ] || return 1
+  [ -f "$(pod_file "$n" "$p" state)" ] || return 1
   ip=$(pod_field "$n" "$p" ip)
   net=$(node64 "$n")
   echo "   node$n pod$p: $ip ($(pod_field "$n" "$p" state)), node /64 $net, netns $(pod_field "$n" "$p" netns)"
   [ "$(pod_field "$n" "$p" state)" = SANDBOX_READY ] &&
-    "$PY" -c 'import ipaddress, sys; sys.exit(ipaddress.ip_address(sys.argv[1]) not in ipaddress.ip_network(sys.argv[2]))' "$ip" "$net"
+    "$PY" -S -c 'import ipaddress, sys; sys.exit(ipaddress.ip_address(sys.argv[1]) not in ipaddress.ip_network(sys.argv[2]))' "$ip" "$net"
 }
 pod_link() { # eth0 in the sandbox's netns holds that address as /128, MTU 1480
   local n=$1 p=$2 ns
-  [ -f "$(pod_file "$n" "$p" json)" ] || return 1
+  [ -f "$(pod_file "$n" "$p" state)" ] || return 1
   ns=$(pod_field "$n" "$p" netns)
   nsenter --net="$ns" ip -j addr show dev eth0 | jq -e --arg a "$(pod_field "$n" "$p" ip)" \
     '.[0].mtu == 1480 and ([.[0].addr_info[] | select(.local == $a and .prefixlen == 128)] | length == 1)' >/dev/null
 }
 host_route() { # the node routes the pod's /128 to a sixrd host veth
   local n=$1 p=$2
-  [ -f "$(pod_file "$n" "$p" json)" ] || return 1
+  [ -f "$(pod_file "$n" "$p" state)" ] || return 1
   ip -n "$(node_ns "$n")" -6 -j route show "$(pod_field "$n" "$p" ip)/128" |
     jq -e 'length == 1 and (.[0].dev | startswith("sx"))' >/dev/null
 }
@@ -198,7 +224,7 @@ done; done
 
 section "traffic between the runtime's pods, across nodes"
 pod_ping() { # FROM_NODE FROM_POD TO_NODE TO_POD
-  [ -f "$(pod_file "$1" "$2" json)" ] && [ -f "$(pod_file "$3" "$4" json)" ] || return 1
+  [ -f "$(pod_file "$1" "$2" state)" ] && [ -f "$(pod_file "$3" "$4" state)" ] || return 1
   nsenter --net="$(pod_field "$1" "$2" netns)" ping -6 -c1 -W3 -q "$(pod_field "$3" "$4" ip)" >/dev/null 2>&1
 }
 for n in $(seq 1 "$E2E_NODES"); do for p in $(seq 1 "$PODS"); do
@@ -228,7 +254,7 @@ remove_pod() { # Remove forgets the sandbox and its netns
   id=$(cat "$(pod_file "$n" "$p" id)")
   ns=$(pod_field "$n" "$p" netns)
   cri "$n" remove "$id" || return 1
-  ! cri "$n" list | grep -qx -- "$id" && [ ! -e "$ns" ]
+  [[ " $(cri "$n" list) " != *" $id "* ]] && [ ! -e "$ns" ]
 }
 for n in $(seq 1 "$E2E_NODES"); do for p in $(seq 1 "$PODS"); do
   expect "node$n pod$p: StopPodSandbox releases its /128 route and lease" stop_pod "$n" "$p"

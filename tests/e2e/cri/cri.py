@@ -1,18 +1,22 @@
 #!/usr/bin/python3
 """A minimal CRI client (kubelet's side of runtime.v1) for the containerd e2e.
 
-usage: cri.py SOCKET version
-       cri.py SOCKET status                       -> {"RuntimeReady": {...}, "NetworkReady": {...}}
-       cri.py SOCKET run NAME NAMESPACE UID [CGROUP_PARENT]   -> the sandbox id
-       cri.py SOCKET inspect ID                   -> {"id", "state", "ip", "additionalIPs", "netns"}
-       cri.py SOCKET list                         -> one sandbox id per line
-       cri.py SOCKET stop ID | remove ID
+usage: cri.py SOCKET VERB [ARGS...]      one call; prints the result, exits 1 on an RPC error
+       cri.py --serve                    one call per stdin line "SOCKET VERB [ARGS...]"; answers
+                                         one line each: "ok RESULT" or "error MESSAGE"
+verbs: version                           -> {"runtimeName", "runtimeVersion", "runtimeApiVersion", ...}
+       status                            -> {"RuntimeReady": {...}, "NetworkReady": {...}}
+       run NAME NAMESPACE UID [CGROUP_PARENT]   -> the new sandbox id
+       inspect ID                        -> {"id", "state", "ip", "additionalIPs", "netns"}
+       list                              -> the sandbox ids, space-separated
+       stop ID | remove ID               -> nothing
 
 Only python3-grpcio is needed: no generated code. Each call is a unary RPC whose request is
 encoded here and whose reply is decoded here, with the field numbers of the published
 k8s.io/cri-api pkg/apis/runtime/v1/api.proto (the comment above each encoder names the message).
-A failed RPC prints "CODE: details" on stderr and exits 1, so the runtime's own error (for
-example the CNI plugin's) reaches the test's output unchanged.
+An RPC error is reported as "METHOD: CODE: details", so the runtime's own message (for example
+the CNI plugin's) reaches the test's output unchanged. --serve exists because importing grpc
+takes seconds in the emulated test VM: the e2e starts one client and sends it every call.
 """
 import json
 import sys
@@ -118,14 +122,17 @@ def dmap(fields, n):
 # --- calls --------------------------------------------------------------------------------------
 
 
+class CriError(Exception):
+    pass
+
+
 def call(channel, method, request):
     rpc = channel.unary_unary(SERVICE + method, request_serializer=lambda b: b,
                               response_deserializer=lambda b: b)
     try:
         return decode(rpc(request, timeout=TIMEOUT))
     except grpc.RpcError as e:
-        print(f"{method}: {e.code().name}: {e.details()}", file=sys.stderr)
-        sys.exit(1)
+        raise CriError(f"{method}: {e.code().name}: {e.details()}") from None
 
 
 def version(ch):
@@ -189,31 +196,67 @@ def list_sandboxes(ch):
     return [s(decode(p), 1) for p in call(ch, "ListPodSandbox", b"").get(1, [])]
 
 
+def dispatch(ch, verb, args):
+    """The result of one call as one line of text; None for a bad verb or argument count."""
+    if verb == "version" and not args:
+        return json.dumps(version(ch))
+    if verb == "status" and not args:
+        return json.dumps(status(ch))
+    if verb == "run" and len(args) in (3, 4):
+        return run(ch, *args)
+    if verb == "inspect" and len(args) == 1:
+        return json.dumps(inspect(ch, args[0]))
+    if verb == "list" and not args:
+        return " ".join(list_sandboxes(ch))
+    if verb == "stop" and len(args) == 1:
+        # StopPodSandboxRequest{pod_sandbox_id=1}
+        call(ch, "StopPodSandbox", f_str(1, args[0]))
+        return ""
+    if verb == "remove" and len(args) == 1:
+        # RemovePodSandboxRequest{pod_sandbox_id=1}
+        call(ch, "RemovePodSandbox", f_str(1, args[0]))
+        return ""
+    return None
+
+
+def serve():
+    channels = {}
+    for line in sys.stdin:
+        words = line.split()
+        if len(words) < 2:
+            print("error usage: SOCKET VERB [ARGS...]", flush=True)
+            continue
+        sock, verb, args = words[0], words[1], words[2:]
+        if sock not in channels:
+            channels[sock] = grpc.insecure_channel("unix://" + sock)
+        try:
+            out = dispatch(channels[sock], verb, args)
+            reply = f"error unknown call {verb} {args}" if out is None else f"ok {out}".rstrip()
+        except CriError as e:
+            reply = f"error {e}"
+        except Exception as e:  # a reply the decoder cannot read: report it, keep serving
+            reply = f"error {verb}: {type(e).__name__}: {e}"
+        print(" ".join(reply.split("\n")), flush=True)
+    return 0
+
+
 def main(argv):
+    if argv[1:] == ["--serve"]:
+        return serve()
     if len(argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2
-    sock, verb, args = argv[1], argv[2], argv[3:]
-    with grpc.insecure_channel("unix://" + sock) as ch:
-        if verb == "version":
-            print(json.dumps(version(ch)))
-        elif verb == "status":
-            print(json.dumps(status(ch)))
-        elif verb == "run" and len(args) in (3, 4):
-            print(run(ch, *args))
-        elif verb == "inspect" and len(args) == 1:
-            print(json.dumps(inspect(ch, args[0])))
-        elif verb == "list":
-            print("\n".join(list_sandboxes(ch)))
-        elif verb == "stop" and len(args) == 1:
-            # StopPodSandboxRequest{pod_sandbox_id=1}
-            call(ch, "StopPodSandbox", f_str(1, args[0]))
-        elif verb == "remove" and len(args) == 1:
-            # RemovePodSandboxRequest{pod_sandbox_id=1}
-            call(ch, "RemovePodSandbox", f_str(1, args[0]))
-        else:
-            print(__doc__, file=sys.stderr)
-            return 2
+    with grpc.insecure_channel("unix://" + argv[1]) as ch:
+        try:
+            out = dispatch(ch, argv[2], argv[3:])
+        except CriError as e:
+            print(e, file=sys.stderr)
+            return 1
+    if out is None:
+        print(__doc__, file=sys.stderr)
+        return 2
+    if out:
+        print(out)
     return 0
 
 
