@@ -50,8 +50,10 @@ constexpr std::array<std::string_view, 9> kStandardKeys = {
     "cniVersions", "capabilities",           "ipMasq", "ipam", "args", "disableCheck",
     "disableGC",   "loadOnlyInlinedPlugins", "plugins"};
 constexpr std::string_view kReservedPrefix = "cni.dev/";
-// An object may hold any number of keys; the log gets this many lines about them at most.
+// An object may hold any number of keys (a MiB of stdin is some 100000): the log gets this many
+// lines about them at most, and only this many are compared with the known ones.
 constexpr std::size_t kMaxKeyWarnings = 16;
+constexpr std::size_t kMaxKeysExamined = 64;
 // Keys longer than this are no typo of a known one; skipping them bounds the distance's cost.
 constexpr std::size_t kMaxTypoLength = 64;
 
@@ -95,19 +97,24 @@ std::string normalizedKey(std::string_view key) {
 // Optimal string alignment distance: insertions, deletions, substitutions and transpositions of
 // adjacent letters ("tll" is one step from "ttl") each cost 1.
 std::size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
-  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  // Rows i-2, i-1 and i of the usual table.
+  std::vector<std::size_t> before(b.size() + 1);
+  std::vector<std::size_t> previous(b.size() + 1);
+  std::vector<std::size_t> current(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) previous[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
+    current[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
       const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      current[j] = std::min({previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+        current[j] = std::min(current[j], before[j - 2] + 1);
       }
     }
+    std::swap(before, previous);
+    std::swap(previous, current);
   }
-  return d[a.size()][b.size()];
+  return previous[b.size()];
 }
 
 // The known key `key` is most likely a typo of, if any. One edit is allowed for short names, two
@@ -147,10 +154,16 @@ struct UnknownKey {
   std::optional<std::string_view> suggestion;
 };
 
-// The keys of `object` that are neither in `known` nor (at the top level) the spec's.
-std::vector<UnknownKey> unknownKeys(const json& object, std::span<const std::string_view> known,
-                                    bool topLevel) {
-  std::vector<UnknownKey> unknown;
+// The keys of one object that are neither in `known` nor (at the top level) the spec's: the
+// first kMaxKeysExamined, and how many there are in all.
+struct UnknownKeys {
+  std::vector<UnknownKey> examined;
+  std::size_t total = 0;
+};
+
+UnknownKeys unknownKeys(const json& object, std::span<const std::string_view> known,
+                        bool topLevel) {
+  UnknownKeys unknown;
   if (!object.is_object()) {
     return unknown;
   }
@@ -165,21 +178,23 @@ std::vector<UnknownKey> unknownKeys(const json& object, std::span<const std::str
         (topLevel && isStandardKey(key))) {
       continue;
     }
-    unknown.push_back({key, closestKey(key, candidates)});
+    if (++unknown.total <= kMaxKeysExamined) {
+      unknown.examined.push_back({key, closestKey(key, candidates)});
+    }
   }
   return unknown;
 }
 
 // `where` names the object in messages: "" for the plugin object, "log" for its log section.
-void appendWarnings(const std::vector<UnknownKey>& unknown, std::string_view where,
+void appendWarnings(const UnknownKeys& unknown, std::string_view where,
                     std::vector<std::string>& warnings) {
   const std::string object =
       where.empty() ? std::string("the network configuration") : std::string(where);
   const std::string prefix = where.empty() ? std::string() : std::string(where) + ".";
   std::size_t shown = 0;
-  for (const UnknownKey& u : unknown) {
+  for (const UnknownKey& u : unknown.examined) {
     if (shown == kMaxKeyWarnings) {
-      warnings.push_back(std::to_string(unknown.size() - shown) + " more unknown keys in " +
+      warnings.push_back(std::to_string(unknown.total - shown) + " more unknown keys in " +
                          object + " are ignored");
       break;
     }
@@ -195,9 +210,10 @@ void appendWarnings(const std::vector<UnknownKey>& unknown, std::string_view whe
   }
 }
 
-std::vector<std::string> keyWarnings(const json& raw) {
+// `top` is unknownKeys() of `raw` itself.
+std::vector<std::string> keyWarnings(const json& raw, const UnknownKeys& top) {
   std::vector<std::string> warnings;
-  appendWarnings(unknownKeys(raw, kSixrdKeys, true), "", warnings);
+  appendWarnings(top, "", warnings);
   if (const auto log = raw.find("log"); log != raw.end()) {
     appendWarnings(unknownKeys(*log, kLogKeys, false), "log", warnings);
   }
@@ -378,7 +394,8 @@ PluginConfig parseConfig(const json& raw) {
                                                   "object, not ") +
                                           raw.type_name());
   }
-  const FieldReader reader(raw, "", unknownKeys(raw, kSixrdKeys, true));
+  const UnknownKeys unknown = unknownKeys(raw, kSixrdKeys, true);
+  const FieldReader reader(raw, "", unknown.examined);
   PluginConfig config;
 
   // cniVersion first: every later message is only meaningful if sixrd speaks this version.
@@ -446,7 +463,7 @@ PluginConfig parseConfig(const json& raw) {
   if (const json* prevResult = reader.optional("prevResult")) {
     config.prevResult = *prevResult;
   }
-  config.warnings = keyWarnings(raw);
+  config.warnings = keyWarnings(raw, unknown);
   return config;
 }
 
@@ -468,7 +485,7 @@ ConfigPreview previewConfig(std::string_view stdinBytes) noexcept {
     if (!raw.is_object()) {
       return preview;
     }
-    preview.warnings = keyWarnings(raw);
+    preview.warnings = keyWarnings(raw, unknownKeys(raw, kSixrdKeys, true));
     const auto log = raw.find("log");
     if (log == raw.end() || !log->is_object()) {
       return preview;
