@@ -35,7 +35,7 @@ has "loads the image into kind" "+ kind load docker-image sixrd:dev --name sixrd
 has "applies the rendered sixrd manifest" "+ kubectl apply -f $work/artifacts/sixrd.yaml"
 has "waits for the DaemonSet" "+ kubectl -n kube-system rollout status daemonset/sixrd"
 has "waits for the nodes to be Ready" "+ kubectl wait --for=condition=Ready nodes --all"
-has "ConfigMap prefix = the podSubnet" '|   prefix: "fd00:10::/48"'
+has "ConfigMap prefix = the podSubnet" '|   prefix: "fdcd:6a70::/48"'
 has "ConfigMap underlay = the kind network's IPv4 subnet" '|   underlay: "172.18.0.0/16"'
 has "portmap chained (hostPort is in conformance)" '|   chain: "portmap"'
 has "the image in the manifest is the one loaded" "|           image: sixrd:dev"
@@ -63,7 +63,7 @@ else
 fi
 
 cfg=$here/kind-config.yaml
-for want in 'disableDefaultCNI: true' 'ipFamily: ipv6' 'podSubnet: "fd00:10::/48"' 'serviceSubnet: "fd00:96::/112"' 'role: worker'; do
+for want in 'disableDefaultCNI: true' 'ipFamily: ipv6' 'podSubnet: "fdcd:6a70::/48"' 'serviceSubnet: "fd00:96::/112"' 'role: worker'; do
   if grep -qF "$want" "$cfg"; then pass "kind-config.yaml: $want"; else fail "kind-config.yaml: $want"; fi
 done
 

@@ -26,7 +26,7 @@
 #   KIND_VERSION      the kind release that image belongs to (a different kind only warns)
 #   K8S_VERSION       Kubernetes version of e2e.test (default: the node image's)
 #   SIXRD_IMAGE       image tag built from install/Dockerfile and loaded into kind (sixrd:dev)
-#   SIXRD_PREFIX      6rd prefix = podSubnet (fd00:10::/48)
+#   SIXRD_PREFIX      6rd prefix = podSubnet (fdcd:6a70::/48)
 #   SERVICE_SUBNET    serviceSubnet, outside the prefix (fd00:96::/112)
 #   SIXRD_UNDERLAY    IPv4 underlay (default: read from `docker network inspect kind`)
 #   SIXRD_CHAIN       meta plugins chained after sixrd (portmap: hostPort is in conformance)
@@ -45,7 +45,7 @@ KIND_NODE_IMAGE=${KIND_NODE_IMAGE:-kindest/node:v1.32.2@sha256:f226345927d7e3484
 node_tag=${KIND_NODE_IMAGE#*:}
 K8S_VERSION=${K8S_VERSION:-${node_tag%%@*}}
 SIXRD_IMAGE=${SIXRD_IMAGE:-sixrd:dev}
-SIXRD_PREFIX=${SIXRD_PREFIX:-fd00:10::/48}
+SIXRD_PREFIX=${SIXRD_PREFIX:-fdcd:6a70::/48}
 SERVICE_SUBNET=${SERVICE_SUBNET:-fd00:96::/112}
 SIXRD_UNDERLAY=${SIXRD_UNDERLAY:-}
 SIXRD_CHAIN=${SIXRD_CHAIN:-portmap}
