@@ -3,6 +3,8 @@
 // libnl datapath (tunnel/datapath.cpp) so the fuzzers need neither libnl nor the kernel.
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "tunnel/datapath.hpp"
 
@@ -11,6 +13,13 @@ namespace sixrd::tunnel {
 std::unique_ptr<Datapath> makeKernelDatapath() {
   throw std::logic_error(
       "fuzz build: the kernel datapath is not linked; PluginOptions::makeDatapath must be set");
+}
+
+// Datapath's one non-pure virtual is defined in tunnel/datapath.cpp, next to the libnl datapath;
+// without it here the vtable and typeinfo of Datapath are missing from the fuzz link. Same
+// behaviour as there.
+std::vector<std::string> Datapath::removeTunnel(const std::string& /*name*/) {
+  throw std::logic_error("this datapath cannot remove a tunnel");
 }
 
 }  // namespace sixrd::tunnel
