@@ -6,10 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <string_view>
 #include <system_error>

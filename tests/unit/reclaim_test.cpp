@@ -58,7 +58,8 @@ void age(const fs::path& file, seconds by) {
   const auto then = std::chrono::system_clock::now() - by;
   const auto ns =
       std::chrono::duration_cast<std::chrono::nanoseconds>(then.time_since_epoch()).count();
-  const timespec times[2] = {{ns / 1000000000, ns % 1000000000}, {ns / 1000000000, ns % 1000000000}};
+  const timespec at{ns / 1000000000, ns % 1000000000};
+  const timespec times[2] = {at, at};
   ASSERT_EQ(::utimensat(AT_FDCWD, file.c_str(), times, AT_SYMLINK_NOFOLLOW), 0) << file;
 }
 
