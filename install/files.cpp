@@ -53,7 +53,12 @@ class TempFile {
   explicit TempFile(const fs::path& target) {
     // A leading dot and a random suffix after the extension: runtimes scanning the CNI config
     // directory for *.conf / *.conflist / *.json never pick it up.
-    std::string name = (target.parent_path() / ("." + target.filename().string() + ".XXXXXX"));
+    // Appended piece by piece: g++ 12 flags `"." + std::string + ".XXXXXX"` with a -Wrestrict
+    // false positive (GCC bug 105651).
+    std::string leaf = ".";
+    leaf += target.filename().string();
+    leaf += ".XXXXXX";
+    std::string name = target.parent_path() / leaf;
     const int fd = ::mkostemp(name.data(), O_CLOEXEC);
     if (fd < 0) fail(errno, "create a temporary file next to " + target.string());
     fd_ = fd;
