@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "tunnel/nl.hpp"
 #include "tunnel/sysctl.hpp"
@@ -110,6 +113,31 @@ bool isSit(rtnl_link* link) {
 
 bool isUnsupported(int rc) { return rc == -NLE_OPNOTSUPP || rc == -NLE_NOATTR; }
 
+// Deletes the node's unreachable /64 routes inside `prefix` (RTN_UNREACHABLE routes live on lo,
+// so the whole IPv6 table is read), except `keep`; returns the destinations it removed (a route
+// already gone counts as not removed).
+std::vector<std::string> deleteUnreachable64s(nl_sock* sock, const ipam::Ipv6Prefix& prefix,
+                                              const std::optional<ipam::Ipv6Addr>& keep) {
+  std::vector<std::string> removed;
+  const nl::Cache routes = nl::dumpRoutes(sock, AF_INET6, 0);
+  for (nl_object* o = nl_cache_get_first(routes.get()); o != nullptr; o = nl_cache_get_next(o)) {
+    auto* r = reinterpret_cast<rtnl_route*>(o);
+    nl_addr* dst = rtnl_route_get_dst(r);
+    if (rtnl_route_get_type(r) != RTN_UNREACHABLE || dst == nullptr ||
+        nl_addr_get_prefixlen(dst) != 64 || nl_addr_get_len(dst) != 16) {
+      continue;
+    }
+    ipam::Ipv6Addr bytes{};
+    std::memcpy(bytes.data(), nl_addr_get_binary_addr(dst), 16);
+    if (!ipam::contains(prefix, bytes) || bytes == keep) continue;
+    const int rc = rtnl_route_delete(sock, r, 0);
+    if (rc == -NLE_OBJ_NOTFOUND) continue;
+    nl::check(rc, "delete route", "unreachable " + nl::format(dst));
+    removed.push_back(nl::format(dst));
+  }
+  return removed;
+}
+
 // Overlay addresses inside the prefix other than ours, left behind when the node's IPv4 changed.
 void removeStaleState(nl_sock* sock, int ifindex, const NodeSpec& spec, const Node& node) {
   const nl::Cache addrs = nl::dumpAddresses(sock, AF_INET6, ifindex);
@@ -124,21 +152,10 @@ void removeStaleState(nl_sock* sock, int ifindex, const NodeSpec& spec, const No
     const int rc = rtnl_addr_delete(sock, a, 0);
     if (rc != -NLE_NOADDR && rc != -NLE_OBJ_NOTFOUND) nl::check(rc, "delete address", nl::format(local));
   }
-  // Unreachable /64 routes for another node64 inside the prefix (RTN_UNREACHABLE lives on lo).
-  const nl::Cache routes = nl::dumpRoutes(sock, AF_INET6, 0);
-  for (nl_object* o = nl_cache_get_first(routes.get()); o != nullptr; o = nl_cache_get_next(o)) {
-    auto* r = reinterpret_cast<rtnl_route*>(o);
-    nl_addr* dst = rtnl_route_get_dst(r);
-    if (rtnl_route_get_type(r) != RTN_UNREACHABLE || dst == nullptr ||
-        nl_addr_get_prefixlen(dst) != 64 || nl_addr_get_len(dst) != 16) {
-      continue;
-    }
-    ipam::Ipv6Addr bytes{};
-    std::memcpy(bytes.data(), nl_addr_get_binary_addr(dst), 16);
-    if (!ipam::contains(spec.plan.prefix, bytes) || bytes == node.prefix.node64.addr) continue;
-    spdlog::info("removing stale unreachable route {}", nl::format(dst));
-    const int rc = rtnl_route_delete(sock, r, 0);
-    if (rc != -NLE_OBJ_NOTFOUND) nl::check(rc, "delete route", nl::format(dst));
+  // Unreachable /64 routes for another node64 inside the prefix.
+  for (const std::string& dst :
+       deleteUnreachable64s(sock, spec.plan.prefix, node.prefix.node64.addr)) {
+    spdlog::info("removed stale unreachable route {}", dst);
   }
 }
 
@@ -286,22 +303,9 @@ std::vector<std::string> removeTunnel(nl_sock* sock, const std::string& name) {
   }
 
   if (prefixLen > 0 && prefixLen <= 64) {
-    const nl::Cache routes = nl::dumpRoutes(sock, AF_INET6, 0);
-    for (nl_object* o = nl_cache_get_first(routes.get()); o != nullptr; o = nl_cache_get_next(o)) {
-      auto* r = reinterpret_cast<rtnl_route*>(o);
-      nl_addr* dst = rtnl_route_get_dst(r);
-      if (rtnl_route_get_type(r) != RTN_UNREACHABLE || dst == nullptr ||
-          nl_addr_get_prefixlen(dst) != 64 || nl_addr_get_len(dst) != 16) {
-        continue;
-      }
-      ipam::Ipv6Addr bytes{};
-      std::memcpy(bytes.data(), nl_addr_get_binary_addr(dst), 16);
-      if (!ipam::contains(prefix, bytes)) continue;
-      const int rc = rtnl_route_delete(sock, r, 0);
-      if (rc == -NLE_OBJ_NOTFOUND) continue;
-      nl::check(rc, "delete route", "unreachable " + nl::format(dst));
-      spdlog::info("removed route unreachable {}", nl::format(dst));
-      removed.push_back("route unreachable " + nl::format(dst));
+    for (const std::string& dst : deleteUnreachable64s(sock, prefix, std::nullopt)) {
+      spdlog::info("removed route unreachable {}", dst);
+      removed.push_back("route unreachable " + dst);
     }
   }
 
