@@ -253,6 +253,22 @@ bool putBack(const fs::path& from, const fs::path& to) {
   return restored;
 }
 
+// Calls visit(entry) for every entry of `dir`; a directory that does not exist (or is not one)
+// has none. Throws StoreError when the directory cannot be read.
+template <class Visit>
+void forEachEntry(const fs::path& dir, Visit&& visit) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) return;
+    throwStoreError("list", dir, ec.value());
+  }
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) throwStoreError("list", dir, ec.value());
+    visit(*it);
+  }
+}
+
 void removeStaleTemps(const fs::path& dir) {
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
@@ -354,25 +370,16 @@ bool LeaseStore::release(const Owner& owner) {
 
 std::vector<Lease> LeaseStore::list() const {
   std::vector<Lease> leases;
-  std::error_code ec;
-  fs::directory_iterator it(dir_, ec);
-  if (ec) {
-    if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) {
-      return leases;
-    }
-    throwStoreError("list", dir_, ec.value());
-  }
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    if (ec) throwStoreError("list", dir_, ec.value());
-    const std::optional<std::uint64_t> iid = parseHex16(it->path().filename().string());
-    if (!iid) continue;
+  forEachEntry(dir_, [&](const fs::directory_entry& entry) {
+    const std::optional<std::uint64_t> iid = parseHex16(entry.path().filename().string());
+    if (!iid) return;
     try {
-      Probe held = probe(it->path(), *iid);
+      Probe held = probe(entry.path(), *iid);
       if (held.lease) leases.push_back(std::move(*held.lease));
     } catch (const StoreError&) {
       // One unreadable file must not hide every other lease from CHECK and GC.
     }
-  }
+  });
   std::sort(leases.begin(), leases.end(),
             [](const Lease& a, const Lease& b) { return a.interfaceId < b.interfaceId; });
   return leases;
@@ -395,18 +402,9 @@ std::vector<Lease> LeaseStore::gc(const std::set<Owner>& valid) {
 
 std::vector<LeaseStore::File> LeaseStore::scan() const {
   std::vector<File> files;
-  std::error_code ec;
-  fs::directory_iterator it(dir_, ec);
-  if (ec) {
-    if (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory) {
-      return files;
-    }
-    throwStoreError("list", dir_, ec.value());
-  }
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    if (ec) throwStoreError("list", dir_, ec.value());
+  forEachEntry(dir_, [&](const fs::directory_entry& entry) {
     File file;
-    file.name = it->path().filename().string();
+    file.name = entry.path().filename().string();
     std::optional<std::uint64_t> iid;
     if (file.name.starts_with(kTempPrefix)) {
       file.kind = File::Kind::kTemp;
@@ -420,7 +418,7 @@ std::vector<LeaseStore::File> LeaseStore::scan() const {
     }
     Probe held;
     try {
-      if (iid) held = probe(it->path(), *iid);
+      if (iid) held = probe(entry.path(), *iid);
     } catch (const StoreError& e) {
       held.exists = false;
       file.why = e.what();
@@ -428,9 +426,9 @@ std::vector<LeaseStore::File> LeaseStore::scan() const {
     struct stat st {};
     if (held.exists && held.st.st_ino != 0) {
       st = held.st;
-    } else if (::lstat(it->path().c_str(), &st) != 0) {
-      if (errno == ENOENT) continue;  // gone since the listing
-      throwStoreError("stat", it->path(), errno);
+    } else if (::lstat(entry.path().c_str(), &st) != 0) {
+      if (errno == ENOENT) return;  // gone since the listing
+      throwStoreError("stat", entry.path(), errno);
     }
     file.modified = timeOf(st.st_mtim);
     file.changed = timeOf(st.st_ctim);
@@ -444,7 +442,7 @@ std::vector<LeaseStore::File> LeaseStore::scan() const {
       }
     }
     files.push_back(std::move(file));
-  }
+  });
   std::sort(files.begin(), files.end(),
             [](const File& a, const File& b) { return a.name < b.name; });
   return files;
