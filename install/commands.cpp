@@ -13,8 +13,6 @@ namespace sixrd::install {
 
 namespace {
 
-std::string named(const Setting& s) { return fmt::format("{} ({})", s.flag, s.env); }
-
 std::string trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t");
   if (first == std::string_view::npos) return {};

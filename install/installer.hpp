@@ -87,6 +87,21 @@ inline constexpr std::string_view kKubernetesServiceHost = "KUBERNETES_SERVICE_H
 // podman 4) parses. Newer runtimes pick from the list's "cniVersions" instead.
 inline constexpr std::string_view kDefaultCniVersion = "1.0.0";
 
+// "--prefix (SIXRD_PREFIX)": how messages name a setting, so the user finds both ways to set it.
+inline std::string named(const Setting& s) {
+  return std::string(s.flag) + " (" + std::string(s.env) + ")";
+}
+
+// "a, b, c" for messages, `none` when there is nothing.
+inline std::string joined(const std::vector<std::string>& items, std::string_view none = "none") {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += ", ";
+    out += item;
+  }
+  return out.empty() ? std::string(none) : out;
+}
+
 // The value of a setting: the flag when it was given, else the environment variable when it is
 // set and not empty (a ConfigMap key left empty means "use the default"), else nullopt.
 // `flagValue` is nullopt when the flag was not on the command line.
@@ -133,6 +148,8 @@ struct InstallSettings {
   // KUBERNETES_SERVICE_HOST of this process's environment (set in a pod): also checked for overlap.
   std::optional<std::string> kubernetesServiceHost;
 };
+
+// --- Chained plugins (defined in install/chain.cpp) ---------------------------------------------
 
 // The list's versions. cniVersion is what runtimes before CNI 1.1 (libcni < 1.2) read;
 // cniVersions (empty: not written) is the CNI 1.1 list a newer runtime picks the highest version
