@@ -12,6 +12,7 @@
 
 #include "cni/config.hpp"
 #include "cni/log.hpp"
+#include "test_files.hpp"
 
 namespace sixrd::cni {
 namespace {
@@ -29,12 +30,7 @@ class CniLog : public ::testing::Test {
     silenceLogging();
     fs::remove_all(dir_);
   }
-  static std::string slurp(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
+  static std::string slurp(const fs::path& path) { return test::readFile(path); }
   fs::path dir_;
 };
 

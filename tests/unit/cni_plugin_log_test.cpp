@@ -18,6 +18,7 @@
 #include "cni/plugin.hpp"
 #include "cni/request.hpp"
 #include "fake_datapath.hpp"
+#include "test_files.hpp"
 
 namespace sixrd::cni {
 namespace {
@@ -29,9 +30,7 @@ using Vars = std::map<std::string, std::string>;
 class PluginLog : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "sixrd-plugin-log-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    root_ = tmpl;
+    root_ = test::makeTempDir("plugin-log-test");
     logFile_ = root_ / "log" / "sixrd.log";
   }
   void TearDown() override {

@@ -30,6 +30,7 @@
 #include "ipam/sixrd_math.hpp"
 #include "tunnel/datapath.hpp"
 #include "tunnel/fault.hpp"
+#include "test_files.hpp"
 
 namespace sixrd::cni {
 namespace {
@@ -114,12 +115,7 @@ std::uint64_t interfaceIdOf(const ipam::Ipv6Addr& addr) {
   return iid;
 }
 
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test::readFile;
 
 // "fd00:10:0:307::abcd/128" -> the address; fails the test when the length is not /128.
 ipam::Ipv6Addr podAddress(const json& result) {
@@ -132,9 +128,7 @@ ipam::Ipv6Addr podAddress(const json& result) {
 class PluginTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "sixrd-plugin-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    root_ = tmpl;
+    root_ = test::makeTempDir("plugin-test");
     dataDir_ = root_ / "data";
   }
   void TearDown() override { fs::remove_all(root_); }

@@ -31,6 +31,7 @@
 #include "ipam/lease_store.hpp"
 #include "ipam/sixrd_math.hpp"
 #include "tunnel/datapath.hpp"
+#include "test_files.hpp"
 
 namespace sixrd::install {
 namespace {
@@ -168,9 +169,7 @@ std::set<std::string> listTree(const fs::path& dir) {
 class InstallTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "sixrd-install-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr) << std::strerror(errno);
-    tmp_ = tmpl;
+    tmp_ = test::makeTempDir("install");
     root_ = tmp_ / "host";
     fs::create_directory(root_);
     source_ = tmp_ / "sixrd-source";

@@ -21,6 +21,7 @@
 #include "ipam/interface_id.hpp"
 #include "ipam/lease_store.hpp"
 #include "ipam/sixrd_math.hpp"
+#include "test_files.hpp"
 
 namespace sixrd::ipam {
 namespace {
@@ -45,19 +46,12 @@ void writeFile(const fs::path& path, const std::string& content) {
   out << content;
 }
 
-std::string readFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test::readFile;
 
 class LeaseStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "sixrd-lease-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    root_ = tmpl;
+    root_ = test::makeTempDir("lease-test");
     dataDir_ = root_ / "data";
     node64_ = parseIpv6Prefix("fd00:10:0:307::/64", "node64");
   }

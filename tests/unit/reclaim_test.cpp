@@ -31,6 +31,7 @@
 #include "ipam/lease_store.hpp"
 #include "ipam/sixrd_math.hpp"
 #include "tunnel/datapath.hpp"
+#include "test_files.hpp"
 
 namespace sixrd::install {
 namespace {
@@ -70,19 +71,10 @@ std::set<std::string> namesIn(const fs::path& dir) {
   return names;
 }
 
-std::string contentOf(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 class ReclaimTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "sixrd-reclaim-test-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    root_ = tmpl;
+    root_ = test::makeTempDir("reclaim-test");
     captureLog();
   }
   void TearDown() override {
@@ -301,7 +293,7 @@ TEST_F(ReclaimTest, AddReusingTheLeaseBetweenScanAndBuryKeepsIt) {
 
 TEST_F(ReclaimTest, VethAppearingAfterBuryPutsTheLeaseBack) {
   const ipam::Lease lease = store().acquire(kPod, node64());
-  const std::string before = contentOf(leaseFile(kPod));
+  const std::string before = test::readFile(leaseFile(kPod));
   age(leaseFile(kPod), seconds(3600));
   Reclaimer reclaimer(seconds(60));
   // An ADD that read the lease before it was buried finishes its veth now.
@@ -310,7 +302,7 @@ TEST_F(ReclaimTest, VethAppearingAfterBuryPutsTheLeaseBack) {
   EXPECT_TRUE(r.leasesReleased.empty());
   ASSERT_EQ(r.leasesKept.size(), 1U);
   ASSERT_TRUE(store().find(kPod).has_value());
-  EXPECT_EQ(contentOf(leaseFile(kPod)), before);
+  EXPECT_EQ(test::readFile(leaseFile(kPod)), before);
   EXPECT_EQ(namesIn(dir()).size(), 1U) << "no tombstone is left";
   EXPECT_TRUE(logged("lease put back")) << log();
 }
@@ -446,7 +438,7 @@ TEST_F(ReclaimTest, ForeignFilesAndVethsAreLeftAloneAndLogged) {
                     " ifname eth0: its peer cannot be told")}) {
     EXPECT_TRUE(logged(fragment)) << fragment << "\n" << log();
   }
-  EXPECT_EQ(contentOf(dir() / "README"), "someone's notes\n");
+  EXPECT_EQ(test::readFile(dir() / "README"), "someone's notes\n");
 
   // Next round: still left alone, but not news at info any more.
   const ReclaimReport again = pass(reclaimer);
