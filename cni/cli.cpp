@@ -34,7 +34,7 @@ struct PlanFlags {
   std::string prefix;
   std::string underlay;
   void add(CLI::App* app) {
-    app->add_option("--prefix", prefix, "cluster IPv6 6rd prefix, e.g. fd00:10::/48")->required();
+    app->add_option("--prefix", prefix, "cluster IPv6 6rd prefix, e.g. fdcd:6a70::/48")->required();
     app->add_option("--underlay", underlay, "IPv4 subnet every node's address is in, e.g. 10.20.0.0/16")
         ->required();
   }

@@ -279,7 +279,7 @@ Commands::Commands(CLI::App& app, Context context, cni::Environment env, std::os
   Flags& f = m.installFlags;
   addPathFlags(f, m.installCmd, true);
   f.add(m.installCmd, kPrefix,
-        "cluster IPv6 6rd prefix, the same on every node (required), e.g. fd00:10::/48");
+        "cluster IPv6 6rd prefix, the same on every node (required), e.g. fdcd:6a70::/48");
   f.add(m.installCmd, kUnderlay,
         "IPv4 subnet every node's address is in (required), e.g. 10.20.0.0/16");
   f.add(
