@@ -7,7 +7,7 @@
 #            user who only wants the binary)
 #   test     the rest of the host-side tests: namespaces (iproute2, ping, jq read kernel state
 #            back), the manifest and Dockerfile checks (python3, PyYAML)
-#   vm       the demo and the e2e: qemu, busybox, and Debian's kernel (with sit), containerd and
+#   vm       the demo and the e2e: qemu, busybox, bc (timings in the e2e scripts), and Debian's kernel (with sit), containerd and
 #            runc *unpacked into a cache* by tests/e2e/vm/guest-payload.sh, not installed: the host
 #            gets no second kernel, no update-initramfs run, no containerd service
 #   cni      CNI conformance: Go + Debian's libcni source (a libcni driver built offline), the
@@ -22,7 +22,7 @@ declare -A group=(
            libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev"
   [test]="iproute2 iputils-ping jq procps kmod util-linux python3 python3-yaml"
   [vm]="qemu-system-x86 busybox-static cpio xz-utils binutils kmod util-linux iproute2 iperf3
-        nftables libseccomp2 ca-certificates"
+        nftables libseccomp2 ca-certificates bc"
   [cni]="golang-go golang-github-appc-cni-dev containernetworking-plugins iptables python3
          python3-grpcio shellcheck"
   [fuzz]="clang libclang-rt-14-dev llvm-14"
