@@ -7,9 +7,10 @@
 #            user who only wants the binary)
 #   test     the rest of the host-side tests: namespaces (iproute2, ping, jq read kernel state
 #            back), the manifest and Dockerfile checks (python3, PyYAML)
-#   vm       the demo and the e2e: qemu, busybox, bc (timings in the e2e scripts), and Debian's kernel (with sit), containerd and
-#            runc *unpacked into a cache* by tests/e2e/vm/guest-payload.sh, not installed: the host
-#            gets no second kernel, no update-initramfs run, no containerd service
+#   vm       the demo and the e2e: qemu, busybox, bc (timings in the e2e scripts), and Debian's
+#            kernel (with sit), containerd and runc *unpacked into a cache* by
+#            tests/e2e/vm/guest-payload.sh, not installed: the host gets no second kernel, no
+#            update-initramfs run, no containerd service
 #   cni      CNI conformance: Go + Debian's libcni source (a libcni driver built offline), the
 #            reference plugins to chain with (portmap needs iptables), python3-grpcio (the CRI
 #            client that drives containerd), shellcheck (the kind scripts)
