@@ -1,8 +1,8 @@
 #include "cni/cli.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -35,7 +35,8 @@ struct PlanFlags {
   std::string underlay;
   void add(CLI::App* app) {
     app->add_option("--prefix", prefix, "cluster IPv6 6rd prefix, e.g. fdcd:6a70::/48")->required();
-    app->add_option("--underlay", underlay, "IPv4 subnet every node's address is in, e.g. 10.20.0.0/16")
+    app->add_option("--underlay", underlay,
+                    "IPv4 subnet every node's address is in, e.g. 10.20.0.0/16")
         ->required();
   }
   [[nodiscard]] ipam::SixrdPlan plan() const {
@@ -56,17 +57,16 @@ void nodePrefixCommand(const PlanFlags& flags, const std::string& nodeIp, bool j
   const std::string overlay =
       fmt::format("{}/{}", ipam::formatIpv6(node.overlayAddr), plan.prefix.len);
   if (json) {
-    const nlohmann::json out = {
-        {"nodeIP", ipam::formatIpv4(node.nodeIp)},
-        {"nodePrefix", node64},
-        {"overlayAddress", overlay},
-        {"unreachable", node64},
-        {"tunnel",
-         {{"mode", "sit"},
-          {"local", ipam::formatIpv4(node.nodeIp)},
-          {"remote", "any"},
-          {"6rdPrefix", ipam::formatPrefix(plan.prefix)},
-          {"6rdRelayPrefix", ipam::formatSubnet(plan.underlay)}}}};
+    const nlohmann::json out = {{"nodeIP", ipam::formatIpv4(node.nodeIp)},
+                                {"nodePrefix", node64},
+                                {"overlayAddress", overlay},
+                                {"unreachable", node64},
+                                {"tunnel",
+                                 {{"mode", "sit"},
+                                  {"local", ipam::formatIpv4(node.nodeIp)},
+                                  {"remote", "any"},
+                                  {"6rdPrefix", ipam::formatPrefix(plan.prefix)},
+                                  {"6rdRelayPrefix", ipam::formatSubnet(plan.underlay)}}}};
     std::cout << out.dump(2) << '\n';
     return;
   }
@@ -185,10 +185,11 @@ int usageError(CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
 
 int runCli(int argc, char** argv) noexcept {
   try {
-    CLI::App app{std::string(kIdea) +
-                 "\n\nRun by a container runtime (CNI_COMMAND set) it is a CNI plugin; run by hand "
-                 "it answers questions about the addressing.",
-                 "sixrd"};
+    CLI::App app{
+        std::string(kIdea) +
+            "\n\nRun by a container runtime (CNI_COMMAND set) it is a CNI plugin; run by hand "
+            "it answers questions about the addressing.",
+        "sixrd"};
     app.require_subcommand(1);
     std::string logLevel = "warn";
     app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, off")
@@ -215,12 +216,14 @@ int runCli(int argc, char** argv) noexcept {
     auto* whoCmd = app.add_subcommand(
         "whois",
         "Print which node an overlay IPv6 address lives on, and its interface id.\n"
-        "The bits after the prefix are the node IPv4's host bits: the same mapping the kernel uses.");
+        "The bits after the prefix are the node IPv4's host bits: the same mapping the kernel "
+        "uses.");
     whoCmd->add_option("address", address, "an IPv6 address inside the prefix")->required();
     whoFlags.add(whoCmd);
     whoCmd->add_flag("--json", whoJson, "machine-readable output");
 
-    auto* versionCmd = app.add_subcommand("version", "Print sixrd's version and the CNI versions it speaks.");
+    auto* versionCmd =
+        app.add_subcommand("version", "Print sixrd's version and the CNI versions it speaks.");
     install::Commands nodeCommands(app);  // install, uninstall, status, daemon
 
     try {

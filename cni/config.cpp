@@ -194,8 +194,8 @@ void appendWarnings(const UnknownKeys& unknown, std::string_view where,
   std::size_t shown = 0;
   for (const UnknownKey& u : unknown.examined) {
     if (shown == kMaxKeyWarnings) {
-      warnings.push_back(std::to_string(unknown.total - shown) + " more unknown keys in " +
-                         object + " are ignored");
+      warnings.push_back(std::to_string(unknown.total - shown) + " more unknown keys in " + object +
+                         " are ignored");
       break;
     }
     if (u.suggestion) {

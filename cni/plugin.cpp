@@ -33,7 +33,10 @@ class Invocation {
  public:
   Invocation(const Request& request, const PluginConfig& config, tunnel::Datapath& datapath,
              std::string netnsOpenPath)
-      : request_(request), config_(config), datapath_(datapath), spec_(nodeSpec(config)),
+      : request_(request),
+        config_(config),
+        datapath_(datapath),
+        spec_(nodeSpec(config)),
         netnsOpenPath_(std::move(netnsOpenPath)),
         owner_{request.containerId, request.ifname},
         hostVeth_(ipam::hostVethName(request.containerId, request.ifname)) {}
@@ -88,7 +91,8 @@ class Invocation {
 
   void check() {
     if (config_.prevResult.is_null()) {
-      throw Error(Code::kInvalidConfig, "CHECK needs prevResult: the runtime must pass the ADD result");
+      throw Error(Code::kInvalidConfig,
+                  "CHECK needs prevResult: the runtime must pass the ADD result");
     }
     const Result prev = parseResult(config_.prevResult);
     const tunnel::Node node = datapath_.resolveNode(spec_);
@@ -105,7 +109,8 @@ class Invocation {
     std::vector<std::string> problems;
     bool inPrev = false;
     for (const auto& ip : prev.ips) inPrev = inPrev || ip.address == want;
-    if (!inPrev) problems.push_back(fmt::format("prevResult does not hold the pod address {}", want));
+    if (!inPrev)
+      problems.push_back(fmt::format("prevResult does not hold the pod address {}", want));
     for (auto& p : datapath_.verifyTunnel(spec_, node)) problems.push_back(std::move(p));
     tunnel::PodSpec pod = podSpec(address, mtu);
     // The default route is checked where this attachment's ADD made it (its result says so).
@@ -180,7 +185,8 @@ std::set<ipam::Owner> validAttachments(const std::string& stdinBytes) {
   std::set<ipam::Owner> valid;
   const auto it = raw.find("cni.dev/valid-attachments");
   if (it == raw.end()) return valid;
-  if (!it->is_array()) throw Error(Code::kDecodeFailure, "cni.dev/valid-attachments is not an array");
+  if (!it->is_array())
+    throw Error(Code::kDecodeFailure, "cni.dev/valid-attachments is not an array");
   for (const auto& a : *it) {
     if (!a.is_object() || !a.contains("containerID") || !a.contains("ifname") ||
         !a["containerID"].is_string() || !a["ifname"].is_string()) {
@@ -269,12 +275,18 @@ void logBeforeConfig(const Environment& env, const std::string& stdinBytes, bool
 
 const char* verbName(Verb verb) {
   switch (verb) {
-    case Verb::kAdd: return "ADD";
-    case Verb::kDel: return "DEL";
-    case Verb::kCheck: return "CHECK";
-    case Verb::kVersion: return "VERSION";
-    case Verb::kGc: return "GC";
-    case Verb::kStatus: return "STATUS";
+    case Verb::kAdd:
+      return "ADD";
+    case Verb::kDel:
+      return "DEL";
+    case Verb::kCheck:
+      return "CHECK";
+    case Verb::kVersion:
+      return "VERSION";
+    case Verb::kGc:
+      return "GC";
+    case Verb::kStatus:
+      return "STATUS";
   }
   return "?";
 }
@@ -342,12 +354,23 @@ int runPlugin(const Environment& env, std::istream& in, std::ostream& out,
     }
     Invocation run(request, config, *datapath, netnsOpenPath);
     switch (request.verb) {
-      case Verb::kAdd: out << run.add().dump() << '\n'; break;
-      case Verb::kDel: run.del(); break;
-      case Verb::kCheck: run.check(); break;
-      case Verb::kGc: run.gc(validAttachments(stdinBytes)); break;
-      case Verb::kStatus: run.status(); break;
-      case Verb::kVersion: break;
+      case Verb::kAdd:
+        out << run.add().dump() << '\n';
+        break;
+      case Verb::kDel:
+        run.del();
+        break;
+      case Verb::kCheck:
+        run.check();
+        break;
+      case Verb::kGc:
+        run.gc(validAttachments(stdinBytes));
+        break;
+      case Verb::kStatus:
+        run.status();
+        break;
+      case Verb::kVersion:
+        break;
     }
     spdlog::info("{} done", verbName(request.verb));
     return 0;

@@ -15,13 +15,13 @@ namespace sixrd::cni {
 struct Interface {
   std::string name;
   std::string mac;
-  std::optional<int> mtu;   // emitted from 1.1.0 (the version that defines interfaces[].mtu)
-  std::string sandbox;      // empty for host-side interfaces
+  std::optional<int> mtu;  // emitted from 1.1.0 (the version that defines interfaces[].mtu)
+  std::string sandbox;     // empty for host-side interfaces
 };
 
 struct IpConfig {
-  std::string address;  // CIDR, e.g. "fd00:10:0:307::abcd/128"
-  std::string gateway;  // may be empty
+  std::string address;           // CIDR, e.g. "fd00:10:0:307::abcd/128"
+  std::string gateway;           // may be empty
   std::optional<int> interface;  // index into interfaces
 };
 

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <CLI/CLI.hpp>
 #include <charconv>
+#include <CLI/CLI.hpp>
 #include <map>
 #include <string>
 #include <vector>
@@ -149,9 +149,10 @@ struct Commands::Impl {
     // node, whose IPv4 underlay address is then found on the node like when none is given. A
     // --node-ip typed by hand is taken as meant and validated.
     if (s.nodeIp && !f.given(kNodeIp) && s.nodeIp->find(':') != std::string::npos) {
-      spdlog::warn("{}={} is not IPv4 (the kubelet's primary address on an IPv6-primary node): "
-                   "using the node's IPv4 address inside the underlay instead",
-                   kNodeIp.env, *s.nodeIp);
+      spdlog::warn(
+          "{}={} is not IPv4 (the kubelet's primary address on an IPv6-primary node): "
+          "using the node's IPv4 address inside the underlay instead",
+          kNodeIp.env, *s.nodeIp);
       s.nodeIp.reset();
     }
     s.underlayInterface = f.get(kUnderlayInterface, env).value_or("");

@@ -20,7 +20,6 @@ namespace {
   throw std::system_error(err, std::generic_category(), what);
 }
 
-
 void writeAll(int fd, std::string_view content, const std::string& path) {
   std::size_t done = 0;
   while (done < content.size()) {

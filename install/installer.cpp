@@ -104,7 +104,6 @@ bool isForwardingOnly(const std::vector<std::string>& problems) {
   return problems.size() == 1 && problems.front().find("forwarding") != std::string::npos;
 }
 
-
 bool overlaps(const ipam::Ipv6Prefix& a, const ipam::Ipv6Prefix& b) {
   return a.len <= b.len ? ipam::contains(a, b.addr) : ipam::contains(b, a.addr);
 }

@@ -229,7 +229,6 @@ nlohmann::json pluginStdin(const nlohmann::json& conf);
 // plugin's reason.
 cni::PluginConfig validateConflist(const nlohmann::ordered_json& conflist);
 
-
 // Brings the tunnel to the configured state through Datapath::ensureTunnel (creating the first sit
 // device makes the kernel load sit.ko by itself). Returns what was repaired, as verifyTunnel
 // reported it before (empty: nothing to do), plus a warning when IPv6 forwarding could not be

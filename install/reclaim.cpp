@@ -38,11 +38,16 @@ std::optional<AliasOwner> ownerOf(std::string_view alias, std::string_view mine)
 
 std::string_view peerText(Peer peer) {
   switch (peer) {
-    case Peer::kUnknown: return "its peer cannot be told";
-    case Peer::kOtherNetns: return "its peer is in a live namespace";
-    case Peer::kNetnsGone: return "its pod namespace is being destroyed";
-    case Peer::kNone: return "it has no peer any more";
-    case Peer::kSameNetns: return "its peer is in the node namespace, not in a pod";
+    case Peer::kUnknown:
+      return "its peer cannot be told";
+    case Peer::kOtherNetns:
+      return "its peer is in a live namespace";
+    case Peer::kNetnsGone:
+      return "its pod namespace is being destroyed";
+    case Peer::kNone:
+      return "it has no peer any more";
+    case Peer::kSameNetns:
+      return "its peer is in the node namespace, not in a pod";
   }
   return "?";
 }
@@ -165,7 +170,8 @@ ReclaimReport Reclaimer::run(const fs::path& storeRoot, const std::string& netwo
         }
         continue;
       }
-      case File::Kind::kLease: break;
+      case File::Kind::kLease:
+        break;
     }
 
     const ipam::Lease& lease = *file.lease;

@@ -229,9 +229,8 @@ bool claim(const fs::path& dir, const fs::path& path, std::string_view content) 
 }
 
 LeaseStore::Clock::time_point timeOf(const timespec& ts) {
-  return LeaseStore::Clock::time_point(
-      std::chrono::duration_cast<LeaseStore::Clock::duration>(
-          std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
+  return LeaseStore::Clock::time_point(std::chrono::duration_cast<LeaseStore::Clock::duration>(
+      std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec)));
 }
 
 // Marks a reused lease as young again (its mtime), through its name: when reclaim has moved the

@@ -21,7 +21,9 @@ namespace sixrd::tunnel {
 class NetlinkError : public std::runtime_error {
  public:
   NetlinkError(std::string op, std::string object, int nlError, const std::string& message)
-      : std::runtime_error(message), op_(std::move(op)), object_(std::move(object)),
+      : std::runtime_error(message),
+        op_(std::move(op)),
+        object_(std::move(object)),
         nlError_(nlError) {}
   [[nodiscard]] const std::string& op() const noexcept { return op_; }
   [[nodiscard]] const std::string& object() const noexcept { return object_; }
@@ -82,12 +84,12 @@ struct Node {
 };
 
 struct PodSpec {
-  std::string netns;      // path, e.g. /var/run/netns/x or /proc/<pid>/ns/net (for messages)
-  std::string openPath;   // where to open it, when not `netns`: /proc/self/fd/N of a namespace
-                          // held open since before capabilities were dropped
-  std::string ifname;     // CNI_IFNAME, inside the pod
-  std::string hostVeth;   // host-side name ("sx" + 12 hex)
-  std::string alias;      // IFLA_IFALIAS of the host veth: who owns it, for operators and GC
+  std::string netns;     // path, e.g. /var/run/netns/x or /proc/<pid>/ns/net (for messages)
+  std::string openPath;  // where to open it, when not `netns`: /proc/self/fd/N of a namespace
+                         // held open since before capabilities were dropped
+  std::string ifname;    // CNI_IFNAME, inside the pod
+  std::string hostVeth;  // host-side name ("sx" + 12 hex)
+  std::string alias;     // IFLA_IFALIAS of the host veth: who owns it, for operators and GC
   ipam::Ipv6Addr address{};
   int mtu = 0;
   bool tcpMtuProbing = false;
@@ -154,11 +156,11 @@ class Datapath {
   struct HostVeth {
     // Where the other end of the pair is, as the kernel reports it (IFLA_LINK_NETNSID, IFLA_LINK).
     enum class Peer {
-      kUnknown,        // not reported (a datapath that cannot tell)
-      kOtherNetns,     // in another namespace that is alive: a pod, running or pinned by a mount
-      kNetnsGone,      // in a namespace being destroyed (the kernel reports nsid -1)
-      kNone,           // no peer at all (a pair being torn down)
-      kSameNetns,      // in this (the node's) namespace: not a pod sixrd plumbed
+      kUnknown,     // not reported (a datapath that cannot tell)
+      kOtherNetns,  // in another namespace that is alive: a pod, running or pinned by a mount
+      kNetnsGone,   // in a namespace being destroyed (the kernel reports nsid -1)
+      kNone,        // no peer at all (a pair being torn down)
+      kSameNetns,   // in this (the node's) namespace: not a pod sixrd plumbed
     };
     std::string name;
     std::string alias;

@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
-#include <sys/ioctl.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 

@@ -28,7 +28,8 @@ int check(int rc, std::string_view op, std::string_view object) {
 
 Socket openRouteSocket() {
   Socket sock(nl_socket_alloc());
-  if (!sock) throw NetlinkError("open", "netlink socket", NLE_NOMEM, "open netlink socket: out of memory");
+  if (!sock)
+    throw NetlinkError("open", "netlink socket", NLE_NOMEM, "open netlink socket: out of memory");
   check(nl_connect(sock.get(), NETLINK_ROUTE), "connect", "NETLINK_ROUTE socket");
   // libnl peeks at each reply (MSG_PEEK) to size its buffer before reading it: one recvmsg more
   // per reply, but a fixed buffer would truncate a GETLINK reply of an SR-IOV NIC, whose VF list
@@ -88,7 +89,8 @@ std::string macOf(rtnl_link* link) {
   nl_addr* mac = rtnl_link_get_addr(link);
   if (mac == nullptr || nl_addr_get_len(mac) != 6) return {};
   const auto* b = static_cast<const unsigned char*>(nl_addr_get_binary_addr(mac));
-  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5]);
+  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4],
+                     b[5]);
 }
 
 void setUp(nl_sock* sock, rtnl_link* link, std::string_view what) {
@@ -118,17 +120,22 @@ Cache filteredDump(nl_sock* sock, const char* cacheName, int type, const void* h
                    std::size_t headerLen, int oif, std::string_view what) {
   // Without strict checking the kernel ignores the header fields and dumps everything.
   const int on = 1;
-  if (setsockopt(nl_socket_get_fd(sock), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof on) != 0) {
-    throw NetlinkError("configure", "netlink socket", NLE_OPNOTSUPP,
-                       fmt::format("dump {}: NETLINK_GET_STRICT_CHK: {}", what, std::strerror(errno)));
+  if (setsockopt(nl_socket_get_fd(sock), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof on) !=
+      0) {
+    throw NetlinkError(
+        "configure", "netlink socket", NLE_OPNOTSUPP,
+        fmt::format("dump {}: NETLINK_GET_STRICT_CHK: {}", what, std::strerror(errno)));
   }
   nl_cache* raw = nullptr;
   check(nl_cache_alloc_name(cacheName, &raw), "alloc", what);
   Cache cache(raw);
   Msg msg(nlmsg_alloc_simple(type, NLM_F_DUMP));
-  if (!msg) throw NetlinkError("alloc", std::string(what), NLE_NOMEM, "alloc message: out of memory");
-  check(nlmsg_append(msg.get(), const_cast<void*>(header), headerLen, NLMSG_ALIGNTO), "build", what);
-  if (oif != 0) check(nla_put_u32(msg.get(), RTA_OIF, static_cast<std::uint32_t>(oif)), "build", what);
+  if (!msg)
+    throw NetlinkError("alloc", std::string(what), NLE_NOMEM, "alloc message: out of memory");
+  check(nlmsg_append(msg.get(), const_cast<void*>(header), headerLen, NLMSG_ALIGNTO), "build",
+        what);
+  if (oif != 0)
+    check(nla_put_u32(msg.get(), RTA_OIF, static_cast<std::uint32_t>(oif)), "build", what);
   check(nl_send_auto(sock, msg.get()), "dump", what);
   check(nl_cache_pickup(sock, cache.get()), "read", what);
   return cache;

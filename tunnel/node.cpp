@@ -54,8 +54,8 @@ Node resolveNode(nl_sock* sock, const NodeSpec& spec) {
   if (!spec.underlayInterface.empty()) {
     const nl::Link link = nl::findLink(sock, spec.underlayInterface);
     if (!link) {
-      throw NodeError(fmt::format("underlayInterface {} does not exist on this node",
-                                  spec.underlayInterface));
+      throw NodeError(
+          fmt::format("underlayInterface {} does not exist on this node", spec.underlayInterface));
     }
     wantIfindex = rtnl_link_get_ifindex(link.get());
   }
@@ -64,16 +64,19 @@ Node resolveNode(nl_sock* sock, const NodeSpec& spec) {
   std::vector<LocalIpv4> matches;
   for (const auto& a : all) {
     if (wantIfindex != 0 && a.ifindex != wantIfindex) continue;
-    if (spec.nodeIp ? a.addr == *spec.nodeIp : ipam::contains(underlay, a.addr)) matches.push_back(a);
+    if (spec.nodeIp ? a.addr == *spec.nodeIp : ipam::contains(underlay, a.addr))
+      matches.push_back(a);
   }
 
   if (matches.empty()) {
     if (spec.nodeIp) {
       throw NodeError(fmt::format(
-          "nodeIP {} is not an address of {} (IPv4 addresses there: {}); the tunnel must use a local "
+          "nodeIP {} is not an address of {} (IPv4 addresses there: {}); the tunnel must use a "
+          "local "
           "address: fix nodeIP or underlayInterface",
           ipam::formatIpv4(*spec.nodeIp),
-          wantIfindex != 0 ? "underlayInterface " + spec.underlayInterface : "this node", join(all)));
+          wantIfindex != 0 ? "underlayInterface " + spec.underlayInterface : "this node",
+          join(all)));
     }
     throw NodeError(fmt::format(
         "no IPv4 address inside underlay {} on {} (IPv4 addresses there: {}): set nodeIP or "

@@ -60,12 +60,11 @@ nl::Addr hostAddr(int ifindex, const ipam::Ipv6Addr& ip, int prefixLen) {
   return addr;
 }
 
-ipam::Ipv6Addr gatewayBytes() {
-  return ipam::parseIpv6(kGateway, "gateway");
-}
+ipam::Ipv6Addr gatewayBytes() { return ipam::parseIpv6(kGateway, "gateway"); }
 
 // A route to `dst`/`len` out of `ifindex`, via `gateway` when given.
-nl::Route linkRoute(const ipam::Ipv6Addr& dst, int len, int ifindex, const ipam::Ipv6Addr* gateway) {
+nl::Route linkRoute(const ipam::Ipv6Addr& dst, int len, int ifindex,
+                    const ipam::Ipv6Addr* gateway) {
   nl::Route route(rtnl_route_alloc());
   if (!route) throw NetlinkError("alloc", "route", NLE_NOMEM, "alloc route: out of memory");
   rtnl_route_set_family(route.get(), AF_INET6);
@@ -74,7 +73,8 @@ nl::Route linkRoute(const ipam::Ipv6Addr& dst, int len, int ifindex, const ipam:
   const nl::Address d = nl::ipv6(dst, len);
   nl::check(rtnl_route_set_dst(route.get(), d.get()), "set route dst", nl::format(d.get()));
   rtnl_nexthop* nh = rtnl_route_nh_alloc();
-  if (nh == nullptr) throw NetlinkError("alloc", "nexthop", NLE_NOMEM, "alloc nexthop: out of memory");
+  if (nh == nullptr)
+    throw NetlinkError("alloc", "nexthop", NLE_NOMEM, "alloc nexthop: out of memory");
   rtnl_route_nh_set_ifindex(nh, ifindex);
   if (gateway != nullptr) {
     const nl::Address gw = nl::ipv6(*gateway, 128);
@@ -91,8 +91,8 @@ std::string sysctlIf(std::string_view ifname, std::string_view key) {
 // Both neighbours of a pod are known at ADD, so they are written as permanent entries: neighbour
 // discovery would otherwise send the pod's first packets after a solicitation that can be lost
 // while the new link is still settling, and retry only after its 1 s timer.
-void addPermanentNeighbour(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& ip,
-                           nl_addr* lladdr, std::string_view where) {
+void addPermanentNeighbour(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& ip, nl_addr* lladdr,
+                           std::string_view where) {
   using Neigh = std::unique_ptr<rtnl_neigh, nl::Put<rtnl_neigh_put>>;
   const Neigh neigh(rtnl_neigh_alloc());
   if (!neigh) throw NetlinkError("alloc", "neighbour", NLE_NOMEM, "alloc neighbour: out of memory");
@@ -128,7 +128,8 @@ void awaitOperational(nl_sock* sock, nl_sock* podSock, const PodSpec& spec) {
 
 // The pod side, inside the pod namespace. Returns the pod interface (its MAC is fixed from birth);
 // defaultRoute tells whether the pod's default route is this interface's.
-nl::Link configurePodSide(const PodSpec& spec, nl_sock* sock, nl_addr* hostMac, bool& defaultRoute) {
+nl::Link configurePodSide(const PodSpec& spec, nl_sock* sock, nl_addr* hostMac,
+                          bool& defaultRoute) {
   nl::Link link = nl::getLink(sock, spec.ifname);
   const int ifindex = rtnl_link_get_ifindex(link.get());
   writeSysctl(sysctlIf(spec.ifname, "accept_dad"), "0");
@@ -160,7 +161,8 @@ bool hasAddress(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& want, int pref
   for (nl_object* o = nl_cache_get_first(addrs.get()); o != nullptr; o = nl_cache_get_next(o)) {
     auto* a = reinterpret_cast<rtnl_addr*>(o);
     nl_addr* local = rtnl_addr_get_local(a);
-    if (local != nullptr && nl_addr_get_len(local) == 16 && rtnl_addr_get_prefixlen(a) == prefixLen &&
+    if (local != nullptr && nl_addr_get_len(local) == 16 &&
+        rtnl_addr_get_prefixlen(a) == prefixLen &&
         std::memcmp(nl_addr_get_binary_addr(local), want.data(), 16) == 0) {
       return true;
     }
@@ -220,7 +222,8 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
     const NetnsGuard inPod(podNs);
     podSock = nl::openRouteSocket();
     if (nl::findLink(podSock.get(), spec.ifname)) {
-      throw Conflict(fmt::format("interface {} already exists in netns {}", spec.ifname, spec.netns));
+      throw Conflict(
+          fmt::format("interface {} already exists in netns {}", spec.ifname, spec.netns));
     }
   }
 
@@ -242,7 +245,8 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
         "host veth {} already exists: container {} already has an attachment here (DEL it first)",
         spec.hostVeth, spec.alias));
   }
-  nl::check(rc, "create veth pair", fmt::format("{} <-> {}:{}", spec.hostVeth, spec.netns, spec.ifname));
+  nl::check(rc, "create veth pair",
+            fmt::format("{} <-> {}:{}", spec.hostVeth, spec.netns, spec.ifname));
   VethRollback rollback(sock, spec.hostVeth);
   faultPoint("after-veth");
 

@@ -57,7 +57,8 @@ std::string v6(const in6_addr& a) {
 std::vector<std::string> diff(rtnl_link* link, const SitParams& want, std::string_view name) {
   std::vector<std::string> out;
   auto note = [&](std::string_view what, const std::string& have, const std::string& should) {
-    if (have != should) out.push_back(fmt::format("{} {} is {}, want {}", name, what, have, should));
+    if (have != should)
+      out.push_back(fmt::format("{} {} is {}, want {}", name, what, have, should));
   };
   note("local", v4(rtnl_link_sit_get_local(link)), v4(want.local));
   note("remote", v4(rtnl_link_sit_get_remote(link)), "0.0.0.0");
@@ -150,7 +151,8 @@ void removeStaleState(nl_sock* sock, int ifindex, const NodeSpec& spec, const No
     if (!ipam::contains(spec.plan.prefix, bytes) || bytes == node.prefix.overlayAddr) continue;
     spdlog::info("removing stale overlay address {} from {}", ipam::formatIpv6(bytes), spec.tunnel);
     const int rc = rtnl_addr_delete(sock, a, 0);
-    if (rc != -NLE_NOADDR && rc != -NLE_OBJ_NOTFOUND) nl::check(rc, "delete address", nl::format(local));
+    if (rc != -NLE_NOADDR && rc != -NLE_OBJ_NOTFOUND)
+      nl::check(rc, "delete address", nl::format(local));
   }
   // Unreachable /64 routes for another node64 inside the prefix.
   for (const std::string& dst :
@@ -206,9 +208,10 @@ void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
   }
   if (!isSit(link.get())) {
     const char* type = rtnl_link_get_type(link.get());
-    throw Conflict(fmt::format("tunnel {} exists but is a {} device, not sit: remove it or set "
-                               "\"tunnel\" to another name",
-                               spec.tunnel, type != nullptr ? type : "plain"));
+    throw Conflict(
+        fmt::format("tunnel {} exists but is a {} device, not sit: remove it or set "
+                    "\"tunnel\" to another name",
+                    spec.tunnel, type != nullptr ? type : "plain"));
   }
   if (const auto differences = diff(link.get(), want, spec.tunnel); !differences.empty()) {
     for (const auto& d : differences) spdlog::info("repairing: {}", d);
@@ -220,9 +223,9 @@ void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
   const int ifindex = rtnl_link_get_ifindex(link.get());
   if (changed) removeStaleState(sock, ifindex, spec, node);
   const nl::Addr addr = overlayAddress(ifindex, spec, node);
-  nl::addAddressIdempotent(sock, addr.get(), fmt::format("{}/{} on {}",
-                                                         ipam::formatIpv6(node.prefix.overlayAddr),
-                                                         spec.plan.prefix.len, spec.tunnel));
+  nl::addAddressIdempotent(sock, addr.get(),
+                           fmt::format("{}/{} on {}", ipam::formatIpv6(node.prefix.overlayAddr),
+                                       spec.plan.prefix.len, spec.tunnel));
   const nl::Route route = unreachableRoute(node);
   nl::addRouteIdempotent(sock, route.get(),
                          "unreachable " + ipam::formatPrefix(node.prefix.node64));

@@ -324,9 +324,9 @@ TEST_F(Binary, AddWithoutCapSysAdminIsCode103NamingItAndCreatesNothing) {
   std::vector<std::string> env = {"CNI_COMMAND=ADD", "CNI_CONTAINERID=" + std::string(kContainer),
                                   "CNI_NETNS=" + pod().path(), "CNI_IFNAME=eth0",
                                   "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
-  const ProcessResult r = runProcess("/usr/bin/setpriv",
-                                     {"--bounding-set", "-sys_admin", "--", SIXRD_BINARY}, env,
-                                     config().dump());
+  const ProcessResult r =
+      runProcess("/usr/bin/setpriv", {"--bounding-set", "-sys_admin", "--", SIXRD_BINARY}, env,
+                 config().dump());
   const json doc = errorOf(r);
   EXPECT_EQ(doc.value("code", 0), 103) << doc.dump();
   const std::string msg = doc.value("msg", "");
@@ -334,7 +334,6 @@ TEST_F(Binary, AddWithoutCapSysAdminIsCode103NamingItAndCreatesNothing) {
   EXPECT_NE(msg.find("lacks CAP_SYS_ADMIN:"), std::string::npos) << msg;  // and only that one
   expectNothingCreated();
 }
-
 
 }  // namespace
 }  // namespace sixrd::netns_test

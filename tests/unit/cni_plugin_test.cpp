@@ -28,9 +28,9 @@
 #include "ipam/interface_id.hpp"
 #include "ipam/lease_store.hpp"
 #include "ipam/sixrd_math.hpp"
+#include "test_files.hpp"
 #include "tunnel/datapath.hpp"
 #include "tunnel/fault.hpp"
-#include "test_files.hpp"
 
 namespace sixrd::cni {
 namespace {

@@ -8,9 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <cerrno>
 #include <chrono>
+#include <CLI/CLI.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -30,8 +30,8 @@
 #include "install/installer.hpp"
 #include "ipam/lease_store.hpp"
 #include "ipam/sixrd_math.hpp"
-#include "tunnel/datapath.hpp"
 #include "test_files.hpp"
+#include "tunnel/datapath.hpp"
 
 namespace sixrd::install {
 namespace {

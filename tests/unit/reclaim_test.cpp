@@ -30,8 +30,8 @@
 #include "ipam/interface_id.hpp"
 #include "ipam/lease_store.hpp"
 #include "ipam/sixrd_math.hpp"
-#include "tunnel/datapath.hpp"
 #include "test_files.hpp"
+#include "tunnel/datapath.hpp"
 
 namespace sixrd::install {
 namespace {
@@ -229,8 +229,10 @@ TEST_F(ReclaimTest, ForcedChainFailureIsReclaimedThroughThePluginsOwnAdd) {
                                {"dataDir", root_.string()}};
   const cni::Environment env = [](const std::string& name) -> std::optional<std::string> {
     static const std::map<std::string, std::string> vars = {
-        {"CNI_COMMAND", "ADD"},   {"CNI_CONTAINERID", kPod.containerId},
-        {"CNI_IFNAME", "eth0"},   {"CNI_NETNS", "/var/run/netns/failed-pod"},
+        {"CNI_COMMAND", "ADD"},
+        {"CNI_CONTAINERID", kPod.containerId},
+        {"CNI_IFNAME", "eth0"},
+        {"CNI_NETNS", "/var/run/netns/failed-pod"},
         {"CNI_PATH", "/opt/cni/bin"}};
     const auto it = vars.find(name);
     if (it == vars.end()) return std::nullopt;
@@ -467,14 +469,14 @@ TEST_F(ReclaimTest, MissingStoreIsNothingToDo) {
 TEST_F(ReclaimTest, DaemonRoundReclaimsUnderTheHostRoot) {
   const fs::path host = root_ / "host";
   const fs::path conf = root_ / "10-sixrd.conflist";
-  std::ofstream(conf) << nlohmann::json{
-      {"cniVersion", "1.1.0"},
-      {"name", kNetwork},
-      {"plugins", nlohmann::json::array({nlohmann::json{{"type", "sixrd"},
+  std::ofstream(conf) << nlohmann::json{{"cniVersion", "1.1.0"},
+                                        {"name", kNetwork},
+                                        {"plugins", nlohmann::json::array({nlohmann::json{
+                                                        {"type", "sixrd"},
                                                         {"prefix", "fd00:10::/48"},
                                                         {"underlay", "198.18.0.0/16"},
                                                         {"dataDir", "/run/sixrd"}}})}}
-                                 .dump();
+                             .dump();
   ipam::LeaseStore onNode(host / "run/sixrd", kNetwork);
   onNode.acquire(kPod, node64());
   age(onNode.dir() / *namesIn(onNode.dir()).begin(), seconds(3));
@@ -494,10 +496,14 @@ TEST_F(ReclaimTest, DaemonRoundReclaimsUnderTheHostRoot) {
 
 TEST_F(ReclaimTest, DaemonWithReclaimOffLeavesLeases) {
   const fs::path conf = root_ / "sixrd.conf";
-  std::ofstream(conf) << nlohmann::json{{"cniVersion", "1.1.0"},      {"name", kNetwork},
-                                        {"type", "sixrd"},            {"prefix", "fd00:10::/48"},
-                                        {"underlay", "198.18.0.0/16"}, {"dataDir", root_.string()}}
-                             .dump();
+  std::ofstream(conf) << nlohmann::json{
+      {"cniVersion", "1.1.0"},
+      {"name", kNetwork},
+      {"type", "sixrd"},
+      {"prefix", "fd00:10::/48"},
+      {"underlay", "198.18.0.0/16"},
+      {"dataDir",
+       root_.string()}}.dump();
   store().acquire(kPod, node64());
   age(leaseFile(kPod), seconds(3600));
   Context context;
