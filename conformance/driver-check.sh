@@ -18,21 +18,9 @@ sixrd=$(realpath "$2")
 work=$(mktemp -d "${TMPDIR:-/tmp}/sixrd-driver-check.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 
-passed=0
-failed=0
-check() { # check "what" command...
-  local what=$1 out rc=0 line
-  shift
-  out=$("$@" 2>&1) || rc=$?
-  if [ "$rc" = 0 ]; then
-    passed=$((passed + 1))
-    echo "ok   $what"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $what"
-    while IFS= read -r line; do echo "     | $line"; done <<<"$out"
-  fi
-}
+# shellcheck source=tests/lib/harness.sh
+. "$here/../tests/lib/harness.sh"
+HARNESS_QUIET=1  # a check's command output is shown only when it fails
 
 # install ROOT [flags] : `sixrd install` into ROOT as a DaemonSet would, without touching the kernel;
 # ROOT/opt/cni/bin holds copies of the reference meta plugins, as on a node.
@@ -57,25 +45,25 @@ validated() { # validated ROOT JQ_FILTER [--bin-dirs DIRS] : the driver's valida
 }
 
 speaks_11() { "$driver" version --type sixrd --bin-dirs "$(dirname "$sixrd")" | jq -e '.supportedVersions | index("1.1.0") != null'; }
-check "cnidriver version: libcni runs sixrd VERSION, 1.1.0 listed" speaks_11
+expect "cnidriver version: libcni runs sixrd VERSION, 1.1.0 listed" speaks_11
 
-check "sixrd install (defaults) writes a conflist" install_into default
+expect "sixrd install (defaults) writes a conflist" install_into default
 if speaks "$(bins default)" portmap 1.1.0 >/dev/null; then
-  check "portmap speaks 1.1.0: cniVersions ends with 1.1.0" \
+  expect "portmap speaks 1.1.0: cniVersions ends with 1.1.0" \
     listed default '.cniVersion == "1.0.0" and .cniVersions[-1] == "1.1.0"'
 else
-  check "portmap speaks up to 1.0.0: cniVersion 1.0.0, cniVersions 0.3.0..1.0.0 (no 1.1.0)" \
+  expect "portmap speaks up to 1.0.0: cniVersion 1.0.0, cniVersions 0.3.0..1.0.0 (no 1.1.0)" \
     listed default '.cniVersion == "1.0.0" and .cniVersions == ["0.3.0", "0.3.1", "0.4.0", "1.0.0"]'
 fi
-check "libcni loads it (ConfListFromFile, the extra cniVersions ignored): cniVersion 1.0.0, sixrd then portmap" \
+expect "libcni loads it (ConfListFromFile, the extra cniVersions ignored): cniVersion 1.0.0, sixrd then portmap" \
   validated default '.cniVersion == "1.0.0" and .plugins == ["sixrd", "portmap"]'
-check "libcni validates it against the plugins: sixrd and portmap claim 1.0.0" \
+expect "libcni validates it against the plugins: sixrd and portmap claim 1.0.0" \
   validated default '.plugins == ["sixrd", "portmap"]' --bin-dirs "$(bins default)"
 
-check "sixrd install --chain none writes a conflist" install_into alone --chain none
-check "alone, the list offers every version sixrd speaks, 1.1.0 included" \
+expect "sixrd install --chain none writes a conflist" install_into alone --chain none
+expect "alone, the list offers every version sixrd speaks, 1.1.0 included" \
   listed alone '.cniVersion == "1.0.0" and .cniVersions == ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]'
-check "libcni validates it against the plugins: sixrd claims 1.0.0" \
+expect "libcni validates it against the plugins: sixrd claims 1.0.0" \
   validated alone '.plugins == ["sixrd"]' --bin-dirs "$(bins alone)"
 
 refused_pin() {
@@ -85,7 +73,7 @@ refused_pin() {
   cat "$work/pinned.err"
   [ "$rc" = 2 ] && grep -q portmap "$work/pinned.err" && [ ! -e "$(list pinned)" ]
 }
-check "a pinned 1.1.0 that portmap does not speak: exit 2 naming portmap, nothing written" refused_pin
+expect "a pinned 1.1.0 that portmap does not speak: exit 2 naming portmap, nothing written" refused_pin
 missing_plugin() {
   local rc=0
   mkdir -p "$work/bare"
@@ -95,13 +83,12 @@ missing_plugin() {
   [ "$rc" != 0 ] && grep -q "no portmap in the CNI plugin directory /opt/cni/bin" "$work/bare.err" &&
     [ ! -e "$(list bare)" ]
 }
-check "a chained plugin missing from the node's plugin directory: refused, nothing written" missing_plugin
+expect "a chained plugin missing from the node's plugin directory: refused, nothing written" missing_plugin
 
-check "sixrd install --cni-version 1.0.0 --chain portmap,bandwidth,tuning writes a conflist" \
+expect "sixrd install --cni-version 1.0.0 --chain portmap,bandwidth,tuning writes a conflist" \
   install_into chained --cni-version 1.0.0 --chain portmap,bandwidth,tuning
-check "libcni validates it: every plugin claims 1.0.0; capabilities portMappings, bandwidth" \
+expect "libcni validates it: every plugin claims 1.0.0; capabilities portMappings, bandwidth" \
   validated chained '.plugins == ["sixrd", "portmap", "bandwidth", "tuning"] and
     (.capabilities | index("portMappings") != null and index("bandwidth") != null)' --bin-dirs "$(bins chained)"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary

@@ -22,8 +22,9 @@
 # the way a 1.1-aware runtime does: ADD, CHECK with prevResult, DEL twice, GC with
 # cni.dev/valid-attachments (removes exactly the others), STATUS 0, VERSION.
 #
-# Prints "ok   <check>" / "FAIL <check>" per check and finally exactly "N passed, M failed";
-# exits non-zero on any failure. Diagnostics of failed checks go to stderr. Cleans up (trap).
+# Prints "ok   <check>" / "FAIL <check>" per check and finally "SUMMARY libcni: N passed, M failed"
+# (tests/lib/harness.sh); exits non-zero on any failure. Diagnostics of failed checks go to
+# stderr. Cleans up (trap).
 #
 # Checks are often `expect "what" eval '...'`: the single quotes are deliberate (expanded by eval).
 # shellcheck disable=SC2016
@@ -60,21 +61,8 @@ cleanup() {
 trap cleanup EXIT
 teardown
 
-passed=0
-failed=0
-expect() { # expect "what" command...   (command output goes to stderr only on failure)
-  local what=$1 log=$E2E_STATE/check.log
-  shift
-  if "$@" >"$log" 2>&1; then
-    passed=$((passed + 1))
-    echo "ok   $what"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $what"
-    sed 's/^/     | /' "$log" >&2
-  fi
-}
-not() { ! "$@"; }
+# Command output of a check goes to stderr only when it fails (tests/lib/harness.sh).
+HARNESS_QUIET=1
 
 # --- plumbing -----------------------------------------------------------------------------------
 
@@ -116,9 +104,7 @@ drv() {
 direct() {
   local n=$1 verb=$2 id=$3 ifname=$4 netns=$5 config=$6 args=''
   [ -n "$id" ] && args="IgnoreUnknown=1;K8S_POD_NAMESPACE=conformance;K8S_POD_NAME=pod-$id;K8S_POD_INFRA_CONTAINER_ID=$id;K8S_POD_UID=00000000-0000-4000-8000-$(printf '%s' "$id" | sha256sum | cut -c1-12)"
-  ip netns exec "$(node_ns "$n")" env -i PATH="$PATH" CNI_COMMAND="$verb" CNI_CONTAINERID="$id" \
-    CNI_IFNAME="$ifname" CNI_NETNS="$netns" CNI_PATH="$BIN" CNI_ARGS="$args" \
-    "$BIN/sixrd" <<<"$config"
+  cni_call -n "$(node_ns "$n")" -p "$BIN" -a "$args" "$verb" "$id" "$ifname" "$netns" -- "$BIN/sixrd" <<<"$config"
 }
 
 # plugin_conf VERSION NODE [extra] : a single plugin config as a runtime hands it to sixrd
@@ -418,7 +404,7 @@ scenario_11() {
     eval 'equals "$(host_veths 1)" "" && equals "$(lease_owners 1)" ""'
   # A namespace without any underlay address stands for a node that is not ready.
   expect "1.1.0 STATUS on a node without an underlay address fails with code 50" \
-    fails_with 50 eval 'ip netns exec sxe2e-c-gc-d env -i PATH="$PATH" CNI_COMMAND=STATUS CNI_PATH="$BIN" "$BIN/sixrd" <<<"$conf"'
+    fails_with 50 eval 'cni_call -n sxe2e-c-gc-d -p "$BIN" STATUS -- "$BIN/sixrd" <<<"$conf"'
   del_netns gc-a
   del_netns gc-b
   del_netns gc-c
@@ -454,5 +440,4 @@ if [ "$failed" != 0 ]; then
   done
 fi
 echo "   ($((SECONDS - t0)) s)"
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary

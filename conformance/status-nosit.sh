@@ -8,6 +8,9 @@ set -euo pipefail
 
 [ $# -eq 1 ] || { echo "usage: $0 SIXRD_BINARY" >&2; exit 2; }
 SIXRD=$(realpath "$1")
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/harness.sh"
+HARNESS_QUIET=1  # a check's output is shown only when it fails
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root (network namespaces)"; exit 77; }
 
 node=sxconf-nosit-$$
@@ -35,46 +38,30 @@ fi
 conf=$(jq -n --arg d "$state/data" --arg l "$state/sixrd.log" \
   '{cniVersion: "1.1.0", name: "conformance", type: "sixrd", prefix: "fd00:10::/48",
     underlay: "198.18.0.0/16", dataDir: $d, log: {file: $l, level: "debug"}}')
-run() { # run VERB [CONTAINER IFNAME NETNS] -> the plugin's stdout; status in $rc
+run() { # run VERB [CONTAINER IFNAME NETNS] -> the plugin's stdout in $out, its status in $rc
   rc=0
-  out=$(ip netns exec "$node" env -i PATH="$PATH" CNI_COMMAND="$1" CNI_CONTAINERID="${2:-}" \
-    CNI_IFNAME="${3:-}" CNI_NETNS="${4:-}" CNI_PATH=/usr/lib/cni \
-    CNI_ARGS="${2:+IgnoreUnknown=1;K8S_POD_NAMESPACE=conformance;K8S_POD_NAME=$2;K8S_POD_INFRA_CONTAINER_ID=$2}" \
-    "$SIXRD" <<<"$conf") || rc=$?
+  out=$(cni_call -n "$node" \
+    -a "${2:+IgnoreUnknown=1;K8S_POD_NAMESPACE=conformance;K8S_POD_NAME=$2;K8S_POD_INFRA_CONTAINER_ID=$2}" \
+    "$1" "${2:-}" "${3:-}" "${4:-}" <<<"$conf") || rc=$?
 }
-
-not() { ! "$@" 2>/dev/null; }
-passed=0
-failed=0
-check() { # check "what" command...
-  local what=$1
-  shift
-  if "$@" >/dev/null; then
-    passed=$((passed + 1))
-    echo "ok   $what"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $what"
-    echo "     | exit $rc: $out" >&2
-  fi
-}
+# with_answer COMMAND... : COMMAND, printing the last plugin answer when it fails
+with_answer() { "$@" || { echo "exit $rc: $out"; return 1; }; }
 
 run STATUS
-check "STATUS exits non-zero" [ "$rc" != 0 ]
-check "STATUS answers CNI error code 50 (plugin not available), cniVersion 1.1.0" \
+expect "STATUS exits non-zero" with_answer [ "$rc" != 0 ]
+expect "STATUS answers CNI error code 50 (plugin not available), cniVersion 1.1.0" with_answer \
   jq -e '.code == 50 and .cniVersion == "1.1.0"' <<<"$out"
-check "STATUS says sit is missing" jq -e '.msg | test("sit")' <<<"$out"
+expect "STATUS says sit is missing" with_answer jq -e '.msg | test("sit")' <<<"$out"
 
 run ADD nosit-pod eth0 "/run/netns/$pod"
-check "ADD fails with code 101 (no sit/6rd in the kernel)" jq -e '.code == 101' <<<"$out"
+expect "ADD fails with code 101 (no sit/6rd in the kernel)" with_answer jq -e '.code == 101' <<<"$out"
 veths=$(ip -n "$node" -j link show type veth | jq '[.[] | select(.ifname | startswith("sx"))] | length')
-check "ADD left no veth on the node" [ "$veths" = 0 ]
-check "ADD left no eth0 in the pod" not ip -n "$pod" link show eth0
+expect "ADD left no veth on the node" with_answer [ "$veths" = 0 ]
+expect "ADD left no eth0 in the pod" with_answer not ip -n "$pod" link show eth0
 leases=$( (find "$state/data" -type f 2>/dev/null || true) | wc -l)
-check "ADD left no lease" [ "$leases" = 0 ]
+expect "ADD left no lease" with_answer [ "$leases" = 0 ]
 
 run STATUS
-check "STATUS is still 50 after the failed ADD" jq -e '.code == 50' <<<"$out"
+expect "STATUS is still 50 after the failed ADD" with_answer jq -e '.code == 50' <<<"$out"
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary

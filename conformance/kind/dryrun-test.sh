@@ -10,10 +10,8 @@ repo=$(cd -- "$here/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/sixrd-kind-dryrun.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); echo "ok   $*"; }
-fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+# shellcheck source=tests/lib/harness.sh
+. "$repo/tests/lib/harness.sh"
 has() { # has "what" FIXED_STRING : the dry-run output holds the line fragment
   if grep -qF -- "$2" "$work/out"; then pass "$1"; else fail "$1 (no line with: $2)"; fi
 }
@@ -78,5 +76,4 @@ else
   echo "skip shellcheck (apt-get install shellcheck)"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary

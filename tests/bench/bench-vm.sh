@@ -13,34 +13,17 @@
 #      stdin, like a runtime; cheaper than the Go driver); ADD/DEL p50 with 0-100 pods on the
 #      node vs with the node full
 # Scale latency is wall time around each plugin exec, taken with bash's $EPOCHREALTIME (no fork)
-# inside a loop that already runs in the node namespace. Pod namespaces are made before
-# and removed after (ip -batch), untimed. Everything is removed on exit (trap).
+# inside a loop that already runs in the node namespace (tests/bench/bench-loop.sh). Pod
+# namespaces are made before and removed after (ip -batch), untimed. Everything is removed on
+# exit (trap).
 # Pod id lists are split into arguments on purpose.
 # shellcheck disable=SC2046
 set -euo pipefail
-
-if [ "${1:-}" = __loop ]; then
-  # __loop OUT VERB CONFIG ID... : one timed direct-invocation worker, run inside the node namespace
-  shift
-  out=$1 verb=$2 conf=$3
-  shift 3
-  : >"$out"
-  for id in "$@"; do
-    t0=$EPOCHREALTIME
-    CNI_COMMAND=$verb CNI_CONTAINERID=$id CNI_IFNAME=eth0 CNI_NETNS=/run/netns/bp-$id \
-      CNI_PATH=/usr/lib/cni CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=$id" \
-      "$SIXRD" <"$conf" >/dev/null 2>>"$out.err" || echo "FAIL $verb $id" >>"$out.err"
-    t1=$EPOCHREALTIME
-    echo $((${t1/./} - ${t0/./})) >>"$out"
-  done
-  exit 0
-fi
 
 [ $# -eq 2 ] || { echo "usage: $0 SIXRD_BINARY DRIVER" >&2; exit 2; }
 SIXRD=$(realpath "$1")
 DRIVER=$(realpath "$2")
 export SIXRD DRIVER
-self=$(realpath "$0")
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 
 PODS=${SIXRD_BENCH_PODS:-50}
@@ -117,9 +100,8 @@ echo "sixrd bench: $(nproc) vCPU guest, kernel $(uname -r), pods=$PODS workers=$
 section "cost of one run"
 ip netns add bp-rss-1
 rss_of() { # rss_of VERB -> peak RSS (kB) of one direct sixrd invocation
-  ip netns exec "$(node_ns 1)" env -i PATH="$PATH" CNI_COMMAND="$1" CNI_CONTAINERID=rss-1 \
-    CNI_IFNAME=eth0 CNI_NETNS=/run/netns/bp-rss-1 CNI_PATH=/usr/lib/cni CNI_ARGS="K8S_POD_NAME=rss-1" \
-    /usr/bin/time -v -o "$RES/time.$1" "$BIN/sixrd" <"$E2E_STATE/node1/sixrd.json" >/dev/null
+  cni_call -n "$(node_ns 1)" -a K8S_POD_NAME=rss-1 "$1" rss-1 eth0 /run/netns/bp-rss-1 \
+    -- /usr/bin/time -v -o "$RES/time.$1" "$BIN/sixrd" <"$E2E_STATE/node1/sixrd.json" >/dev/null
   awk -F': ' '/Maximum resident set size/ { print $2 }' "$RES/time.$1"
 }
 if [ -x /usr/bin/time ]; then
@@ -213,12 +195,12 @@ rm -f "$RES"/*.err
 # --- 4. scale -----------------------------------------------------------------------------------
 section "scale: $SCALE pods on node 1, direct sixrd invocation"
 mk_netns sc 1 "$SCALE"
-ip netns exec "$(node_ns 1)" "$self" __loop "$RES/scale.ADD" ADD "$E2E_STATE/node1/sixrd.json" \
+ip netns exec "$(node_ns 1)" "$here/bench-loop.sh" "$RES/scale.ADD" ADD "$E2E_STATE/node1/sixrd.json" \
   $(ids sc 1 "$SCALE")
 R[scale_routes]=$(ip -n "$(node_ns 1)" -6 route | grep -c . || true)
 R[scale_links]=$(ip -n "$(node_ns 1)" -o link | grep -c . || true)
 # DEL in reverse order: the first 100 DELs run on a full node, the last 100 on a near-empty one
-ip netns exec "$(node_ns 1)" "$self" __loop "$RES/scale.DEL" DEL "$E2E_STATE/node1/sixrd.json" \
+ip netns exec "$(node_ns 1)" "$here/bench-loop.sh" "$RES/scale.DEL" DEL "$E2E_STATE/node1/sixrd.json" \
   $(ids sc 1 "$SCALE" | tac)
 rm_netns sc 1 "$SCALE"
 K=100

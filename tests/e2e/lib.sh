@@ -2,8 +2,11 @@
 # Shared pieces of the multi-node e2e and the demo. Runs as root inside the VM (a kernel with sit):
 # an IPv4 bridge is the underlay (198.18.0.0/16), each node is a network namespace with one address
 # on it, and sixrd is invoked per node exactly as a runtime would: CNI_* environment and the
-# config on stdin, from inside the node's namespace.
+# config on stdin, from inside the node's namespace. Checks (expect, summary) and cni_call come
+# from tests/lib/harness.sh, sourced here.
 set -euo pipefail
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
 SIXRD=${SIXRD:?SIXRD must name the sixrd binary}
 E2E_PREFIX=${E2E_PREFIX:-fd00:10::/48}
@@ -31,11 +34,8 @@ conf() { # conf NODE [extra json object merged in]
 cni() {
   local node=$1 verb=$2 cid=$3 ifname=$4 netns=$5 config=${6:-}
   [ -n "$config" ] || config=$(conf "$node")
-  ip netns exec "$(node_ns "$node")" env -i PATH="$PATH" CNI_COMMAND="$verb" \
-    CNI_CONTAINERID="$cid" CNI_IFNAME="$ifname" CNI_NETNS="$netns" CNI_PATH=/usr/lib/cni \
-    CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=e2e;K8S_POD_NAME=$cid" \
-    ${SIXRD_TEST_FAULT:+SIXRD_TEST_FAULT="$SIXRD_TEST_FAULT"} \
-    "$SIXRD" <<<"$config"
+  cni_call -n "$(node_ns "$node")" -a "IgnoreUnknown=1;K8S_POD_NAMESPACE=e2e;K8S_POD_NAME=$cid" \
+    ${SIXRD_TEST_FAULT:+-e "SIXRD_TEST_FAULT=$SIXRD_TEST_FAULT"} "$verb" "$cid" "$ifname" "$netns" <<<"$config"
 }
 
 underlay_up() {
@@ -85,23 +85,3 @@ teardown() {
 
 # ping6 from a namespace; quiet; returns ping's status
 ping_from() { ip netns exec "$1" ping -6 -c1 -W2 -q "$2" >/dev/null 2>&1; }
-
-# Checks for the e2e scripts: `expect "what" command...` runs the command, prints ok/FAIL and
-# counts; `summary` prints the closing "N passed, M failed" line and fails when any check did.
-passed=0
-failed=0
-expect() { # expect "what" command...
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok   $what"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $what"
-  fi
-}
-summary() {
-  echo "$passed passed, $failed failed"
-  [ "$failed" = 0 ]
-}

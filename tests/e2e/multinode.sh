@@ -7,7 +7,6 @@ export SIXRD
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-not() { ! "$@"; }
 trap 'teardown' EXIT
 teardown
 

@@ -19,8 +19,8 @@
 #   - meanwhile a loop ADDs and holds new pods: at the end every live pod has its lease, host veth
 #     and /128 route, and answers ping; no reclaim line names any of them.
 #   - a foreign file in the lease directory stays and is logged as left alone.
-# Prints "ok   <check>" / "FAIL <check>" per check and "N passed, M failed"; exits non-zero on any
-# failure. Cleans up everything it made (trap), also on failure.
+# Prints "ok   <check>" / "FAIL <check>" per check and "SUMMARY reclaim: N passed, M failed"
+# (tests/lib/harness.sh); exits non-zero on any failure. Cleans up everything it made (trap), also on failure.
 set -euo pipefail
 
 [ $# -eq 2 ] || { echo "usage: $0 SIXRD_BINARY DRIVER" >&2; exit 2; }
@@ -138,7 +138,6 @@ wait_for() { # SECONDS command... : polls every 0.2 s
     sleep 0.2
   done
 }
-not() { ! "$@"; }
 
 echo "== the daemon (grace ${GRACE}s, interval ${INTERVAL}s) and a loop ADDing $HOLDERS pods"
 ip netns exec "$NODE" "$SIXRD" --log-level info daemon --conf "$LIST" --interval "$INTERVAL" \

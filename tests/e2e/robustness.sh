@@ -11,37 +11,9 @@ set -euo pipefail
 # The pod address from an ADD result, without an exec.
 addr_of() { [[ $1 =~ \"address\":\ *\"([0-9a-f:]+)/128\" ]] && echo "${BASH_REMATCH[1]}"; }
 
-if [ "${1:-}" = __pods ]; then
-  # __pods OPS TAG FIRST LAST DEADLINE: the inner loop of one worker, run INSIDE the node namespace
-  # (one `ip netns exec` per batch, not per call: each exec of a host binary costs tens of ms
-  # under emulation). For i in FIRST..LAST, pod rb-TAG-i in netns sxe2e-TAG-i:
-  #   OPS cycle: ADD then DEL;  add: ADD only;  del: DEL only.
-  # Needs SIXRD, CONF_FILE, OUT (file prefix: OUT.addr gets "cid address", OUT.err failures).
-  ops=$2 tag=$3 first=$4 last=$5 deadline=$6
-  tmp=$OUT.$$.tmp
-  call() { # VERB CID NETNS
-    CNI_COMMAND=$1 CNI_CONTAINERID=$2 CNI_IFNAME=eth0 CNI_NETNS=$3 CNI_PATH=/usr/lib/cni \
-      CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=e2e;K8S_POD_NAME=$2" "$SIXRD" <"$CONF_FILE" >"$tmp"
-  }
-  for ((i = first; i <= last; i++)); do
-    [ "$EPOCHSECONDS" -lt "$deadline" ] || break
-    cid=rb-$tag-$i ns=/run/netns/sxe2e-$tag-$i
-    if [ "$ops" != del ]; then
-      if call ADD "$cid" "$ns" && a=$(addr_of "$(<"$tmp")"); then
-        echo "$cid $a" >>"$OUT.addr"
-      else
-        echo "ADD $cid: $(<"$tmp")" >>"$OUT.err"
-      fi
-    fi
-    if [ "$ops" != add ] && ! call DEL "$cid" "$ns"; then echo "DEL $cid: $(<"$tmp")" >>"$OUT.err"; fi
-  done
-  rm -f "$tmp"
-  exit 0
-fi
-
 SIXRD=$(realpath "$1")
 export SIXRD
-self=$(realpath "$0")
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 export E2E_NODES=1
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -105,7 +77,7 @@ echo "   tunnel addresses: $(echo "$TUNNEL_ADDRS" | tr '\n' ' ')"
 expect "warm-up leaves nothing" nothing_left
 
 echo "== concurrency: $CYCLES ADD/DEL cycles, $WORKERS workers, ${BUDGET}s budget"
-# The pod loops run sixrd from tmpfs inside the node namespace (__pods above); namespaces are made
+# The pod loops run sixrd from tmpfs inside the node namespace (robustness-pods.sh); namespaces are made
 # and removed in batches of CHUNK per worker (one `ip -batch` each).
 CHUNK=25
 install -m 0755 "$SIXRD" "$E2E_STATE/sixrd"
@@ -116,12 +88,12 @@ netns_batch() { # add|del TAG FIRST LAST
   ip -force -batch "$f" >/dev/null 2>&1 || [ "$1" = del ] || echo "netns $1 batch $2 $3..$4 failed" >>"$E2E_STATE/$2.err"
   rm -f "$f"
 }
-# pods OUT OPS TAG FIRST LAST DEADLINE: one worker's batch, run in the node namespace; results
-# in $E2E_STATE/OUT.addr and OUT.err
+# pods OUT OPS TAG FIRST LAST DEADLINE: one worker's batch, run in the node namespace by
+# robustness-pods.sh; results in $E2E_STATE/OUT.addr and OUT.err
 pods() {
   local out=$1
   shift
-  ip netns exec "$NODE" env SIXRD="$E2E_STATE/sixrd" OUT="$E2E_STATE/$out" bash "$self" __pods "$@"
+  ip netns exec "$NODE" env SIXRD="$E2E_STATE/sixrd" OUT="$E2E_STATE/$out" bash "$here/robustness-pods.sh" "$@"
 }
 
 cycle_worker() { # worker cycles deadline
@@ -209,8 +181,7 @@ kill_trial() { # trial -> 0 when DEL cleaned up and a fresh ADD/ping/DEL worked
   local t=$1 ns=sxe2e-k cid=rb-kill-$1 ms pid rc=0 out a
   ip netns add "$ns"
   ms=$((KILL_BASE + RANDOM % (KILL_MS + 1)))
-  ip netns exec "$NODE" env -i PATH="$PATH" CNI_COMMAND=ADD CNI_CONTAINERID="$cid" CNI_IFNAME=eth0 \
-    CNI_NETNS="/run/netns/$ns" CNI_PATH=/usr/lib/cni "$SIXRD" <"$E2E_STATE/conf.json" >/dev/null 2>&1 &
+  cni_call -x -n "$NODE" ADD "$cid" eth0 "/run/netns/$ns" <"$E2E_STATE/conf.json" >/dev/null 2>&1 &
   pid=$!
   sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
   kill -9 "$pid" 2>/dev/null || true
@@ -279,8 +250,7 @@ ip netns add sxe2e-hostile
 : >"$E2E_STATE/regular-file"
 { printf '%s' "${CONF%\}}"; printf ', "pad": "'; head -c 10485760 /dev/zero | tr '\0' a; printf '"}\n'; } >"$E2E_STATE/big.json"
 raw_add() { # CID IFNAME NETNS STDIN_FILE
-  ip netns exec "$NODE" env -i PATH="$PATH" CNI_COMMAND=ADD CNI_CONTAINERID="$1" CNI_IFNAME="$2" \
-    CNI_NETNS="$3" CNI_PATH=/usr/lib/cni "$SIXRD" <"$4"
+  cni_call -n "$NODE" ADD "$1" "$2" "$3" <"$4"
 }
 hostile() { # code cid ifname netns [stdin file]
   local code=$1 before after out rc=0

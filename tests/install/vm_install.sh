@@ -13,20 +13,8 @@ PREFIX=fd00:10::/48
 UNDERLAY=198.18.0.0/16
 NODE_IP=198.18.3.7
 ROOT=$(mktemp -d /tmp/sixrd-host.XXXXXX)
-passed=0
-failed=0
-
-check() { # check DESCRIPTION COMMAND...
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok: $what"
-  else
-    failed=$((failed + 1))
-    echo "FAILED: $what"
-  fi
-}
+# shellcheck source=tests/lib/harness.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
 cleanup() {
   ip netns del "$POD" 2>/dev/null
@@ -67,57 +55,56 @@ echo "sit.ko loaded before install: $sit_before (0 shows the kernel autoloading 
 out=$(container "$SIXRD" install --host-root "$ROOT" 2>&1)
 rc=$?
 echo "$out"
-check "install exits 0" test "$rc" = 0
-check "sit.ko is loaded after install" grep -q '^sit ' /proc/modules
+expect "install exits 0" test "$rc" = 0
+expect "sit.ko is loaded after install" grep -q '^sit ' /proc/modules
 info=$(link_json | jq -c '.[0] | {kind: .linkinfo.info_kind, d: .linkinfo.info_data, mtu, up: (.flags | index("UP") != null)}')
 echo "sixrd0: $info"
-check "sixrd0 is a sit device" test "$(jq -r .kind <<<"$info")" = sit
-check "sixrd0 local is the node IPv4" test "$(jq -r .d.local <<<"$info")" = "$NODE_IP"
-check "sixrd0 6rd-prefix is the cluster prefix" \
+expect "sixrd0 is a sit device" test "$(jq -r .kind <<<"$info")" = sit
+expect "sixrd0 local is the node IPv4" test "$(jq -r .d.local <<<"$info")" = "$NODE_IP"
+expect "sixrd0 6rd-prefix is the cluster prefix" \
   test "$(jq -r '"\(.d.prefix)/\(.d.prefixlen)"' <<<"$info")" = "$PREFIX"
-check "sixrd0 6rd-relay_prefix is the underlay" \
+expect "sixrd0 6rd-relay_prefix is the underlay" \
   test "$(jq -r '"\(.d.relay_prefix)/\(.d.relay_prefixlen)"' <<<"$info")" = "$UNDERLAY"
-check "sixrd0 mtu is 1500 - 20" test "$(jq -r .mtu <<<"$info")" = 1480
-check "sixrd0 is up" test "$(jq -r .up <<<"$info")" = true
+expect "sixrd0 mtu is 1500 - 20" test "$(jq -r .mtu <<<"$info")" = 1480
+expect "sixrd0 is up" test "$(jq -r .up <<<"$info")" = true
 has_overlay() {
   ip -n "$NS" -6 -j addr show dev sixrd0 |
     jq -e '.[0].addr_info[] | select(.local == "fd00:10:0:307::1" and .prefixlen == 48)' >/dev/null
 }
 has_unreachable() { ip -n "$NS" -6 route show type unreachable | grep -q '^unreachable fd00:10:0:307::/64'; }
-check "sixrd0 carries fd00:10:0:307::1/48" has_overlay
-check "unreachable fd00:10:0:307::/64 is routed" has_unreachable
-check "install warns that forwarding is left to the plugin (/proc/sys is read-only)" \
+expect "sixrd0 carries fd00:10:0:307::1/48" has_overlay
+expect "unreachable fd00:10:0:307::/64 is routed" has_unreachable
+expect "install warns that forwarding is left to the plugin (/proc/sys is read-only)" \
   grep -q "warning: IPv6 forwarding is off" <<<"$out"
 conflist=$ROOT/etc/cni/net.d/10-sixrd.conflist
-check "the binary is the running one" cmp -s "$SIXRD" "$ROOT/opt/cni/bin/sixrd"
-check "the binary has mode 755" test "$(stat -c %a "$ROOT/opt/cni/bin/sixrd")" = 755
-check "the conflist has nodeIP and chains portmap" \
+expect "the binary is the running one" cmp -s "$SIXRD" "$ROOT/opt/cni/bin/sixrd"
+expect "the binary has mode 755" test "$(stat -c %a "$ROOT/opt/cni/bin/sixrd")" = 755
+expect "the conflist has nodeIP and chains portmap" \
   jq -e ".plugins[0].nodeIP == \"$NODE_IP\" and .plugins[1].type == \"portmap\"" "$conflist" >/dev/null
-check "the conflist has mode 644" test "$(stat -c %a "$conflist")" = 644
-portmap_versions=$(CNI_COMMAND=VERSION "$ROOT/opt/cni/bin/portmap" <<<'{"cniVersion":"1.0.0"}' |
+expect "the conflist has mode 644" test "$(stat -c %a "$conflist")" = 644
+portmap_versions=$(cni_call VERSION -- "$ROOT/opt/cni/bin/portmap" <<<'{"cniVersion":"1.0.0"}' |
   jq -c '[.supportedVersions[] | select(. == "0.3.0" or . == "0.3.1" or . == "0.4.0" or . == "1.0.0" or . == "1.1.0")]')
 echo "versions both sixrd and portmap speak: $portmap_versions"
-check "the conflist's cniVersion is 1.0.0 (what pre-1.1 runtimes can use)" \
+expect "the conflist's cniVersion is 1.0.0 (what pre-1.1 runtimes can use)" \
   jq -e '.cniVersion == "1.0.0"' "$conflist"
-check "the conflist's cniVersions are the versions sixrd and portmap both speak" \
+expect "the conflist's cniVersions are the versions sixrd and portmap both speak" \
   jq -e --argjson want "$portmap_versions" '.cniVersions == $want' "$conflist"
 
 # --- status: the liveness probe ---
 out=$(container "$SIXRD" status --host-root "$ROOT" 2>&1)
 rc=$?
 echo "$out"
-check "status exits 0 on a healthy node" test "$rc" = 0
-check "status says ready" grep -q "ready: network sixrd can serve ADD" <<<"$out"
+expect "status exits 0 on a healthy node" test "$rc" = 0
+expect "status says ready" grep -q "ready: network sixrd can serve ADD" <<<"$out"
 
 # --- the plugin, installed, serves a pod as the runtime would call it (full root) ---
 stdin=$(jq -c '.plugins[0] + {name: .name, cniVersion: .cniVersion, dataDir: "/run/sixrd-inst"}' "$conflist")
-result=$(ip netns exec "$NS" env -i PATH="$PATH" CNI_COMMAND=ADD CNI_CONTAINERID=inst-pod1 \
-  CNI_IFNAME=eth0 CNI_NETNS=/run/netns/$POD CNI_PATH="$ROOT/opt/cni/bin" \
-  "$ROOT/opt/cni/bin/sixrd" <<<"$stdin")
+result=$(cni_call -n "$NS" -p "$ROOT/opt/cni/bin" ADD inst-pod1 eth0 "/run/netns/$POD" \
+  -- "$ROOT/opt/cni/bin/sixrd" <<<"$stdin")
 echo "ADD: $result"
 in_node64() { jq -e '.ips[0].address | startswith("fd00:10:0:307:")' <<<"$result" >/dev/null; }
-check "ADD through the installed binary gives an address in the node /64" in_node64
-check "the plugin (on the host) switched IPv6 forwarding on" \
+expect "ADD through the installed binary gives an address in the node /64" in_node64
+expect "the plugin (on the host) switched IPv6 forwarding on" \
   test "$(ip netns exec "$NS" cat /proc/sys/net/ipv6/conf/all/forwarding)" = 1
 
 # --- install again: nothing changes ---
@@ -125,10 +112,10 @@ inode=$(stat -c %i "$ROOT/opt/cni/bin/sixrd")
 out=$(container "$SIXRD" install --host-root "$ROOT" 2>&1)
 rc=$?
 echo "$out"
-check "a second install exits 0" test "$rc" = 0
-check "a second install rewrites nothing" test "$(grep -c 'already up to date' <<<"$out")" = 2
-check "a second install finds the tunnel as configured" grep -q "already up as configured" <<<"$out"
-check "the binary was not replaced" test "$(stat -c %i "$ROOT/opt/cni/bin/sixrd")" = "$inode"
+expect "a second install exits 0" test "$rc" = 0
+expect "a second install rewrites nothing" test "$(grep -c 'already up to date' <<<"$out")" = 2
+expect "a second install finds the tunnel as configured" grep -q "already up as configured" <<<"$out"
+expect "the binary was not replaced" test "$(stat -c %i "$ROOT/opt/cni/bin/sixrd")" = "$inode"
 
 # --- daemon: repairs a deleted tunnel, exits 0 on SIGTERM ---
 ip -n "$NS" link del sixrd0
@@ -140,52 +127,50 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 is_sit() { link_json | jq -e '.[0].linkinfo.info_kind == "sit"' >/dev/null; }
-check "the daemon recreated the deleted tunnel" is_sit
+expect "the daemon recreated the deleted tunnel" is_sit
 kill -TERM "$daemon"
 wait "$daemon"
 rc=$?
 cat "$ROOT/daemon.log"
-check "the daemon exits 0 on SIGTERM" test "$rc" = 0
-check "the daemon logged the repair" grep -q "repaired: tunnel sixrd0 does not exist" "$ROOT/daemon.log"
+expect "the daemon exits 0 on SIGTERM" test "$rc" = 0
+expect "the daemon logged the repair" grep -q "repaired: tunnel sixrd0 does not exist" "$ROOT/daemon.log"
 
 # --- uninstall ---
 out=$(container "$SIXRD" uninstall --host-root "$ROOT" 2>&1)
 rc=$?
 echo "$out"
-check "uninstall exits 0" test "$rc" = 0
-check "uninstall removed the conflist" test ! -e "$conflist"
-check "uninstall removed the binary" test ! -e "$ROOT/opt/cni/bin/sixrd"
-check "uninstall left the tunnel" is_sit
+expect "uninstall exits 0" test "$rc" = 0
+expect "uninstall removed the conflist" test ! -e "$conflist"
+expect "uninstall removed the binary" test ! -e "$ROOT/opt/cni/bin/sixrd"
+expect "uninstall left the tunnel" is_sit
 out=$(container "$SIXRD" status --host-root "$ROOT" 2>&1)
 rc=$?
 echo "$out"
-check "status exits 1 once uninstalled" test "$rc" = 1
+expect "status exits 1 once uninstalled" test "$rc" = 1
 
 # --- uninstall --remove-tunnel: refused while a pod holds the tunnel, then done ---
 out=$(container "$SIXRD" uninstall --host-root "$ROOT" --remove-tunnel 2>&1)
 rc=$?
 echo "$out"
-check "uninstall --remove-tunnel exits 1 while the pod is there" test "$rc" = 1
-check "the refusal names the pod's host veth and its container" \
+expect "uninstall --remove-tunnel exits 1 while the pod is there" test "$rc" = 1
+expect "the refusal names the pod's host veth and its container" \
   grep -q "host veth sx[0-9a-f]\{12\} (sixrd/sixrd/eth0/inst-pod1)" <<<"$out"
-check "the refused uninstall left the tunnel" is_sit
-ip netns exec "$NS" env -i PATH="$PATH" CNI_COMMAND=DEL CNI_CONTAINERID=inst-pod1 CNI_IFNAME=eth0 \
-  CNI_NETNS=/run/netns/$POD CNI_PATH="$ROOT/opt/cni/bin" "$SIXRD" <<<"$stdin"
-check "DEL removed the pod's host veth" test -z "$(ip -n "$NS" -j link show type veth | jq -r '.[].ifname | select(startswith("sx"))')"
+expect "the refused uninstall left the tunnel" is_sit
+cni_call -n "$NS" -p "$ROOT/opt/cni/bin" DEL inst-pod1 eth0 "/run/netns/$POD" -- "$SIXRD" <<<"$stdin"
+expect "DEL removed the pod's host veth" test -z "$(ip -n "$NS" -j link show type veth | jq -r '.[].ifname | select(startswith("sx"))')"
 out=$(container "$SIXRD" uninstall --host-root "$ROOT" --remove-tunnel 2>&1)
 rc=$?
 echo "$out"
-check "uninstall --remove-tunnel exits 0 once no pod holds the tunnel" test "$rc" = 0
-check "sixrd0 is gone" test -z "$(link_json)"
-check "the unreachable /64 is gone" bash -c "! ip -n $NS -6 route show type unreachable | grep -q fd00:10:0:307::/64"
-check "no overlay address is left" bash -c "! ip -n $NS -6 addr show | grep -q fd00:10:0:307::1"
-check "IPv6 forwarding is left on" test "$(ip netns exec "$NS" cat /proc/sys/net/ipv6/conf/all/forwarding)" = 1
-check "uninstall says forwarding is left as it is" grep -q "IPv6 forwarding (net.ipv6.conf.all.forwarding) and the sit module are left as they are" <<<"$out"
+expect "uninstall --remove-tunnel exits 0 once no pod holds the tunnel" test "$rc" = 0
+expect "sixrd0 is gone" test -z "$(link_json)"
+expect "the unreachable /64 is gone" bash -c "! ip -n $NS -6 route show type unreachable | grep -q fd00:10:0:307::/64"
+expect "no overlay address is left" bash -c "! ip -n $NS -6 addr show | grep -q fd00:10:0:307::1"
+expect "IPv6 forwarding is left on" test "$(ip netns exec "$NS" cat /proc/sys/net/ipv6/conf/all/forwarding)" = 1
+expect "uninstall says forwarding is left as it is" grep -q "IPv6 forwarding (net.ipv6.conf.all.forwarding) and the sit module are left as they are" <<<"$out"
 out=$(container "$SIXRD" uninstall --host-root "$ROOT" --remove-tunnel 2>&1)
 rc=$?
 echo "$out"
-check "uninstall --remove-tunnel again: exit 0, nothing there" test "$rc" = 0
-check "... and it says the tunnel was not there" grep -q "tunnel sixrd0 was not there" <<<"$out"
+expect "uninstall --remove-tunnel again: exit 0, nothing there" test "$rc" = 0
+expect "... and it says the tunnel was not there" grep -q "tunnel sixrd0 was not there" <<<"$out"
 
-echo "vm_install: $passed passed, $failed failed"
-test "$failed" = 0
+summary
