@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "install/doctor.hpp"
+#include "tunnel/probe.hpp"
+
 namespace sixrd::install {
 
 namespace {
@@ -110,6 +113,7 @@ struct Commands::Impl {
   CLI::App* uninstallCmd = nullptr;
   CLI::App* statusCmd = nullptr;
   CLI::App* daemonCmd = nullptr;
+  CLI::App* doctorCmd = nullptr;
   Flags installFlags;
   bool noTunnelFlag = false;
   CLI::Option* noTunnelOption = nullptr;
@@ -121,6 +125,12 @@ struct Commands::Impl {
   Flags daemonFlags;
   std::string daemonConf;
   int interval = 60;
+  Flags doctorFlags;
+  std::string doctorConf;
+  std::vector<std::string> doctorPeers;
+  int doctorTcpPort = 0;
+  int doctorTimeoutMs = 1000;
+  bool doctorJson = false;
 
   Paths paths(const Flags& flags, bool binDir) const {
     Paths p;
@@ -254,6 +264,34 @@ struct Commands::Impl {
     return r.ready ? 0 : 1;
   }
 
+  int runDoctor() {
+    if (doctorTimeoutMs < 1) throw UsageError("--timeout", "--timeout must be at least 1 ms");
+    if (doctorTcpPort < 0 || doctorTcpPort > 65535) {
+      throw UsageError("--tcp-port", "--tcp-port must be a TCP port (1..65535)");
+    }
+    DoctorSettings settings;
+    settings.peers = doctorPeers;
+    if (doctorTcpPort > 0) settings.tcpPort = doctorTcpPort;
+    settings.timeout = std::chrono::milliseconds(doctorTimeoutMs);
+    settings.hostRoot = paths(doctorFlags, false).hostRoot;
+    const cni::PluginConfig config =
+        cni::parseConfig(pluginStdin(readConf(confPath(doctorFlags, doctorConf))).dump());
+    const auto datapath = context.makeDatapath();
+    const auto prober = tunnel::makeSocketProber();
+    DoctorReport report;
+    try {
+      report = doctor(config, settings, *datapath, *prober);
+    } catch (const ipam::InvalidInput& e) {
+      throw UsageError(e.field(), e.what());
+    }
+    if (doctorJson) {
+      out << report.toJson().dump(2) << '\n';
+    } else {
+      out << report.text();
+    }
+    return report.ok() ? 0 : 1;
+  }
+
   int runDaemonCmd() {
     DaemonSettings s;
     s.conf = confPath(daemonFlags, daemonConf);
@@ -351,6 +389,34 @@ Commands::Commands(CLI::App& app, Context context, cni::Environment env, std::os
                     "seconds a lease without host veth must be old before it is released (DEL "
                     "never reached sixrd: a chained plugin failed first); 0: no reclaim",
                     "60");
+
+  m.doctorCmd = app.add_subcommand(
+      "doctor",
+      "Check this node and the paths to other nodes for the two silent ways a 6rd overlay fails:\n"
+      "  - IP protocol 41 filtered (a firewall or cloud security group between nodes): the nodes "
+      "answer over IPv4, their pods cannot reach each other;\n"
+      "  - an MTU black hole: a path carrying less than the tunnel assumes while ICMP is "
+      "filtered, so small packets pass and large ones vanish (TCP transfers hang).\n"
+      "Local checks (sit, node IPv4, tunnel, forwarding, pod MTU, leftovers for GC), then per "
+      "--peer an echo through the tunnel, an IPv4 echo (or --tcp-port) to tell filtering from an "
+      "unreachable node, the largest packet that gets through with DF set (never relying on ICMP "
+      "errors), with the mtu to set, and round trips through the tunnel and over IPv4.\n"
+      "Needs CAP_NET_RAW (root) and the node's network namespace. Exit 0 when every check "
+      "passes, 1 when one fails.\n"
+      "Example: sixrd doctor --peer 10.20.3.8 --peer fdcd:6a70:308::5a1c (a pod IP from `kubectl "
+      "get pods -o wide`: doctor probes the node it lives on)");
+  m.doctorCmd->add_option("--conf", m.doctorConf,
+                          "network configuration (list) file (default: the one install writes)");
+  addPathFlags(m.doctorFlags, m.doctorCmd, false);
+  m.doctorCmd->add_option("--peer", m.doctorPeers,
+                          "another node to probe: its IPv4, or any overlay address on it (a pod "
+                          "IP); repeat for several. Without --peer only this node is checked");
+  m.doctorCmd->add_option("--tcp-port", m.doctorTcpPort,
+                          "a TCP port peers answer on (e.g. 10250), to tell an unreachable peer "
+                          "from one that drops ICMPv4");
+  m.doctorCmd->add_option("--timeout", m.doctorTimeoutMs, "milliseconds to wait for each probe")
+      ->capture_default_str();
+  m.doctorCmd->add_flag("--json", m.doctorJson, "machine-readable output");
 }
 
 Commands::~Commands() = default;
@@ -361,6 +427,7 @@ std::optional<int> Commands::run(std::string_view logLevel) {
   if (*m.uninstallCmd) return m.runUninstall();
   if (*m.statusCmd) return m.runStatus(logLevel);
   if (*m.daemonCmd) return m.runDaemonCmd();
+  if (*m.doctorCmd) return m.runDoctor();
   return std::nullopt;
 }
 
