@@ -250,7 +250,7 @@ void checkPeer(const cni::PluginConfig& config, const DoctorSettings& settings,
     peer.checks.push_back(
         pass("path MTU",
              fmt::format("{}-byte packets get through{} (pod MTU {})", *peer.pathMtu,
-                         *peer.pathMtu == tunnelMtu ? " (the tunnel MTU)" : "", local.podMtu)));
+                         *peer.pathMtu == tunnelMtu ? ", the tunnel MTU" : "", local.podMtu)));
   }
 
   // 3. What the overlay costs in round-trip time.
