@@ -403,7 +403,7 @@ Commands::Commands(CLI::App& app, Context context, cni::Environment env, std::os
       "errors), with the mtu to set, and round trips through the tunnel and over IPv4.\n"
       "Needs CAP_NET_RAW (root) and the node's network namespace. Exit 0 when every check "
       "passes, 1 when one fails.\n"
-      "Example: sixrd doctor --peer 10.20.3.8 --peer fdcd:6a70:0:308::5a1c (a pod IP from `kubectl "
+      "Example: sixrd doctor --peer 10.20.3.8 --peer fdcd:6a70:0:40e::5a1c (a pod IP from `kubectl "
       "get pods -o wide`: doctor probes the node it lives on)");
   m.doctorCmd->add_option("--conf", m.doctorConf,
                           "network configuration (list) file (default: the one install writes)");
