@@ -37,7 +37,6 @@ table inet sxdoc {
 }
 NFT
 big_ping() { ip netns exec "$(pod_ns 1 1)" ping -6 -c2 -W2 -q -M "do" -s "$2" "$(pod_addr "$1" 1)" >/dev/null 2>&1; }
-not() { ! "$@"; }
 expect "a 1400-byte packet node1 pod -> node4 pod vanishes (the black hole is real)" not big_ping 4 1352
 expect "a 1380-byte packet node1 pod -> node4 pod gets through" big_ping 4 1332
 expect "a 1480-byte packet node1 pod -> node2 pod gets through" big_ping 2 1432
