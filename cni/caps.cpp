@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cni/error.hpp"
+#include "util/owner.hpp"
 
 namespace sixrd::cni {
 namespace {
@@ -23,10 +24,7 @@ constexpr std::array<KernelCap, 2> kKernelCaps = {{
     {CAP_SYS_ADMIN, "CAP_SYS_ADMIN"},
 }};
 
-struct CapFree {
-  void operator()(cap_t caps) const noexcept { cap_free(caps); }
-};
-using CapPtr = std::unique_ptr<std::remove_pointer_t<cap_t>, CapFree>;
+using CapPtr = std::unique_ptr<std::remove_pointer_t<cap_t>, util::Put<cap_free>>;
 
 [[noreturn]] void fail(const std::string& what) {
   const int err = errno;

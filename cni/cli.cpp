@@ -14,7 +14,6 @@
 
 #include "cni/log.hpp"
 #include "cni/version.hpp"
-#include "install/commands.hpp"
 #include "ipam/sixrd_math.hpp"
 
 #ifndef SIXRD_VERSION
@@ -107,6 +106,57 @@ std::string versionText() {
   return fmt::format("sixrd {}\nCNI spec versions: {}", SIXRD_VERSION, versions);
 }
 
+// node-prefix, whois, version.
+class AddressingCommands final : public Subcommands {
+ public:
+  explicit AddressingCommands(CLI::App& app) {
+    nodeCmd_ = app.add_subcommand(
+        "node-prefix",
+        "Print the /64 a node derives from its IPv4, and the tunnel settings it uses.\n"
+        "The node /64 is the prefix followed by the node IPv4's host bits within the underlay.");
+    nodeFlags_.add(nodeCmd_);
+    nodeCmd_->add_option("--node-ip", nodeIp_, "the node's IPv4 address inside the underlay")
+        ->required();
+    nodeCmd_->add_flag("--json", nodeJson_, "machine-readable output");
+
+    whoCmd_ = app.add_subcommand(
+        "whois",
+        "Print which node an overlay IPv6 address lives on, and its interface id.\n"
+        "The bits after the prefix are the node IPv4's host bits: the same mapping the kernel "
+        "uses.");
+    whoCmd_->add_option("address", address_, "an IPv6 address inside the prefix")->required();
+    whoFlags_.add(whoCmd_);
+    whoCmd_->add_flag("--json", whoJson_, "machine-readable output");
+
+    versionCmd_ =
+        app.add_subcommand("version", "Print sixrd's version and the CNI versions it speaks.");
+  }
+
+  std::optional<int> run(std::string_view /*logLevel*/) override {
+    if (*nodeCmd_) {
+      nodePrefixCommand(nodeFlags_, nodeIp_, nodeJson_);
+    } else if (*whoCmd_) {
+      whoisCommand(whoFlags_, address_, whoJson_);
+    } else if (*versionCmd_) {
+      std::cout << versionText() << '\n';
+    } else {
+      return std::nullopt;
+    }
+    return 0;
+  }
+
+ private:
+  CLI::App* nodeCmd_ = nullptr;
+  PlanFlags nodeFlags_;
+  std::string nodeIp_;
+  bool nodeJson_ = false;
+  CLI::App* whoCmd_ = nullptr;
+  PlanFlags whoFlags_;
+  std::string address_;
+  bool whoJson_ = false;
+  CLI::App* versionCmd_ = nullptr;
+};
+
 // Usage errors exit 2, as for most Unix tools (and as `sixrd node-prefix --prefix bad` does);
 // success of --help or --version exits 0. CLI11's own exit codes (105, 106, 109, ...) are not
 // something a script can act on.
@@ -183,7 +233,11 @@ int usageError(CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
 
 }  // namespace
 
-int runCli(int argc, char** argv) noexcept {
+std::unique_ptr<Subcommands> addressingCommands(CLI::App& app) {
+  return std::make_unique<AddressingCommands>(app);
+}
+
+int runCli(int argc, char** argv, const std::vector<AddSubcommands>& groups) noexcept {
   try {
     CLI::App app{
         std::string(kIdea) +
@@ -198,33 +252,9 @@ int runCli(int argc, char** argv) noexcept {
     app.set_version_flag("--version", versionText(),
                          "Print sixrd's version and the CNI versions it speaks, and exit");
 
-    PlanFlags nodeFlags;
-    std::string nodeIp;
-    bool nodeJson = false;
-    auto* nodeCmd = app.add_subcommand(
-        "node-prefix",
-        "Print the /64 a node derives from its IPv4, and the tunnel settings it uses.\n"
-        "The node /64 is the prefix followed by the node IPv4's host bits within the underlay.");
-    nodeFlags.add(nodeCmd);
-    nodeCmd->add_option("--node-ip", nodeIp, "the node's IPv4 address inside the underlay")
-        ->required();
-    nodeCmd->add_flag("--json", nodeJson, "machine-readable output");
-
-    PlanFlags whoFlags;
-    std::string address;
-    bool whoJson = false;
-    auto* whoCmd = app.add_subcommand(
-        "whois",
-        "Print which node an overlay IPv6 address lives on, and its interface id.\n"
-        "The bits after the prefix are the node IPv4's host bits: the same mapping the kernel "
-        "uses.");
-    whoCmd->add_option("address", address, "an IPv6 address inside the prefix")->required();
-    whoFlags.add(whoCmd);
-    whoCmd->add_flag("--json", whoJson, "machine-readable output");
-
-    auto* versionCmd =
-        app.add_subcommand("version", "Print sixrd's version and the CNI versions it speaks.");
-    install::Commands nodeCommands(app);  // install, uninstall, status, daemon
+    std::vector<std::unique_ptr<Subcommands>> added;
+    added.reserve(groups.size());
+    for (const auto& add : groups) added.push_back(add(app));
 
     try {
       app.parse(argc, argv);
@@ -232,15 +262,16 @@ int runCli(int argc, char** argv) noexcept {
       return usageError(app, e, argc, argv);
     }
     initCliLogging(logLevel);
-    if (const auto status = nodeCommands.run(logLevel)) return *status;
-
-    if (*nodeCmd) nodePrefixCommand(nodeFlags, nodeIp, nodeJson);
-    if (*whoCmd) whoisCommand(whoFlags, address, whoJson);
-    if (*versionCmd) std::cout << versionText() << '\n';
+    for (const auto& group : added) {
+      if (const auto status = group->run(logLevel)) return *status;
+    }
     return 0;
+  } catch (const UsageError& e) {
+    std::cerr << "sixrd: " << e.what() << '\n';
+    return kUsageError;
   } catch (const ipam::InvalidInput& e) {
     std::cerr << "sixrd: " << e.what() << '\n';
-    return 2;
+    return kUsageError;
   } catch (const std::exception& e) {
     std::cerr << "sixrd: " << e.what() << '\n';
     return 1;

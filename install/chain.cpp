@@ -16,7 +16,7 @@
 
 #include "cni/version.hpp"
 #include "install/installer.hpp"
-#include "ipam/unique_fd.hpp"
+#include "util/owner.hpp"
 
 namespace sixrd::install {
 
@@ -42,14 +42,14 @@ Finished runProcess(const fs::path& exe, const std::vector<std::string>& env,
   int out[2];
   int err[2];
   if (::pipe2(in, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
-  const ipam::UniqueFd inRead(in[0]);
-  ipam::UniqueFd inWrite(in[1]);
+  const util::UniqueFd inRead(in[0]);
+  util::UniqueFd inWrite(in[1]);
   if (::pipe2(out, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
-  const ipam::UniqueFd outRead(out[0]);
-  ipam::UniqueFd outWrite(out[1]);
+  const util::UniqueFd outRead(out[0]);
+  util::UniqueFd outWrite(out[1]);
   if (::pipe2(err, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
-  const ipam::UniqueFd errRead(err[0]);
-  ipam::UniqueFd errWrite(err[1]);
+  const util::UniqueFd errRead(err[0]);
+  util::UniqueFd errWrite(err[1]);
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);

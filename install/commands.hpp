@@ -1,6 +1,7 @@
-// The node-side subcommands of the sixrd CLI: install, uninstall, status, daemon. Registered on
-// the CLI's app by cni/cli.cpp; every flag of install has a SIXRD_* environment fallback
-// (install/installer.hpp lists them) so a DaemonSet can feed it from a ConfigMap.
+// The node-side subcommands of the sixrd CLI: install, uninstall, status, daemon, doctor. One
+// group of cni::runCli's subcommands, handed to it by the program's entry (main.cpp); every flag
+// of install has a SIXRD_* environment fallback (install/installer.hpp lists them) so a DaemonSet
+// can feed it from a ConfigMap.
 #pragma once
 
 #include <iostream>
@@ -9,23 +10,20 @@
 #include <ostream>
 #include <string_view>
 
+#include "cni/cli.hpp"
 #include "cni/request.hpp"
 #include "install/installer.hpp"
 
-namespace CLI {
-class App;
-}  // namespace CLI
-
 namespace sixrd::install {
 
-class Commands {
+class Commands final : public cni::Subcommands {
  public:
   // Adds the subcommands to `app`; `env` answers the environment fallbacks; human output goes to
   // `out`. The object must outlive app.parse() and run(): the options write into it.
   explicit Commands(CLI::App& app, Context context = {},
                     cni::Environment env = cni::processEnvironment(),
                     std::ostream& out = std::cout);
-  ~Commands();
+  ~Commands() override;
   Commands(const Commands&) = delete;
   Commands& operator=(const Commands&) = delete;
   Commands(Commands&&) = delete;
@@ -36,7 +34,7 @@ class Commands {
   // CLI's --log-level (status shows the plugin's own log on stderr at info and below).
   // Throws UsageError (bad or missing flags; nothing written), InstallError and what
   // install()/uninstall()/runDaemon() throw: the CLI's catch ladder prints them.
-  std::optional<int> run(std::string_view logLevel);
+  std::optional<int> run(std::string_view logLevel) override;
 
  private:
   struct Impl;

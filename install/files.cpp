@@ -1,5 +1,4 @@
 #include "install/files.hpp"
-#include "ipam/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,6 +8,9 @@
 #include <cstdlib>
 #include <system_error>
 #include <vector>
+
+#include "util/owner.hpp"
+#include "util/scope_guard.hpp"
 
 namespace sixrd::install {
 
@@ -46,53 +48,26 @@ std::string readAll(int fd, const std::string& path) {
   }
 }
 
-// The temporary file until it is renamed into place: unlinked if anything fails before that.
-class TempFile {
- public:
-  explicit TempFile(const fs::path& target) {
-    // A leading dot and a random suffix after the extension: runtimes scanning the CNI config
-    // directory for *.conf / *.conflist / *.json never pick it up.
-    // Appended piece by piece: g++ 12 flags `"." + std::string + ".XXXXXX"` with a -Wrestrict
-    // false positive (GCC bug 105651).
-    std::string leaf = ".";
-    leaf += target.filename().string();
-    leaf += ".XXXXXX";
-    std::string name = target.parent_path() / leaf;
-    const int fd = ::mkostemp(name.data(), O_CLOEXEC);
-    if (fd < 0) fail(errno, "create a temporary file next to " + target.string());
-    fd_ = fd;
-    path_ = std::move(name);
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!renamed_) ::unlink(path_.c_str());
-  }
-  [[nodiscard]] int fd() const noexcept { return fd_; }
-  [[nodiscard]] const std::string& path() const noexcept { return path_; }
-  void closeNow() {
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail(errno, "close " + path_);
-  }
-  void renamedTo(const fs::path& target) {
-    if (::rename(path_.c_str(), target.c_str()) != 0) {
-      fail(errno, "rename " + path_ + " to " + target.string());
-    }
-    renamed_ = true;
-  }
-
- private:
-  int fd_ = -1;
-  std::string path_;
-  bool renamed_ = false;
-};
+// A new temporary file next to `target`, for writeFileAtomic to rename into place. Its path is
+// set in `path`.
+util::UniqueFd createTemp(const fs::path& target, std::string& path) {
+  // A leading dot and a random suffix after the extension: runtimes scanning the CNI config
+  // directory for *.conf / *.conflist / *.json never pick it up.
+  // Appended piece by piece: g++ 12 flags `"." + std::string + ".XXXXXX"` with a -Wrestrict
+  // false positive (GCC bug 105651).
+  std::string leaf = ".";
+  leaf += target.filename().string();
+  leaf += ".XXXXXX";
+  path = target.parent_path() / leaf;
+  util::UniqueFd fd(::mkostemp(path.data(), O_CLOEXEC));
+  if (fd.get() < 0) fail(errno, "create a temporary file next to " + target.string());
+  return fd;
+}
 
 }  // namespace
 
 std::optional<std::string> readFileIfExists(const fs::path& path) {
-  const ipam::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  const util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == ENOENT) return std::nullopt;
     fail(errno, "open " + path.string());
@@ -108,7 +83,7 @@ std::string readFile(const fs::path& path) {
 
 bool hasContent(const fs::path& path, std::string_view content, mode_t mode) {
   // O_NOFOLLOW: a symlink at the target is replaced by a real file, whatever it points to.
-  const ipam::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  const util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (fd.get() < 0) {
     if (errno == ENOENT || errno == ELOOP) return false;
     fail(errno, "open " + path.string());
@@ -124,15 +99,21 @@ bool hasContent(const fs::path& path, std::string_view content, mode_t mode) {
 
 bool writeFileAtomic(const fs::path& path, std::string_view content, mode_t mode) {
   if (hasContent(path, content, mode)) return false;
-  TempFile temp(path);
-  writeAll(temp.fd(), content, temp.path());
-  if (::fchmod(temp.fd(), mode) != 0) fail(errno, "chmod " + temp.path());
-  if (::fsync(temp.fd()) != 0) fail(errno, "fsync " + temp.path());
-  temp.closeNow();
-  temp.renamedTo(path);
+  std::string temp;
+  util::UniqueFd fd = createTemp(path, temp);
+  // Until it is renamed into place, a failure removes it.
+  util::ScopeGuard removeTemp([&]() noexcept { ::unlink(temp.c_str()); });
+  writeAll(fd.get(), content, temp);
+  if (::fchmod(fd.get(), mode) != 0) fail(errno, "chmod " + temp);
+  if (::fsync(fd.get()) != 0) fail(errno, "fsync " + temp);
+  if (fd.close() != 0) fail(errno, "close " + temp);
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    fail(errno, "rename " + temp + " to " + path.string());
+  }
+  removeTemp.dismiss();
   // The rename itself is only durable once the directory is synced.
   const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-  const ipam::UniqueFd dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const util::UniqueFd dirFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dirFd.get() < 0) fail(errno, "open directory " + dir.string());
   if (::fsync(dirFd.get()) != 0) fail(errno, "fsync directory " + dir.string());
   return true;

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cni/cli.hpp"
 #include "cni/config.hpp"
 #include "cni/plugin.hpp"
 #include "cni/request.hpp"
@@ -31,11 +32,11 @@
 namespace sixrd::install {
 
 // A flag or variable the user set to something unusable, or a required one left unset. field() is
-// the flag ("--prefix"); what() names the flag, its environment variable and the reason. Derives
-// from ipam::InvalidInput so the CLI's catch ladder treats it as bad input (exit status 2).
-class UsageError : public ipam::InvalidInput {
+// the flag ("--prefix"); what() names the flag, its environment variable and the reason. A usage
+// error of the CLI (exit status 2).
+class UsageError : public cni::UsageError {
  public:
-  using ipam::InvalidInput::InvalidInput;
+  using cni::UsageError::UsageError;
 };
 
 // Anything else that stops a command (no sit in the kernel, a file that cannot be written, ...).

@@ -15,7 +15,8 @@
 #include <system_error>
 
 #include "ipam/interface_id.hpp"
-#include "ipam/unique_fd.hpp"
+#include "util/owner.hpp"
+#include "util/scope_guard.hpp"
 
 namespace sixrd::ipam {
 namespace fs = std::filesystem;
@@ -113,7 +114,7 @@ struct Probe {
 
 Probe probe(const fs::path& path, std::uint64_t iid) {
   // O_NOFOLLOW and O_NONBLOCK: a planted symlink or FIFO must neither redirect nor hang us.
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (fd.get() < 0) {
     const int err = errno;
     if (err == ENOENT || err == ENOTDIR) return {};
@@ -178,18 +179,16 @@ fs::path writeTemp(const fs::path& dir, std::string_view content) {
     fs::path temp =
         dir / (std::string(kTempPrefix) + std::to_string(::getpid()) + "-" +
                std::to_string(counter.fetch_add(1)) + "-" + std::to_string(now.tv_nsec));
-    UniqueFd fd(::open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600));
+    util::UniqueFd fd(
+        ::open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600));
     if (fd.get() < 0) {
       if (errno == EEXIST && tries < 100) continue;
       throwStoreError("create", temp, errno);
     }
-    try {
-      writeAll(fd.get(), content, temp);
-      if (fd.close() != 0) throwStoreError("write", temp, errno);
-    } catch (...) {
-      ::unlink(temp.c_str());
-      throw;
-    }
+    util::ScopeGuard removeTemp([&]() noexcept { ::unlink(temp.c_str()); });
+    writeAll(fd.get(), content, temp);
+    if (fd.close() != 0) throwStoreError("write", temp, errno);
+    removeTemp.dismiss();
     return temp;
   }
 }
@@ -201,7 +200,7 @@ fs::path writeTemp(const fs::path& dir, std::string_view content) {
 // to a named temp file.
 std::optional<bool> claimUnnamed(const fs::path& dir, const fs::path& path,
                                  std::string_view content) {
-  UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+  util::UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
   if (fd.get() < 0) {
     if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) return std::nullopt;
     throwStoreError("create a temp file in", dir, errno);

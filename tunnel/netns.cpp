@@ -27,44 +27,25 @@ constexpr long kNsfsMagic = NSFS_MAGIC;
 }  // namespace
 
 Netns Netns::open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
     const int err = errno;
     throw NetnsError(fmt::format("netns {}: {}", path, std::strerror(err)), err == ENOENT);
   }
-  Netns ns(fd, path);
   // A bind-mounted namespace lives on nsfs; /proc/<pid>/ns/net resolves to nsfs too. Anything
   // else (a regular file, a directory) would make setns fail later with a bare EINVAL.
   struct statfs fs {};
-  if (fstatfs(fd, &fs) != 0 || static_cast<long>(fs.f_type) != kNsfsMagic ||
-      ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+  if (fstatfs(fd.get(), &fs) != 0 || static_cast<long>(fs.f_type) != kNsfsMagic ||
+      ioctl(fd.get(), NS_GET_NSTYPE) != CLONE_NEWNET) {
     throw NetnsError(fmt::format("netns {}: not a network namespace (expected a bind-mounted "
                                  "namespace or /proc/<pid>/ns/net)",
                                  path),
                      false);
   }
-  return ns;
+  return {std::move(fd), path};
 }
 
 Netns Netns::current() { return open("/proc/thread-self/ns/net"); }
-
-Netns::Netns(Netns&& other) noexcept : fd_(other.fd_), path_(std::move(other.path_)) {
-  other.fd_ = -1;
-}
-
-Netns& Netns::operator=(Netns&& other) noexcept {
-  if (this != &other) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = other.fd_;
-    path_ = std::move(other.path_);
-    other.fd_ = -1;
-  }
-  return *this;
-}
-
-Netns::~Netns() {
-  if (fd_ >= 0) ::close(fd_);
-}
 
 NetnsGuard::NetnsGuard(const Netns& target) : origin_(Netns::current()) {
   if (setns(target.fd(), CLONE_NEWNET) != 0) {

@@ -1,9 +1,11 @@
-// Network namespaces: an owning fd and a guard that enters one and restores the original.
-// sixrd is single-threaded, so setns() moves the whole process; sockets opened inside the guard
-// stay bound to the namespace they were made in.
+// Network namespaces: an owning fd (with its path, for messages) and a guard that enters one and
+// restores the original. sixrd is single-threaded, so setns() moves the whole process; sockets
+// opened inside the guard stay bound to the namespace they were made in.
 #pragma once
 
 #include <string>
+
+#include "util/owner.hpp"
 
 namespace sixrd::tunnel {
 
@@ -15,19 +17,13 @@ class Netns {
   // The namespace this thread is in now.
   static Netns current();
 
-  Netns(Netns&& other) noexcept;
-  Netns& operator=(Netns&& other) noexcept;
-  Netns(const Netns&) = delete;
-  Netns& operator=(const Netns&) = delete;
-  ~Netns();
-
-  [[nodiscard]] int fd() const noexcept { return fd_; }
+  [[nodiscard]] int fd() const noexcept { return fd_.get(); }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
 
  private:
-  Netns(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  int fd_ = -1;
-  std::string path_;
+  Netns(util::UniqueFd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  util::UniqueFd fd_;
+  std::string path_;  // for messages
 };
 
 // Enters `target` on construction (throws NetnsError when setns fails) and returns to the

@@ -14,13 +14,11 @@
 #include <netlink/route/route.h>
 
 #include "ipam/sixrd_math.hpp"
+#include "util/owner.hpp"
 
 namespace sixrd::tunnel::nl {
 
-template <auto F>
-struct Put {
-  void operator()(auto* p) const noexcept { F(p); }
-};
+using util::Put;
 
 using Socket = std::unique_ptr<nl_sock, Put<nl_socket_free>>;
 using Link = std::unique_ptr<rtnl_link, Put<rtnl_link_put>>;

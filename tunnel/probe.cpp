@@ -18,7 +18,7 @@
 #include <system_error>
 #include <vector>
 
-#include "ipam/unique_fd.hpp"
+#include "util/owner.hpp"
 
 namespace sixrd::tunnel {
 
@@ -160,7 +160,7 @@ class SocketProber final : public Prober {
 
   std::optional<microseconds> tcpConnect(ipam::Ipv4Addr dst, int port,
                                          milliseconds timeout) override {
-    const ipam::UniqueFd fd(
+    const util::UniqueFd fd(
         openSocket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, IPPROTO_TCP, "TCP socket"));
     sockaddr_in to{};
     to.sin_family = AF_INET;
@@ -205,8 +205,8 @@ class SocketProber final : public Prober {
 
   std::uint16_t id_;
   std::uint16_t seq_ = 0;
-  std::optional<ipam::UniqueFd> icmp6_;
-  std::optional<ipam::UniqueFd> icmp4_;
+  std::optional<util::UniqueFd> icmp6_;
+  std::optional<util::UniqueFd> icmp4_;
 };
 
 }  // namespace

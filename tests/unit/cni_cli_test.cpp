@@ -34,7 +34,7 @@ CliOutcome runCliWith(std::vector<std::string> args) {
   std::streambuf* const oldOut = std::cout.rdbuf(out.rdbuf());
   std::streambuf* const oldErr = std::cerr.rdbuf(err.rdbuf());
   CliOutcome o;
-  o.status = runCli(static_cast<int>(args.size()), argv.data());
+  o.status = runCli(static_cast<int>(args.size()), argv.data(), {addressingCommands});
   std::cout.rdbuf(oldOut);
   std::cerr.rdbuf(oldErr);
   o.out = out.str();

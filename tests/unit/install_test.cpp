@@ -210,7 +210,8 @@ class InstallTest : public ::testing::Test {
       outcome.status = commands.run("off");
     } catch (const std::exception& e) {
       outcome.error = e.what();
-      outcome.usage = dynamic_cast<const ipam::InvalidInput*>(&e) != nullptr;
+      outcome.usage = dynamic_cast<const cni::UsageError*>(&e) != nullptr ||
+                      dynamic_cast<const ipam::InvalidInput*>(&e) != nullptr;
     }
     outcome.out = out.str();
     return outcome;

@@ -1,0 +1,28 @@
+// sixrd: one binary, two programs. Run by a container runtime (CNI_COMMAND set) it is the CNI
+// plugin (cni/plugin.hpp; CLI11 is not touched then); run by hand it is the CLI: the addressing
+// questions (cni/) and the node installer (install/). This file sits above both and is the only
+// one that knows the whole program.
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+
+#include "cni/cli.hpp"
+#include "cni/plugin.hpp"
+#include "install/commands.hpp"
+
+namespace cni = sixrd::cni;
+namespace install = sixrd::install;
+
+int main(int argc, char** argv) noexcept {
+  if (std::getenv("CNI_COMMAND") != nullptr) {
+    cni::PluginOptions options;
+    options.logToStderr = std::getenv("SIXRD_LOG_STDERR") != nullptr;
+    return cni::runPlugin(cni::processEnvironment(), std::cin, std::cout, options);
+  }
+  return cni::runCli(argc, argv,
+                     {cni::addressingCommands,  // node-prefix, whois, version
+                      [](CLI::App& app) -> std::unique_ptr<cni::Subcommands> {
+                        // install, uninstall, status, daemon, doctor
+                        return std::make_unique<install::Commands>(app);
+                      }});
+}
