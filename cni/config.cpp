@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cni/error.hpp"
+#include "cni/json_input.hpp"
 #include "cni/log.hpp"
 #include "cni/request.hpp"
 #include "cni/version.hpp"
@@ -470,7 +471,7 @@ PluginConfig parseConfig(const json& raw) {
 PluginConfig parseConfig(const std::string& stdinBytes) {
   json raw;
   try {
-    raw = json::parse(stdinBytes);
+    raw = parseJson(stdinBytes);
   } catch (const json::parse_error& e) {
     throw Error(Code::kDecodeFailure,
                 std::string("the network configuration on stdin is not valid JSON: ") + e.what());
@@ -481,7 +482,7 @@ PluginConfig parseConfig(const std::string& stdinBytes) {
 ConfigPreview previewConfig(std::string_view stdinBytes) noexcept {
   ConfigPreview preview;
   try {
-    const json raw = json::parse(stdinBytes, nullptr, false);
+    const json raw = parseJsonOrDiscarded(stdinBytes);
     if (!raw.is_object()) {
       return preview;
     }

@@ -9,6 +9,7 @@
 #include "cni/caps.hpp"
 #include "cni/config.hpp"
 #include "cni/error.hpp"
+#include "cni/json_input.hpp"
 #include "cni/log.hpp"
 #include "cni/result.hpp"
 #include "cni/version.hpp"
@@ -181,7 +182,7 @@ class Invocation {
 
 // cni.dev/valid-attachments of a GC request.
 std::set<ipam::Owner> validAttachments(const std::string& stdinBytes) {
-  const auto raw = nlohmann::json::parse(stdinBytes);
+  const auto raw = parseJson(stdinBytes);
   std::set<ipam::Owner> valid;
   const auto it = raw.find("cni.dev/valid-attachments");
   if (it == raw.end()) return valid;
@@ -200,7 +201,7 @@ std::set<ipam::Owner> validAttachments(const std::string& stdinBytes) {
 
 // The version errors are reported in: the config's when it parses that far, else the latest.
 std::string versionOf(const std::string& stdinBytes) {
-  const auto raw = nlohmann::json::parse(stdinBytes, nullptr, false);
+  const auto raw = parseJsonOrDiscarded(stdinBytes);
   if (raw.is_object()) {
     const auto it = raw.find("cniVersion");
     if (it != raw.end() && it->is_string() && isSupported(it->get<std::string>())) {

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <system_error>
 
+#include "cni/json_input.hpp"
 #include "cni/version.hpp"
 #include "install/installer.hpp"
 #include "util/owner.hpp"
@@ -178,7 +179,7 @@ std::vector<std::string> queryPluginVersions(const fs::path& plugin, std::string
     throw InstallError(fmt::format("{} did not answer CNI_COMMAND=VERSION within {} ms (killed)",
                                    plugin.string(), timeoutMs));
   }
-  const json answer = json::parse(done.out, nullptr, false);
+  const json answer = cni::parseJsonOrDiscarded(done.out);
   if (!WIFEXITED(done.status) || WEXITSTATUS(done.status) != 0) {
     std::string why = WIFEXITED(done.status)
                           ? fmt::format("exited {}", WEXITSTATUS(done.status))

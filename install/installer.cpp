@@ -17,6 +17,7 @@
 
 #include "cni/caps.hpp"
 #include "cni/error.hpp"
+#include "cni/json_input.hpp"
 #include "cni/version.hpp"
 #include "install/files.hpp"
 #include "install/reclaim.hpp"
@@ -409,7 +410,15 @@ UninstallReport uninstall(const Paths& paths, bool removeTunnel, const Context& 
   report.conflist = paths.conflist();
   std::optional<json> element;
   if (const auto content = readFileIfExists(report.conflist)) {
-    const json conf = json::parse(*content, nullptr, false);
+    json conf;
+    try {
+      conf = cni::parseJson(*content);
+    } catch (const json::parse_error&) {
+      conf = json(json::value_t::discarded);  // not sixrd's: refused below
+    } catch (const cni::Error& e) {
+      throw InstallError(fmt::format("{}: {}; not removing it, nor {}", report.conflist.string(),
+                                     e.what(), report.binary.string()));
+    }
     try {
       element = pluginStdin(conf);
     } catch (const InstallError&) {
@@ -521,11 +530,13 @@ json readConf(const fs::path& file) {
                     "node (sixrd install)?",
                     file.string()));
   }
-  json conf = json::parse(*content, nullptr, false);
-  if (conf.is_discarded()) {
-    throw InstallError(fmt::format("{} is not valid JSON", file.string()));
+  try {
+    return cni::parseJson(*content);
+  } catch (const json::parse_error& e) {
+    throw InstallError(fmt::format("{} is not valid JSON: {}", file.string(), e.what()));
+  } catch (const cni::Error& e) {
+    throw InstallError(fmt::format("{}: {}", file.string(), e.what()));
   }
-  return conf;
 }
 
 StatusReport status(const json& conf, const cni::PluginOptions& options,
@@ -544,7 +555,7 @@ StatusReport status(const json& conf, const cni::PluginOptions& options,
   std::ostringstream out;
   StatusReport report;
   if (cni::runPlugin(env, stdinStream, out, opts) != 0) {
-    const json error = json::parse(out.str(), nullptr, false);
+    const json error = cni::parseJsonOrDiscarded(out.str());
     const std::string msg = error.is_object() ? error.value("msg", out.str()) : out.str();
     const unsigned code = error.is_object() ? error.value("code", 0U) : 0U;
     report.line = fmt::format("not ready: {} (CNI error {})", msg, code);
