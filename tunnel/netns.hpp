@@ -11,7 +11,8 @@ namespace sixrd::tunnel {
 
 class Netns {
  public:
-  // Opens `path` (O_RDONLY|O_CLOEXEC) and checks it is a network namespace (nsfs or procfs inode).
+  // Opens `path` and checks it is a network namespace (nsfs, NS_GET_NSTYPE), never blocking: the
+  // path is first opened O_PATH and only a namespace file is then opened for real (O_RDONLY).
   // Throws NetnsError (missing() when the path does not exist).
   static Netns open(const std::string& path);
   // The namespace this thread is in now.

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -289,6 +290,29 @@ TEST_F(Binary, AddWithAMissingNetnsFailsCleanly) {
       errorOf(invoke("ADD", config(), {{"CNI_NETNS", "/var/run/netns/" + uniqueName("never")}}));
   EXPECT_THAT(error.value("code", 0U), ::testing::AnyOf(101U, 3U));
   expectNothingCreated();
+}
+
+// A FIFO blocks a reader until a writer comes: ADD and CHECK used to hang until the runtime
+// killed them. Now code 4 at once, naming what the path is, and nothing made.
+TEST_F(Binary, AddAndCheckWithAFifoAsNetnsAreCode4AtOnce) {
+  const std::string fifo = (data_.path() / "fifo").string();
+  must("mkfifo " + fifo);
+  for (const std::string verb : {"ADD", "CHECK"}) {
+    SCOPED_TRACE(verb);
+    const auto start = std::chrono::steady_clock::now();
+    const ProcessResult r =
+        runProcess(SIXRD_BINARY, {},
+                   {"CNI_COMMAND=" + verb, std::string("CNI_CONTAINERID=") + kContainer,
+                    "CNI_NETNS=" + fifo, "CNI_IFNAME=eth0"},
+                   config().dump(), std::chrono::seconds(5));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(4));
+    const json error = errorOf(r);
+    EXPECT_EQ(error.value("code", 0U), 4U);
+    EXPECT_THAT(error.value("msg", ""), HasSubstr("FIFO"));
+    EXPECT_EQ(error.value("details", ""), "CNI_NETNS");
+  }
+  EXPECT_EQ(linkNames(node()), nodeLinksBefore_);
+  EXPECT_EQ(filesUnder(data_.path()), std::vector<std::string>{});  // regular files only
 }
 
 // --- VERSION -------------------------------------------------------------------------------------
