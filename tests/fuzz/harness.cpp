@@ -1,5 +1,6 @@
 #include "harness.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -12,8 +13,10 @@
 #include <system_error>
 #include <utility>
 
+#include "cni/json_input.hpp"
 #include "cni/plugin.hpp"
 #include "cni/request.hpp"
+#include "tunnel/netns.hpp"
 
 namespace sixrd::fuzz {
 namespace {
@@ -50,6 +53,20 @@ std::string printable(std::string_view bytes, std::size_t limit = 4096) {
   if (bytes.size() > limit) out += "...(" + std::to_string(bytes.size()) + " bytes)";
   return out;
 }
+
+// The fake, but CNI_NETNS is opened for real (read-only, as the kernel datapath's holdNetns
+// does), so a hostile path (a FIFO, a directory, a device) reaches tunnel::Netns::open.
+class OpeningDatapath : public fake::ForwardingDatapath {
+ public:
+  using ForwardingDatapath::ForwardingDatapath;
+  std::string holdNetns(const std::string& path) override {
+    held_.push_back(tunnel::Netns::open(path));
+    return path;
+  }
+
+ private:
+  std::vector<tunnel::Netns> held_;
+};
 
 cni::Environment envOf(const Vars& vars) {
   return [&vars](const std::string& name) -> std::optional<std::string> {
@@ -147,6 +164,12 @@ Harness::Harness() {
   dataDir_ = dir_ / "data";
   logFile_ = dir_ / "log" / "sixrd.log";
   fake_ = std::make_unique<fake::FakeDatapath>();
+  // A FIFO where a confined CNI_NETNS of "/fifo" lands: opening it blocking would hang ADD.
+  fs::create_directories(dir_ / "netns");
+  if (::mkfifo((dir_ / "netns" / "fifo").c_str(), 0600) != 0) {
+    std::perror("sixrd fuzz: mkfifo");
+    std::abort();
+  }
 }
 
 Harness::~Harness() {
@@ -171,9 +194,12 @@ std::size_t Harness::leaseFileCount() const {
 }
 
 std::string Harness::confine(std::string_view stdinBytes) const {
-  json doc = json::parse(stdinBytes.begin(), stdinBytes.end(), nullptr, /*allow_exceptions=*/false);
+  // Bounded like the plugin's own parse: dumping a value nested 500000 deep would overflow the
+  // harness's stack before the plugin ever saw it.
+  json doc = cni::parseJsonOrDiscarded(stdinBytes);
   if (!doc.is_object()) {
-    // Not JSON, or JSON but not an object: the plugin refuses it before it reads any path.
+    // Not JSON, nested too deep, or JSON but not an object: the plugin refuses it before it reads
+    // any path.
     return std::string(stdinBytes);
   }
   doc["dataDir"] = dataDir_.string();
@@ -204,7 +230,7 @@ Outcome Harness::run(const Vars& env, std::string_view stdinBytes) {
   options.checkCapabilities = false;
   options.logToStderr = false;
   options.makeDatapath = [this]() -> std::unique_ptr<tunnel::Datapath> {
-    return std::make_unique<fake::ForwardingDatapath>(*fake_);
+    return std::make_unique<OpeningDatapath>(*fake_);
   };
   Outcome outcome;
   outcome.status = cni::runPlugin(envOf(env), in, out, options);

@@ -12,8 +12,9 @@
 // Confinement: nothing a fuzzed input says may make the plugin write outside the temp dir. Every
 // stdin that parses as a JSON object gets "dataDir" (and "log"."file" when "log" is an object)
 // overwritten with paths inside it; stdin that is not a JSON object passes through unchanged (the
-// plugin refuses it before touching any file). CNI_NETNS is a path the plugin may open (read-only)
-// for ADD and CHECK, so fuzzed values are confined too (see confineNetns).
+// plugin refuses it before touching any file). CNI_NETNS is a path the plugin opens (read-only,
+// through tunnel::Netns::open, as the kernel datapath does) for ADD and CHECK, so fuzzed values are
+// confined too (see confineNetns); the temp dir holds a FIFO at netns/fifo, which "/fifo" names.
 #pragma once
 
 #include <cstddef>
@@ -65,8 +66,9 @@ class Harness {
   [[nodiscard]] std::string confine(std::string_view stdinBytes) const;
 
   // A fuzzed CNI_NETNS made safe to open: the namespace paths of the seeds pass; anything else is
-  // kept byte for byte but moved under the temp dir (where nothing exists, so ADD fails with code
-  // 3 the way a vanished namespace does), with ".." defused so it cannot climb out.
+  // kept byte for byte but moved under the temp dir (where nothing exists but the FIFO netns/fifo,
+  // so ADD fails with code 3 the way a vanished namespace does, or 4 for the FIFO), with ".."
+  // defused so it cannot climb out.
   [[nodiscard]] std::string confineNetns(std::string_view netns) const;
 
   [[nodiscard]] const std::filesystem::path& dir() const { return dir_; }
