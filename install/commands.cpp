@@ -186,6 +186,9 @@ struct Commands::Impl {
   }
 
   int runInstall() {
+    // First, so that even a refused install says which release refused it (the DaemonSet pins
+    // its image to one; this shows it is the one that runs).
+    out << "sixrd install: version " SIXRD_VERSION "\n" << std::flush;
     const InstallReport r = install(installSettings(), context);
     out << fmt::format("sixrd install: node {} has {}\n", r.nodeIp, r.nodePrefix);
     if (r.versions.cniVersions.empty()) {

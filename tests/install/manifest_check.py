@@ -18,6 +18,7 @@ check.
 import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -53,6 +54,18 @@ def argv_of(container):
     return list(container.get("command") or []) + list(container.get("args") or [])
 
 
+def release_version(manifest, binary):
+    """The version the image must carry: what the binary says, else CMakeLists.txt's project()."""
+    if binary:
+        first = run([binary, "--version"]).stdout.splitlines()[:1]
+        if first and first[0].startswith("sixrd "):
+            return first[0].split()[1]
+    root = os.path.join(os.path.dirname(os.path.abspath(manifest)), "..", "..")
+    with open(os.path.join(root, "CMakeLists.txt"), encoding="utf-8") as f:
+        m = re.search(r"project\(sixrd VERSION ([0-9.]+)", f.read())
+    return m.group(1) if m else "?"
+
+
 def main():
     if len(sys.argv) not in (2, 3):
         print(__doc__, file=sys.stderr)
@@ -63,6 +76,10 @@ def main():
         docs = [d for d in yaml.safe_load_all(f) if d is not None]
 
     c = Checks()
+    version = release_version(manifest, binary)
+    with open(manifest, encoding="utf-8") as f:
+        c.check(f.readline().startswith(f"# sixrd v{version} "),
+                f"the manifest's first line names the release it runs, v{version}")
     kinds = [d.get("kind") for d in docs]
     c.check(kinds.count("ConfigMap") == 1, f"exactly one ConfigMap (kinds: {kinds})")
     c.check(kinds.count("DaemonSet") == 1, f"exactly one DaemonSet (kinds: {kinds})")
@@ -118,13 +135,16 @@ def main():
         sc = ctr.get("securityContext") or {}
         caps = sc.get("capabilities") or {}
         c.check(sc.get("privileged") is not True, f"{name}: not privileged")
-        c.check(sc.get("allowPrivilegeEscalation") is not True,
-                f"{name}: no allowPrivilegeEscalation")
+        c.check(sc.get("allowPrivilegeEscalation") is False,
+                f"{name}: allowPrivilegeEscalation: false")
+        c.check((sc.get("seccompProfile") or {}).get("type") == "RuntimeDefault",
+                f"{name}: seccompProfile RuntimeDefault")
         c.check(caps.get("drop") == ["ALL"], f"{name}: capabilities drop [ALL]")
         c.check(sorted(caps.get("add") or []) == sorted(CAPABILITIES_ADD),
                 f"{name}: capabilities add exactly {CAPABILITIES_ADD} (got {caps.get('add')})")
-        c.check(ctr.get("image") == "sixrd:latest",
-                f"{name}: image sixrd:latest (for kubectl apply -f; kustomize sets it)")
+        c.check(ctr.get("image") == f"sixrd:v{version}",
+                f"{name}: image sixrd:v{version}, the release (for kubectl apply -f; kustomize "
+                f"sets it), not {ctr.get('image')}")
         c.check(ctr.get("imagePullPolicy") == "IfNotPresent", f"{name}: imagePullPolicy IfNotPresent")
         c.check(argv_of(ctr)[:1] == ["/sixrd"], f"{name}: runs /sixrd (the image has no shell)")
         for m in ctr.get("volumeMounts") or []:
@@ -162,10 +182,13 @@ def main():
         c.check(field.get("fieldPath") == "status.hostIP", "install: SIXRD_NODE_IP from status.hostIP")
 
     main_ctr = mains[0] if mains else {}
-    probe = ((main_ctr.get("livenessProbe") or {}).get("exec") or {}).get("command") or []
-    c.check(probe[:2] == ["/sixrd", "status"], "the livenessProbe execs `sixrd status`")
+    probe = ((main_ctr.get("readinessProbe") or {}).get("exec") or {}).get("command") or []
+    c.check(probe[:2] == ["/sixrd", "status"], "the readinessProbe execs `sixrd status`")
     c.check("--host-root" in probe and probe[probe.index("--host-root") + 1] == HOST_ROOT,
-            f"the livenessProbe reads the conflist under {HOST_ROOT}")
+            f"the readinessProbe reads the conflist under {HOST_ROOT}")
+    live = ((main_ctr.get("livenessProbe") or {}).get("exec") or {}).get("command") or []
+    c.check(live[:2] != ["/sixrd", "status"],
+            "no livenessProbe runs `sixrd status` (restarting the daemon fixes nothing for ADD)")
     main_mounts = {m["mountPath"]: m for m in main_ctr.get("volumeMounts") or []}
     c.check(HOST_ROOT + "/etc/cni/net.d" in main_mounts,
             "the long-running container mounts the CNI configuration (status reads it)")
@@ -179,7 +202,7 @@ def main():
             f"the daemon runs with --host-root {HOST_ROOT} (the lease store is under it)")
 
     check_kustomization(c, os.path.dirname(os.path.abspath(manifest)), manifest, inits + mains,
-                        binary)
+                        binary, version)
     if binary:
         check_against_binary(c, binary, inits + mains, probe, install_env, data)
     return report(c)
@@ -197,7 +220,7 @@ def pod_spec(docs):
     return ds, (ds or {}).get("spec", {}).get("template", {}).get("spec", {})
 
 
-def check_kustomization(c, directory, manifest, containers, binary):
+def check_kustomization(c, directory, manifest, containers, binary, version):
     path = os.path.join(directory, "kustomization.yaml")
     if not c.check(os.path.exists(path), f"{path} exists (the image is set there, once)"):
         return
@@ -209,6 +232,9 @@ def check_kustomization(c, directory, manifest, containers, binary):
     c.check(len(images) == 1, "the kustomization has one images entry")
     entry = images[0] if images else {}
     want = f"{entry.get('newName', entry.get('name'))}:{entry.get('newTag', 'latest')}"
+    c.check(entry.get("newTag") == f"v{version}",
+            f"the kustomization pins the image to the release v{version} "
+            f"(newTag {entry.get('newTag')})")
     for ctr in containers:
         c.check(image_name(ctr.get("image", "")) == entry.get("name"),
                 f"{ctr.get('name')}: its image {ctr.get('image')} is the one the images entry "
@@ -254,8 +280,8 @@ def check_kustomization(c, directory, manifest, containers, binary):
     c.check(len(mains) == 1 and argv_of(mains[0])[:2] == ["/sixrd", "uninstall"]
             and "--wait" in argv_of(mains[0]) and "--remove-tunnel" not in argv_of(mains[0]),
             "uninstall mode: the main container idles (`sixrd uninstall --wait`)")
-    c.check(all("livenessProbe" not in m for m in mains),
-            "uninstall mode: no liveness probe (there is nothing left to probe)")
+    c.check(all("livenessProbe" not in m and "readinessProbe" not in m for m in mains),
+            "uninstall mode: no probes (there is nothing left to probe)")
     volumes = {v["name"]: v for v in pod.get("volumes") or []}
     mounts = {m["mountPath"]: m for m in (inits[0].get("volumeMounts") or [])} if inits else {}
     lease = mounts.get(HOST_ROOT + LEASE_STORE)

@@ -90,7 +90,7 @@ expect "the conflist's cniVersion is 1.0.0 (what pre-1.1 runtimes can use)" \
 expect "the conflist's cniVersions are the versions sixrd and portmap both speak" \
   jq -e --argjson want "$portmap_versions" '.cniVersions == $want' "$conflist"
 
-# --- status: the liveness probe ---
+# --- status: the readiness probe ---
 out=$(container "$SIXRD" status --host-root "$ROOT" 2>&1)
 rc=$?
 echo "$out"

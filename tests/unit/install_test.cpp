@@ -1195,5 +1195,18 @@ TEST_F(InstallTest, DaemonExitsZeroOnSigterm) {
   EXPECT_EQ(WEXITSTATUS(wstatus), 0);
 }
 
+// --- the release that runs ---
+
+// The DaemonSet pins its image to a release; the init container's log says which one runs, first,
+// even when the install is refused.
+TEST_F(InstallTest, PrintsTheVersionItRunsFirst) {
+  const Outcome ok = installFiles();
+  ASSERT_EQ(ok.status, 0) << ok.error;
+  EXPECT_TRUE(ok.out.starts_with("sixrd install: version " SIXRD_VERSION "\n")) << ok.out;
+  const Outcome refused = run({"install", "--host-root", root_.string(), "--no-tunnel"});
+  EXPECT_FALSE(refused.error.empty());
+  EXPECT_EQ(refused.out, "sixrd install: version " SIXRD_VERSION "\n");
+}
+
 }  // namespace
 }  // namespace sixrd::install
