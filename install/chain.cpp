@@ -16,6 +16,7 @@
 
 #include "cni/json_input.hpp"
 #include "cni/version.hpp"
+#include "install/files.hpp"
 #include "install/installer.hpp"
 #include "util/owner.hpp"
 
@@ -134,7 +135,20 @@ std::optional<fs::path> locateUnderRoot(const fs::path& root, fs::path nodePath,
                                         std::string& target) {
   dangling = false;
   for (int hop = 0; hop < 40; ++hop) {
-    const fs::path here = root / nodePath.relative_path();
+    // The directory resolved in the root as the node sees it (a symlink on the way, absolute or
+    // climbing with "..", stays inside); the last component is followed here, by hand.
+    std::optional<fs::path> dir;
+    try {
+      dir = dirUnderRoot(root, nodePath.parent_path(), false);
+    } catch (const std::system_error&) {
+      dir.reset();
+    }
+    if (!dir) {
+      dangling = hop > 0;
+      target = nodePath.string();
+      return std::nullopt;
+    }
+    const fs::path here = *dir / nodePath.filename();
     std::error_code ec;
     const fs::file_status st = fs::symlink_status(here, ec);
     if (ec || !fs::exists(st)) {

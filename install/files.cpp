@@ -1,9 +1,12 @@
 #include "install/files.hpp"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <system_error>
@@ -117,6 +120,51 @@ bool writeFileAtomic(const fs::path& path, std::string_view content, mode_t mode
   if (dirFd.get() < 0) fail(errno, "open directory " + dir.string());
   if (::fsync(dirFd.get()) != 0) fail(errno, "fsync directory " + dir.string());
   return true;
+}
+
+std::optional<fs::path> dirUnderRoot(const fs::path& hostRoot, const fs::path& nodeDir,
+                                     bool create) {
+  const std::string what = nodeDir.string() + " under the host root " + hostRoot.string();
+  const util::UniqueFd root(::open(hostRoot.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (root.get() < 0) fail(errno, "open the host root " + hostRoot.string());
+  open_how how{};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  const auto resolve = [&](const fs::path& rel) {
+    const char* path = rel.empty() ? "." : rel.c_str();
+    return util::UniqueFd(
+        static_cast<int>(::syscall(SYS_openat2, root.get(), path, &how, sizeof how)));
+  };
+  const fs::path rel = nodeDir.relative_path();
+  util::UniqueFd dir = resolve(rel);
+  if (dir.get() < 0 && errno == ENOSYS) {
+    fail(ENOSYS, "resolve " + what + ": the kernel has no openat2 (Linux 5.6 or later needed)");
+  }
+  if (dir.get() < 0 && errno == ENOENT) {
+    if (!create) return std::nullopt;
+    // One component at a time, each resolved in the root: a symlink met on the way is followed
+    // the way the node would follow it, never out.
+    fs::path done;
+    for (const fs::path& part : rel) {
+      const fs::path next = done / part;
+      if (resolve(next).get() < 0) {
+        if (errno != ENOENT) fail(errno, "resolve " + next.string() + " in " + what);
+        const util::UniqueFd parent = resolve(done);
+        if (parent.get() < 0) fail(errno, "resolve " + done.string() + " in " + what);
+        if (::mkdirat(parent.get(), part.c_str(), 0755) != 0 && errno != EEXIST) {
+          fail(errno, "create " + next.string() + " in " + what);
+        }
+      }
+      done = next;
+    }
+    dir = resolve(rel);
+  }
+  if (dir.get() < 0) fail(errno, "resolve " + what);
+  std::array<char, 4096> buf{};
+  const std::string self = "/proc/self/fd/" + std::to_string(dir.get());
+  const ssize_t n = ::readlink(self.c_str(), buf.data(), buf.size() - 1);
+  if (n < 0) fail(errno, "read back " + what);
+  return fs::path(std::string(buf.data(), static_cast<std::size_t>(n)));
 }
 
 bool removeFile(const fs::path& path) {

@@ -29,6 +29,17 @@ std::string readFile(const std::filesystem::path& path);
 // The content, or nullopt when the file does not exist. Throws std::system_error otherwise.
 std::optional<std::string> readFileIfExists(const std::filesystem::path& path);
 
+// The directory `nodeDir` (an absolute path as the node sees it) as this process reaches it under
+// `hostRoot`, resolved the way a process chrooted into hostRoot would: openat2 with
+// RESOLVE_IN_ROOT, so ".." stops at hostRoot and an absolute symlink is read relative to it; what
+// lies outside hostRoot is never reached. Returns its path in this process's view (under
+// hostRoot's real path). When a component is missing: with `create`, the missing directories are
+// made (0755, each resolved the same way); without, nullopt. Throws std::system_error naming
+// nodeDir and hostRoot (ENOTDIR when a component is not a directory).
+std::optional<std::filesystem::path> dirUnderRoot(const std::filesystem::path& hostRoot,
+                                                  const std::filesystem::path& nodeDir,
+                                                  bool create);
+
 // Removes `path` (not a directory). Returns whether it existed; a missing file is not an error.
 // Throws std::system_error naming the path.
 bool removeFile(const std::filesystem::path& path);

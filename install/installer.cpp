@@ -129,6 +129,15 @@ fs::path Paths::conflist() const {
 
 void Paths::validate() const {
   for (const auto& [setting, dir] : {std::pair{kCniBinDir, cniBinDir}, {kCniConfDir, cniConfDir}}) {
+    const fs::path asPath(dir);
+    if (std::any_of(asPath.begin(), asPath.end(), [](const fs::path& p) { return p == ".."; })) {
+      throw UsageError(
+          std::string(setting.flag),
+          fmt::format("{} \"{}\" has a \"..\" component: give the directory on the "
+                      "node as a plain absolute path, e.g. {}",
+                      named(setting), dir,
+                      setting.flag == kCniBinDir.flag ? "/opt/cni/bin" : "/etc/cni/net.d"));
+    }
     if (dir.empty() || dir.front() != '/') {
       throw UsageError(
           std::string(setting.flag),
@@ -381,10 +390,12 @@ InstallReport install(const InstallSettings& settings, const Context& context) {
     report.tunnelEnsured = true;
   }
 
-  report.binary = settings.paths.binary();
-  report.conflist = settings.paths.conflist();
-  fs::create_directories(report.binary.parent_path());
-  fs::create_directories(report.conflist.parent_path());
+  // Each directory resolved in the host root as the node sees it: a symlink there (even an
+  // absolute one) or a ".." never leads the write out of it.
+  report.binary = *dirUnderRoot(settings.paths.hostRoot, settings.paths.cniBinDir, true) /
+                  std::string(kBinaryName);
+  report.conflist = *dirUnderRoot(settings.paths.hostRoot, settings.paths.cniConfDir, true) /
+                    settings.paths.conflistName;
   report.binaryWritten = writeFileAtomic(report.binary, binary, kBinaryMode);
   report.conflistWritten = writeFileAtomic(report.conflist, conflist.dump(2) + "\n", kConflistMode);
 
@@ -408,8 +419,13 @@ UninstallReport uninstall(const Paths& paths, bool removeTunnel, const Context& 
   UninstallReport report;
   report.binary = paths.binary();
   report.conflist = paths.conflist();
+  // Resolved in the host root (see install); a directory that is not there holds nothing to remove.
+  const auto binDir = dirUnderRoot(paths.hostRoot, paths.cniBinDir, false);
+  const auto confDir = dirUnderRoot(paths.hostRoot, paths.cniConfDir, false);
+  if (binDir) report.binary = *binDir / std::string(kBinaryName);
+  if (confDir) report.conflist = *confDir / paths.conflistName;
   std::optional<json> element;
-  if (const auto content = readFileIfExists(report.conflist)) {
+  if (const auto content = confDir ? readFileIfExists(report.conflist) : std::nullopt) {
     json conf;
     try {
       conf = cni::parseJson(*content);
@@ -454,9 +470,12 @@ UninstallReport uninstall(const Paths& paths, bool removeTunnel, const Context& 
       holders.push_back(fmt::format("host veth {} ({})", veth.name,
                                     veth.alias.empty() ? "no owner recorded" : veth.alias));
     }
-    const fs::path store = paths.hostRoot / fs::path(dataDir).relative_path();
+    const auto storeDir = dirUnderRoot(paths.hostRoot, dataDir, false);
+    const fs::path store = storeDir ? *storeDir : fs::path();
     std::vector<std::string> networks;
-    if (!network.empty()) {
+    if (!storeDir) {
+      // No lease store under the host root: no lease holds the tunnel.
+    } else if (!network.empty()) {
       networks.push_back(network);
     } else {
       std::error_code ec;
@@ -489,8 +508,8 @@ UninstallReport uninstall(const Paths& paths, bool removeTunnel, const Context& 
     }
   }
 
-  report.conflistRemoved = removeFile(report.conflist);
-  report.binaryRemoved = removeFile(report.binary);
+  report.conflistRemoved = confDir && removeFile(report.conflist);
+  report.binaryRemoved = binDir && removeFile(report.binary);
   if (removeTunnel) {
     try {
       report.removed = datapath->removeTunnel(report.tunnelName);

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "cni/config.hpp"
+#include "install/files.hpp"
 #include "install/installer.hpp"
 #include "ipam/interface_id.hpp"
 #include "ipam/sixrd_math.hpp"
@@ -223,7 +224,9 @@ ReclaimReport Reclaimer::run(const fs::path& storeRoot, const std::string& netwo
 ReclaimReport Reclaimer::runFor(const fs::path& conf, const fs::path& hostRoot,
                                 tunnel::Datapath& datapath) {
   const cni::PluginConfig config = cni::parseConfig(pluginStdin(readConf(conf)).dump());
-  return run(hostRoot / fs::path(config.dataDir).relative_path(), config.name, datapath);
+  // Resolved in the host root as the node sees it: a dataDir with ".." or a symlink on the way
+  // never leads the reclaim out of it. Made when missing, as the plugin's first ADD would.
+  return run(*dirUnderRoot(hostRoot, config.dataDir, true), config.name, datapath);
 }
 
 }  // namespace sixrd::install

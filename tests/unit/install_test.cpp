@@ -1208,5 +1208,57 @@ TEST_F(InstallTest, PrintsTheVersionItRunsFirst) {
   EXPECT_EQ(refused.out, "sixrd install: version " SIXRD_VERSION "\n");
 }
 
+// --- the host root is a root: nothing outside it is written ---
+
+// /host/etc/cni/net.d a symlink to an absolute path: on the node that path is inside the node's /,
+// so it is read relative to the host root, never as this process's own path.
+TEST_F(InstallTest, AnAbsoluteSymlinkInTheHostRootIsReadInsideIt) {
+  const fs::path outside = tmp_ / "outside";
+  fs::create_directories(outside);
+  fs::create_directories(root_ / "etc/cni");
+  fs::create_symlink(outside, root_ / "etc/cni/net.d");
+  // Dangling under the host root (the node has no such directory): refused, nothing written.
+  const Outcome refused = installFiles();
+  EXPECT_NE(refused.status, 0);
+  EXPECT_NE(refused.error.find("etc/cni/net.d"), std::string::npos) << refused.error;
+  EXPECT_TRUE(fs::is_empty(outside)) << "install wrote outside the host root";
+  // The node has it: the conflist goes there, under the host root.
+  const fs::path inside = root_ / outside.relative_path();
+  fs::create_directories(inside);
+  const Outcome o = installFiles();
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_TRUE(fs::is_empty(outside)) << "install wrote outside the host root";
+  EXPECT_TRUE(fs::is_regular_file(inside / "10-sixrd.conflist"));
+  // uninstall follows the same symlink the same way, and removes that file, not another.
+  std::ofstream(outside / "10-sixrd.conflist") << "{}";
+  const Outcome u = run({"uninstall", "--host-root", root_.string()});
+  ASSERT_EQ(u.status, 0) << u.error;
+  EXPECT_FALSE(fs::exists(inside / "10-sixrd.conflist"));
+  EXPECT_TRUE(fs::exists(outside / "10-sixrd.conflist"));
+}
+
+// A relative symlink climbing past the host root stops at it, as ".." stops at / on the node.
+TEST_F(InstallTest, DotDotInASymlinkStopsAtTheHostRoot) {
+  fs::create_directories(root_ / "opt/cni");
+  fs::remove_all(root_ / "opt/cni/bin");
+  fs::create_symlink("../../../../../../../../bin-elsewhere", root_ / "opt/cni/bin");
+  fs::create_directories(root_ / "bin-elsewhere");
+  for (const char* name : {"portmap", "bandwidth", "tuning"}) {
+    plantPlugin(root_ / "bin-elsewhere", name, kModern);
+  }
+  const Outcome o = installFiles();
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_TRUE(fs::is_regular_file(root_ / "bin-elsewhere/sixrd"));
+  EXPECT_FALSE(fs::exists(tmp_.root_path() / "bin-elsewhere"));
+}
+
+TEST_F(InstallTest, ADotDotDirectoryIsAUsageErrorAndNothingIsWritten) {
+  const Outcome o = installFiles({"--cni-conf-dir", "/../../../x"});
+  EXPECT_TRUE(o.usage) << o.error;
+  EXPECT_NE(o.error.find("--cni-conf-dir"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+  EXPECT_FALSE(fs::exists(tmp_ / "x"));
+}
+
 }  // namespace
 }  // namespace sixrd::install
