@@ -83,7 +83,19 @@ class Invocation {
 
   void del() {
     // The veth first: its address must not be handed out again while the old pod still holds it.
-    const bool hadVeth = datapath_.delPod(hostVeth_);
+    // Only this attachment's: the alias ADD set names it. A veth of that name with another alias
+    // belongs to someone else (another network, or a hash collision) and is left alone; one
+    // without an alias is an ADD of this name killed before it set one, which this DEL ends.
+    bool hadVeth = false;
+    const std::string mine = hostVethAlias(config_.name, request_.containerId, request_.ifname);
+    if (const auto veth = datapath_.findHostVeth(hostVeth_)) {
+      if (veth->alias.empty() || veth->alias == mine) {
+        hadVeth = datapath_.delPod(hostVeth_);
+      } else {
+        spdlog::warn("DEL: host veth {} belongs to {}, not to this attachment ({}): left alone",
+                     hostVeth_, veth->alias, mine);
+      }
+    }
     ipam::LeaseStore store(config_.dataDir, config_.name);
     const bool hadLease = store.release(owner_);
     spdlog::info("DEL: host veth {} {}, lease {}", hostVeth_, hadVeth ? "removed" : "absent",

@@ -241,9 +241,16 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
   }
   const int rc = rtnl_link_add(sock, veth.get(), NLM_F_CREATE | NLM_F_EXCL);
   if (rc == -NLE_EXIST) {
-    throw Conflict(fmt::format(
-        "host veth {} already exists: container {} already has an attachment here (DEL it first)",
-        spec.hostVeth, spec.alias));
+    // Name the owner as its alias records it: this very attachment (a retried ADD without a DEL
+    // between), or someone else's whose name collides with ours.
+    const nl::Link existing = nl::findLink(sock, spec.hostVeth);
+    const char* owner = existing ? rtnl_link_get_ifalias(existing.get()) : nullptr;
+    const std::string ownerText = owner != nullptr && *owner != '\0' ? owner : "no owner recorded";
+    throw Conflict(fmt::format("host veth {} already exists, owned by {}{}: sixrd leaves it alone",
+                               spec.hostVeth, ownerText,
+                               ownerText == spec.alias
+                                   ? " (this attachment: DEL it first)"
+                                   : fmt::format(", not by this attachment ({})", spec.alias)));
   }
   nl::check(rc, "create veth pair",
             fmt::format("{} <-> {}:{}", spec.hostVeth, spec.netns, spec.ifname));

@@ -181,6 +181,23 @@ TEST_F(Binary, DelRemovesTheHostVethOfThatAttachmentOnly) {
   EXPECT_TRUE(link(node(), other));
 }
 
+// A veth of the hashed name whose alias names another owner (another network's attachment, or a
+// hash collision) is not this DEL's: it used to be deleted whoever owned it.
+TEST_F(Binary, DelLeavesAVethOfTheSameNameOwnedBySomeoneElse) {
+  const std::string name = ipam::hostVethName(kContainer, "eth0");
+  const std::string foreign = std::string("sixrd/another-net/eth0/") + kContainer;
+  addVeth(name, foreign);
+  store().acquire({kContainer, "eth0"}, node64());
+  expectSuccessWithoutOutput(invoke("DEL", config()));
+  EXPECT_TRUE(link(node(), name)) << "DEL removed a veth it does not own";
+  EXPECT_FALSE(store().find({kContainer, "eth0"})) << "its own lease goes all the same";
+  // Its own (the alias ADD sets) goes.
+  must("ip -n " + node() + " link set dev " + name + " alias sixrd/" + kNetwork + "/eth0/" +
+       kContainer);
+  expectSuccessWithoutOutput(invoke("DEL", config()));
+  EXPECT_FALSE(link(node(), name));
+}
+
 // --- GC ------------------------------------------------------------------------------------------
 
 TEST_F(Binary, GcRemovesLeasesAndVethsNotInValidAttachmentsAndKeepsTheRest) {

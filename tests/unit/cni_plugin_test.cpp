@@ -557,7 +557,22 @@ TEST_F(PluginTest, DelLeavesOtherAttachmentsAlone) {
 TEST_F(PluginTest, DelOfNothingSucceedsTwice) {
   expectSilentSuccess(del());
   expectSilentSuccess(del());
-  EXPECT_EQ(fake_.deleted.size(), 2U);
+  const std::string ask = "findHostVeth " + ipam::hostVethName(kContainer, "eth0");
+  EXPECT_EQ(std::count(fake_.calls.begin(), fake_.calls.end(), ask), 2);
+  EXPECT_TRUE(fake_.deleted.empty()) << "nothing there, nothing deleted";
+}
+
+// DEL removes only the veth whose alias names this network, container and ifname (or none: an ADD
+// killed before it set one); another owner's veth of the same name stays, and the log says so.
+TEST_F(PluginTest, DelLeavesAVethOfTheSameNameOwnedBySomeoneElse) {
+  const std::string name = ipam::hostVethName(kContainer, "eth0");
+  fake_.plantVeth(name, std::string("sixrd/another-net/eth0/") + kContainer);
+  expectSilentSuccess(del());
+  EXPECT_EQ(vethNames(), std::set<std::string>{name});
+  EXPECT_TRUE(fake_.deleted.empty());
+  fake_.plantVeth(name, "");
+  expectSilentSuccess(del());
+  EXPECT_TRUE(vethNames().empty()) << "a veth without an alias is a killed ADD's: DEL ends it";
 }
 
 TEST_F(PluginTest, DelWorksWithoutNetns) {
