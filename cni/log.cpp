@@ -1,13 +1,22 @@
 #include "cni/log.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <exception>
+#include <filesystem>
 #include <memory>
+#include <mutex>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -25,6 +34,57 @@ spdlog::level::level_enum toSpdlogLevel(std::string_view level) noexcept {
   if (level == "off") return spdlog::level::off;
   return spdlog::level::info;
 }
+
+// The log file, opened by hand rather than by spdlog's fopen("ab"): O_NOFOLLOW (a symlink planted
+// at the log path does not redirect root's writes elsewhere), O_CLOEXEC (nothing sixrd runs
+// inherits it), mode 0640 when created (pod names and addresses are not for every local user),
+// O_APPEND (concurrent plugin processes do not clobber each other's lines).
+class AppendFileSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit AppendFileSink(const std::string& path) {
+    std::error_code ec;
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+                 0640);
+    if (fd_ < 0) {
+      const int err = errno;
+      throw std::runtime_error(path + ": " +
+                               (err == ELOOP ? std::string("it is a symlink, which sixrd does not "
+                                                           "follow for its log")
+                                             : std::string(std::strerror(err))));
+    }
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd_);
+      fd_ = -1;
+      throw std::runtime_error(path + ": not a regular file");
+    }
+  }
+  ~AppendFileSink() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  AppendFileSink(const AppendFileSink&) = delete;
+  AppendFileSink& operator=(const AppendFileSink&) = delete;
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    // One write per line: O_APPEND keeps each whole even with other writers.
+    std::size_t done = 0;
+    while (done < line.size()) {
+      const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // a full disk must not fail the CNI call
+      done += static_cast<std::size_t>(n);
+    }
+  }
+  void flush_() override {}
+
+ private:
+  int fd_ = -1;
+};
 
 void install(std::vector<spdlog::sink_ptr> sinks, const std::string& pattern,
              spdlog::level::level_enum level) {
@@ -60,9 +120,7 @@ void initLogging(const LogConfig& cfg, std::string_view containerId, std::string
     std::string fileFailure;
     if (!cfg.file.empty() && level != spdlog::level::off) {
       try {
-        // basic_file_sink opens with "ab" (O_APPEND: concurrent plugin processes do not clobber
-        // each other's lines) and creates missing parent directories.
-        sinks.push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(cfg.file, false));
+        sinks.push_back(std::make_shared<AppendFileSink>(cfg.file));
       } catch (const std::exception& e) {
         fileFailure = e.what();
       }

@@ -1,6 +1,8 @@
 // Logging: lines go to the configured file and/or stderr, never stdout, each naming its
 // attachment; an unusable log file never fails the call.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -50,6 +52,45 @@ TEST_F(CniLog, LinesGoToTheFileNamingPidContainerAndIfname) {
   EXPECT_NE(text.find(pid), std::string::npos) << text;
   EXPECT_NE(text.find("c0ffee/eth0: pod address fd00::1"), std::string::npos) << text;
   EXPECT_EQ(stdoutText, "");
+}
+
+// The log file: a symlink there is not followed (root's lines are not redirected anywhere),
+// it is created 0640 and not inherited across exec.
+TEST_F(CniLog, ASymlinkAtTheLogPathIsNotFollowed) {
+  const fs::path target = dir_ / "elsewhere";
+  std::ofstream(target) << "precious\n";
+  const fs::path file = dir_ / "sixrd.log";
+  fs::create_symlink(target, file);
+  ::testing::internal::CaptureStderr();
+  initLogging(LogConfig{file.string(), "info"}, "c0ffee", "eth0", false);
+  spdlog::info("hello");
+  silenceLogging();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(slurp(target), "precious\n");
+  EXPECT_NE(err.find("symlink"), std::string::npos) << err;
+  EXPECT_NE(err.find("hello"), std::string::npos) << "falls back to stderr: " << err;
+}
+
+TEST_F(CniLog, FileIsCreated0640AndClosedOnExec) {
+  const fs::path file = dir_ / "sixrd.log";
+  const mode_t old = ::umask(0);
+  initLogging(LogConfig{file.string(), "info"}, "c0ffee", "eth0", false);
+  ::umask(old);
+  spdlog::info("hello");
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640U);
+  // The open log fd (the newest fd pointing at the file) carries FD_CLOEXEC.
+  bool found = false;
+  for (const auto& entry : fs::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (fs::read_symlink(entry.path(), ec) != file) continue;
+    const int fd = std::stoi(entry.path().filename().string());
+    found = true;
+    EXPECT_EQ(::fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+  }
+  EXPECT_TRUE(found);
+  silenceLogging();
 }
 
 TEST_F(CniLog, FileIsAppendedNotTruncated) {
