@@ -337,6 +337,19 @@ int runPlugin(const Environment& env, std::istream& in, std::ostream& out,
       out << versionJson(versionOf(stdinBytes)).dump() << '\n';
       return 0;
     }
+    const auto datapath = options.makeDatapath();
+    // Least privilege first, before a byte of stdin is parsed or a file opened. The pod's
+    // namespace is opened before that: a bad CNI_NETNS fails before any kernel change, and a
+    // /proc/<pid>/ns/net path stays reachable after the capabilities below are dropped (opening
+    // another process's namespace file needs CAP_SYS_PTRACE then).
+    std::string netnsOpenPath;
+    if (request.verb == Verb::kAdd || request.verb == Verb::kCheck) {
+      netnsOpenPath = datapath->holdNetns(request.netns);
+    }
+    if (options.checkCapabilities) {
+      requireKernelCapabilities();
+      dropToKernelCapabilities();
+    }
     const PluginConfig config = parseConfig(stdinBytes);
     initLogging(config.log, request.containerId, request.ifname, options.logToStderr);
     logging = true;
@@ -352,18 +365,6 @@ int runPlugin(const Environment& env, std::istream& in, std::ostream& out,
       throw Error(Code::kIncompatibleVersion,
                   fmt::format("CHECK needs cniVersion 0.4.0 or later; the config says {}",
                               config.cniVersion));
-    }
-    const auto datapath = options.makeDatapath();
-    // The pod's namespace is opened first: a bad CNI_NETNS fails before any kernel change, and a
-    // /proc/<pid>/ns/net path stays reachable after the capabilities below are dropped (opening
-    // another process's namespace file needs CAP_SYS_PTRACE then).
-    std::string netnsOpenPath;
-    if (request.verb == Verb::kAdd || request.verb == Verb::kCheck) {
-      netnsOpenPath = datapath->holdNetns(request.netns);
-    }
-    if (options.checkCapabilities) {
-      requireKernelCapabilities();
-      dropToKernelCapabilities();
     }
     Invocation run(request, config, *datapath, netnsOpenPath);
     switch (request.verb) {

@@ -198,6 +198,22 @@ TEST_F(Binary, DelLeavesAVethOfTheSameNameOwnedBySomeoneElse) {
   EXPECT_FALSE(link(node(), name));
 }
 
+// Capabilities are dropped before the config is parsed and the log file opened: root without
+// CAP_DAC_OVERRIDE cannot create the log in a directory another user owns with mode 0700, which
+// the full-capability root of before could.
+TEST_F(Binary, TheLogFileIsOpenedAfterCapabilitiesAreDropped) {
+  const std::filesystem::path locked = data_.path() / "locked";
+  std::filesystem::create_directory(locked);
+  must("chown 65534 " + locked.string() + " && chmod 0700 " + locked.string());
+  json c = config();
+  c["log"] = {{"file", (locked / "sixrd.log").string()}, {"level", "info"}};
+  const ProcessResult r = invoke("DEL", c);
+  expectSuccessWithoutOutput(r);
+  EXPECT_FALSE(std::filesystem::exists(locked / "sixrd.log"))
+      << "the log was opened with capabilities sixrd should have dropped first";
+  EXPECT_THAT(r.err, HasSubstr("cannot open log file"));
+}
+
 // --- GC ------------------------------------------------------------------------------------------
 
 TEST_F(Binary, GcRemovesLeasesAndVethsNotInValidAttachmentsAndKeepsTheRest) {
