@@ -61,6 +61,7 @@ Finished runProcess(const fs::path& exe, const std::vector<std::string>& env,
   const std::string path = exe.string();
   std::vector<char*> argv{const_cast<char*>(path.c_str()), nullptr};
   std::vector<char*> envp;
+  envp.reserve(env.size() + 1);
   for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   pid_t pid = 0;

@@ -47,6 +47,7 @@ class AddressesExhausted : public std::runtime_error {
 struct Owner {
   std::string containerId;
   std::string ifname;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted <=>
   friend auto operator<=>(const Owner&, const Owner&) = default;
 };
 
