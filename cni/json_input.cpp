@@ -28,6 +28,8 @@ std::string keySegment(const std::string& key) {
 // value exists. It stops at the first container past the bound and remembers where it was.
 class DepthBound {
  public:
+  // The names below are the ones nlohmann::json's SAX interface calls.
+  // NOLINTBEGIN(readability-identifier-naming)
   using number_integer_t = json::number_integer_t;
   using number_unsigned_t = json::number_unsigned_t;
   using number_float_t = json::number_float_t;
@@ -53,6 +55,7 @@ class DepthBound {
                    const nlohmann::detail::exception& /*error*/) {
     return false;  // json::parse reports it, with its own message
   }
+  // NOLINTEND(readability-identifier-naming)
 
   [[nodiscard]] const std::optional<Error>& tooDeep() const { return tooDeep_; }
 
