@@ -76,12 +76,14 @@ std::string supportedList() {
   if (shown.size() > 64) {
     shown = shown.substr(0, 64) + "...";
   }
-  throw Error(Code::kDecodeFailure, field + " must be " + std::string(expected) + ", not " +
-                                        value.type_name() + " " + shown);
+  throw Error(
+      Code::kDecodeFailure,
+      field + " must be " + std::string(expected) + ", not " + value.type_name() + " " + shown, {},
+      field);
 }
 
 [[noreturn]] void invalid(const std::string& field, const std::string& reason) {
-  throw Error(Code::kInvalidConfig, field + " " + reason);
+  throw Error(Code::kInvalidConfig, field + " " + reason, {}, field);
 }
 
 // Case, '_' and '-' do not make a different key to a reader: "MTU", "node_ip", "data-dir".
@@ -402,9 +404,10 @@ PluginConfig parseConfig(const json& raw) {
   // cniVersion first: every later message is only meaningful if sixrd speaks this version.
   config.cniVersion = reader.requiredString("cniVersion", "the runtime sets it from the conflist");
   if (!isSupported(config.cniVersion)) {
-    throw Error(Code::kIncompatibleVersion, "cniVersion " + quoteValue(config.cniVersion) +
-                                                " is not supported: sixrd speaks " +
-                                                supportedList());
+    throw Error(Code::kIncompatibleVersion,
+                "cniVersion " + quoteValue(config.cniVersion) + " is not supported: sixrd speaks " +
+                    supportedList(),
+                {}, "cniVersion");
   }
   config.name = reader.requiredString("name", "the runtime sets it from the conflist");
   validateName(config.name);
@@ -431,7 +434,7 @@ PluginConfig parseConfig(const json& raw) {
       config.nodeIP = address;
     }
   } catch (const ipam::InvalidInput& e) {
-    throw Error(Code::kInvalidConfig, e.what());
+    throw Error(Code::kInvalidConfig, e.what(), {}, e.field());
   }
 
   // Empty means "not set": templated manifests often render an unset value as "".
@@ -528,7 +531,8 @@ int podMtu(const PluginConfig& config, int underlayMtu) {
                     std::to_string(ceiling) +
                     "): packets that large would be dropped where path-MTU discovery is "
                     "filtered; set mtu to at most " +
-                    std::to_string(ceiling) + " or remove it to use that default");
+                    std::to_string(ceiling) + " or remove it to use that default",
+                {}, "mtu");
   }
   return *config.mtu;
 }

@@ -41,7 +41,8 @@ struct PluginConfig {
   std::vector<std::string> warnings;
 };
 
-// Throws cni::Error, the message naming the field (nested ones as "log.level"):
+// Throws cni::Error, the message naming the field (nested ones as "log.level") and field() set to
+// it (not for a document that is not a JSON object or not JSON at all):
 //   code 6 (decode) when `raw` is not a JSON object, or a known field has the wrong JSON type
 //          ("mtu": "1480", "log": [], ...) — the shape is wrong, as a failed unmarshal;
 //   code 1 when cniVersion is not one of kSupportedVersions (names it and the supported list);
@@ -82,8 +83,8 @@ struct ConfigPreview {
 ConfigPreview previewConfig(std::string_view stdinBytes) noexcept;
 
 // The pod MTU for an underlay of `underlayMtu`: underlay - 20 by default; a configured mtu larger
-// than that throws code 7 naming both numbers; a smaller one is honoured. Also code 7 when
-// underlay - 20 is below IPv6's minimum MTU of 1280.
+// than that throws code 7 naming both numbers (field "mtu"); a smaller one is honoured. Also code 7
+// when underlay - 20 is below IPv6's minimum MTU of 1280.
 int podMtu(const PluginConfig& config, int underlayMtu);
 
 }  // namespace sixrd::cni

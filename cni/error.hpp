@@ -2,6 +2,7 @@
 // the CNI error JSON on stdout and exits 1.
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -28,16 +29,25 @@ enum class Code : unsigned {
   kInternal = 199,            // a bug: an exception sixrd did not expect
 };
 
+// code() and what() are the error JSON's "code" and "msg", details() its "details". field() is the
+// configuration field the error is about ("prefix", "log.level"), when there is one: not printed,
+// it lets a caller that wrote the configuration (the installer) point at its own flag for it.
 class Error : public std::runtime_error {
  public:
-  Error(Code code, const std::string& msg, std::string details = {})
-      : std::runtime_error(msg), code_(code), details_(std::move(details)) {}
+  Error(Code code, const std::string& msg, std::string details = {},
+        std::optional<std::string> field = std::nullopt)
+      : std::runtime_error(msg),
+        code_(code),
+        details_(std::move(details)),
+        field_(std::move(field)) {}
   [[nodiscard]] Code code() const noexcept { return code_; }
   [[nodiscard]] const std::string& details() const noexcept { return details_; }
+  [[nodiscard]] const std::optional<std::string>& field() const noexcept { return field_; }
 
  private:
   Code code_;
   std::string details_;
+  std::optional<std::string> field_;
 };
 
 }  // namespace sixrd::cni

@@ -3,8 +3,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <optional>
 #include <set>
-#include <system_error>
+#include <variant>
 
 #include "cni/caps.hpp"
 #include "cni/config.hpp"
@@ -15,7 +16,7 @@
 #include "cni/version.hpp"
 #include "ipam/interface_id.hpp"
 #include "ipam/lease_store.hpp"
-#include "tunnel/fault.hpp"
+#include "util/scope_guard.hpp"
 
 namespace sixrd::cni {
 
@@ -56,19 +57,16 @@ class Invocation {
     spdlog::info("lease {} (interface id {:016x}) in {}", ipam::formatIpv6(address),
                  lease.interfaceId, ipam::formatPrefix(node.prefix.node64));
 
-    tunnel::PodLinks links;
-    try {
-      links = datapath_.addPod(podSpec(address, mtu));
-    } catch (...) {
-      if (tookLease) {
-        try {
-          store.release(owner_);
-        } catch (const std::exception& e) {
-          spdlog::error("releasing lease after failed ADD: {}", e.what());
-        }
+    util::ScopeGuard giveBack([&]() noexcept {
+      if (!tookLease) return;
+      try {
+        store.release(owner_);
+      } catch (const std::exception& e) {
+        spdlog::error("releasing lease after failed ADD: {}", e.what());
       }
-      throw;
-    }
+    });
+    const tunnel::PodLinks links = datapath_.addPod(podSpec(address, mtu));
+    giveBack.dismiss();
     spdlog::info("pod {} ready: {}/128 mtu {} via {} on {}", request_.ifname,
                  ipam::formatIpv6(address), mtu, tunnel::kGateway, hostVeth_);
 
@@ -223,41 +221,6 @@ std::string versionOf(const std::string& stdinBytes) {
   return std::string(kLatestVersion);
 }
 
-// The one place where exceptions become what the runtime sees.
-Error toCniError(std::exception_ptr error) {
-  try {
-    std::rethrow_exception(std::move(error));
-  } catch (const Error& e) {
-    return e;
-  } catch (const ipam::InvalidInput& e) {
-    return {Code::kInvalidConfig, e.what(), e.field()};
-  } catch (const ipam::AddressesExhausted& e) {
-    return {Code::kAddressesExhausted, e.what()};
-  } catch (const ipam::StoreError& e) {
-    return {Code::kIoFailure, e.what(), "lease store"};
-  } catch (const tunnel::SitUnavailable& e) {
-    return {Code::kSitUnavailable, e.what()};
-  } catch (const tunnel::NodeError& e) {
-    return {Code::kInvalidConfig, e.what()};
-  } catch (const tunnel::NetnsError& e) {
-    return {e.missing() ? Code::kContainerUnknown : Code::kInvalidEnv, e.what(), "CNI_NETNS"};
-  } catch (const tunnel::Conflict& e) {
-    return {Code::kConflict, e.what()};
-  } catch (const tunnel::InjectedFault& e) {
-    return {Code::kKernel, e.what(), "SIXRD_TEST_FAULT"};
-  } catch (const tunnel::NetlinkError& e) {
-    return {Code::kKernel, e.what(), fmt::format("{} {}", e.op(), e.object())};
-  } catch (const nlohmann::json::exception& e) {
-    return {Code::kDecodeFailure, e.what()};
-  } catch (const std::system_error& e) {
-    return {Code::kKernel, e.what()};
-  } catch (const std::exception& e) {
-    return {Code::kInternal, fmt::format("internal error: {}", e.what())};
-  } catch (...) {
-    return {Code::kInternal, "internal error: unknown exception"};
-  }
-}
-
 // The attachment a log line names, from the environment as the runtime set it: a value the
 // request refused is shown quoted (and cut), never raw.
 std::string envTag(const Environment& env, const std::string& name,
@@ -304,7 +267,52 @@ const char* verbName(Verb verb) {
   return "?";
 }
 
+// Every error family below the CNI layer, by kind, and the code the runtime sees for it.
+struct CodeOf {
+  std::variant<ipam::Error::Kind, tunnel::Error::Kind> kind;
+  Code code;
+};
+constexpr CodeOf kCodes[] = {
+    {ipam::Error::Kind::kInvalidInput, Code::kInvalidConfig},
+    {ipam::Error::Kind::kAddressesExhausted, Code::kAddressesExhausted},
+    {ipam::Error::Kind::kStore, Code::kIoFailure},
+    {tunnel::Error::Kind::kKernel, Code::kKernel},
+    {tunnel::Error::Kind::kSitUnavailable, Code::kSitUnavailable},
+    {tunnel::Error::Kind::kNode, Code::kInvalidConfig},
+    {tunnel::Error::Kind::kNetnsMissing, Code::kContainerUnknown},
+    {tunnel::Error::Kind::kNetnsInvalid, Code::kInvalidEnv},
+    {tunnel::Error::Kind::kConflict, Code::kConflict},
+};
+
+template <class Kind>
+Code codeOf(Kind kind) {
+  for (const CodeOf& row : kCodes) {
+    if (const Kind* k = std::get_if<Kind>(&row.kind); k != nullptr && *k == kind) return row.code;
+  }
+  return Code::kInternal;  // a kind missing from the table is a bug
+}
+
 }  // namespace
+
+Error toCniError(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(std::move(error));
+  } catch (const Error& e) {
+    return e;
+  } catch (const ipam::Error& e) {
+    std::optional<std::string> field;
+    if (e.kind() == ipam::Error::Kind::kInvalidInput && !e.details().empty()) field = e.details();
+    return {codeOf(e.kind()), e.what(), e.details(), field};
+  } catch (const tunnel::Error& e) {
+    return {codeOf(e.kind()), e.what(), e.details()};
+  } catch (const nlohmann::json::exception& e) {
+    return {Code::kDecodeFailure, e.what()};
+  } catch (const std::exception& e) {
+    return {Code::kInternal, fmt::format("internal error: {}", e.what())};
+  } catch (...) {
+    return {Code::kInternal, "internal error: unknown exception"};
+  }
+}
 
 tunnel::NodeSpec nodeSpec(const PluginConfig& config) {
   tunnel::NodeSpec spec;

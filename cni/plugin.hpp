@@ -2,6 +2,7 @@
 // The kernel is reached only through tunnel::Datapath, so tests can run every verb against a fake.
 #pragma once
 
+#include <exception>
 #include <functional>
 #include <istream>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "cni/config.hpp"
+#include "cni/error.hpp"
 #include "cni/request.hpp"
 #include "tunnel/datapath.hpp"
 
@@ -28,6 +30,13 @@ struct PluginOptions {
 // Never throws.
 int runPlugin(const Environment& env, std::istream& in, std::ostream& out,
               const PluginOptions& options = {}) noexcept;
+
+// The one place where exceptions become what the runtime sees: cni::Error as it is; each layer's
+// error family by its kind() through one table (ipam::Error: invalid input 7 with the field as
+// details and field(), addresses exhausted 102, lease store 5; tunnel::Error: kernel 100, no sit
+// 101, node not resolvable 7, netns missing 3 or invalid 4, conflict 105; details() as they
+// carry); a JSON exception 6; anything else 199 (a bug).
+Error toCniError(std::exception_ptr error);
 
 // The node/tunnel part of a plugin config, as every caller that touches the tunnel needs it.
 tunnel::NodeSpec nodeSpec(const PluginConfig& config);

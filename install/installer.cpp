@@ -35,28 +35,29 @@ constexpr mode_t kBinaryMode = 0755;
 constexpr mode_t kConflistMode = 0644;
 constexpr std::string_view kBinaryName = "sixrd";
 
-// The setting behind a config field, so that the plugin's reason can be put in terms of what the
-// user typed. parseConfig's messages start with the field they are about.
-const Setting* settingOfMessage(std::string_view message) {
+// The setting behind a config field (cni::Error::field()), so that the plugin's reason can be put
+// in terms of what the user typed.
+const Setting* settingOfField(const std::optional<std::string>& field) {
   struct Field {
     std::string_view name;
     const Setting* setting;
   };
   static constexpr Field kFields[] = {
-      {"prefix", &kPrefix},    {"underlay ", &kUnderlay},
+      {"prefix", &kPrefix},    {"underlay", &kUnderlay},
       {"nodeIP", &kNodeIp},    {"underlayInterface", &kUnderlayInterface},
       {"tunnel", &kTunnel},    {"mtu", &kMtu},
       {"dataDir", &kDataDir},  {"log.file", &kLogFile},
       {"name", &kNetworkName}, {"cniVersion", &kCniVersion},
   };
+  if (!field) return nullptr;
   for (const auto& f : kFields) {
-    if (message.starts_with(f.name)) return f.setting;
+    if (*field == f.name) return f.setting;
   }
   return nullptr;
 }
 
-[[noreturn]] void refused(const std::exception& e) {
-  const Setting* s = settingOfMessage(e.what());
+[[noreturn]] void refused(const cni::Error& e) {
+  const Setting* s = settingOfField(e.field());
   const std::string field = s != nullptr ? std::string(s->flag) : std::string("configuration");
   throw UsageError(field, fmt::format("{}the plugin would refuse this configuration: {}; nothing "
                                       "was written",
@@ -286,7 +287,7 @@ TunnelOutcome ensureNodeTunnel(const cni::PluginConfig& config, tunnel::Datapath
         "kernel built with CONFIG_IPV6_SIT and CONFIG_IPV6_SIT_6RD; {1} installs without the "
         "tunnel [{0}]",
         e.what(), named(kNoTunnel)));
-  } catch (const std::system_error& e) {
+  } catch (const tunnel::SysctlError& e) {
     // Everything but the forwarding sysctl is netlink; /proc/sys is read-only in an unprivileged
     // container. Accept that one gap: the plugin runs on the host and switches it on at ADD.
     if (!isForwardingOnly(datapath.verifyTunnel(spec, node))) throw;
@@ -490,7 +491,7 @@ UninstallReport uninstall(const Paths& paths, bool removeTunnel, const Context& 
                                         ipam::formatIpv6(lease.address), lease.owner.containerId,
                                         lease.owner.ifname, (store / net).string()));
         }
-      } catch (const std::invalid_argument&) {
+      } catch (const ipam::InvalidInput&) {
         // A directory name no network can have is not a lease store.
       }
     }

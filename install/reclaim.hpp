@@ -53,7 +53,7 @@ class Reclaimer {
 
   // One pass over the store <storeRoot>/<network>/ (the config's dataDir as this process sees it)
   // in the node namespace the datapath works in. Throws ipam::StoreError, tunnel::NetlinkError,
-  // std::invalid_argument (network not a directory name); what it did is logged as it goes.
+  // ipam::InvalidInput (network not a directory name); what it did is logged as it goes.
   ReclaimReport run(const std::filesystem::path& storeRoot, const std::string& network,
                     tunnel::Datapath& datapath);
 

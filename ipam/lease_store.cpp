@@ -289,9 +289,9 @@ LeaseStore::LeaseStore(std::filesystem::path dataDir, std::string network)
     : network_(std::move(network)) {
   if (network_.empty() || network_ == "." || network_ == ".." ||
       network_.find('/') != std::string::npos || network_.find('\0') != std::string::npos) {
-    throw std::invalid_argument("lease store: network name \"" + network_ +
-                                "\" cannot be a directory name (empty, \".\", \"..\", or "
-                                "contains '/' or NUL)");
+    throw InvalidInput("name", "lease store: network name \"" + network_ +
+                                   "\" cannot be a directory name (empty, \".\", \"..\", or "
+                                   "contains '/' or NUL)");
   }
   dataDir /= network_;
   dir_ = std::move(dataDir);
@@ -313,11 +313,11 @@ std::optional<Lease> LeaseStore::find(const Owner& owner) const {
 Lease LeaseStore::acquire(const Owner& owner, const Ipv6Prefix& node64, bool* created) {
   if (created != nullptr) *created = false;
   if (!storable(owner)) {
-    throw std::invalid_argument("lease store: container id or ifname contains a newline or NUL");
+    throw InvalidInput("owner", "lease store: container id or ifname contains a newline or NUL");
   }
   if (node64.len != 64) {
-    throw std::invalid_argument("lease store: node prefix " + formatPrefix(node64) +
-                                " is not a /64");
+    throw InvalidInput("node64",
+                       "lease store: node prefix " + formatPrefix(node64) + " is not a /64");
   }
   if (auto existing = find(owner)) {
     if (touch(dir_ / hex16(existing->interfaceId))) return *existing;
@@ -448,7 +448,7 @@ std::vector<LeaseStore::File> LeaseStore::scan() const {
 
 std::optional<LeaseStore::Tombstone> LeaseStore::bury(const File& seen, std::string* why) {
   if (seen.kind != File::Kind::kLease || !seen.lease) {
-    throw std::invalid_argument("lease store: bury needs a lease file, got " + seen.name);
+    throw InvalidInput("file", "lease store: bury needs a lease file, got " + seen.name);
   }
   const fs::path path = dir_ / seen.name;
   static std::atomic<unsigned> counter{0};
@@ -496,7 +496,7 @@ bool LeaseStore::exhume(const Tombstone& tombstone) {
 
 LeaseStore::Tombstone LeaseStore::tombstoneOf(const File& file) const {
   if (file.kind != File::Kind::kTombstone || !file.lease) {
-    throw std::invalid_argument("lease store: " + file.name + " is not a readable tombstone");
+    throw InvalidInput("file", "lease store: " + file.name + " is not a readable tombstone");
   }
   return Tombstone{dir_ / file.name, *file.lease};
 }

@@ -3,9 +3,11 @@
 // The store belongs to one node, so the interface id alone identifies the address; naming files by
 // it keeps lookups independent of the node /64 (which follows the node IPv4).
 // The file system is the lock: many plugin processes may run at once (runtimes call plugins in
-// parallel) and none takes a global lock on the fast path. A lease is written to a temp file
-// (".tmp-*", O_CREAT|O_EXCL) and published with link(), which fails atomically when the name is
-// taken, so a lease file is never seen empty or half-written.
+// parallel) and none takes a global lock on the fast path. A lease is written to an unnamed
+// O_TMPFILE inode and published under its name with linkat(), which fails atomically when the name
+// is taken, so a lease file is never seen empty or half-written, and a process killed mid-write
+// leaves nothing. Where O_TMPFILE or /proc is missing, the fallback writes a named temp file
+// (".tmp-*", O_CREAT|O_EXCL) and link()s that; gc() removes such a file a killed process left.
 //
 // Reclaim (the daemon, install/reclaim.hpp) takes a lease back in steps an ADD can race safely:
 // scan() reports each file's age; bury() renames one lease to a tombstone (".reclaim-*", invisible
@@ -23,7 +25,6 @@
 #include <filesystem>
 #include <optional>
 #include <set>
-#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,16 +33,18 @@
 
 namespace sixrd::ipam {
 
-// I/O failure of the store (permission, disk full, ...). what() names the path and strerror.
-class StoreError : public std::runtime_error {
+// I/O failure of the store (permission, disk full, ...). what() names the path and strerror;
+// details() is "lease store".
+class StoreError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit StoreError(const std::string& message) : Error(Kind::kStore, message, "lease store") {}
 };
 
 // Every candidate interface id for this attachment is taken by another owner.
-class AddressesExhausted : public std::runtime_error {
+class AddressesExhausted : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit AddressesExhausted(const std::string& message)
+      : Error(Kind::kAddressesExhausted, message) {}
 };
 
 struct Owner {
@@ -59,9 +62,9 @@ struct Lease {
 
 class LeaseStore {
  public:
-  // dataDir/network is created on first acquire (mode 0700). Throws std::invalid_argument when
-  // network could escape dataDir (empty, ".", "..", contains '/' or NUL). Owner strings are not
-  // validated here beyond what storage needs (the CNI layer checks the container id).
+  // dataDir/network is created on first acquire (mode 0700). Throws InvalidInput (field "name")
+  // when network could escape dataDir (empty, ".", "..", contains '/' or NUL). Owner strings are
+  // not validated here beyond what storage needs (the CNI layer checks the container id).
   LeaseStore(std::filesystem::path dataDir, std::string network);
 
   // The lease of this owner, if any. O(kMaxCandidates) file probes, independent of pod count.
@@ -71,7 +74,7 @@ class LeaseStore {
   // Returns the owner's existing lease (as stored, its mtime set to now: a reused lease is young
   // again for reclaim), else claims the first free candidate address inside node64. Concurrent
   // calls for one owner return the same lease. Throws
-  // AddressesExhausted or StoreError; std::invalid_argument when node64 is not a /64 or an owner
+  // AddressesExhausted or StoreError; InvalidInput when node64 is not a /64 or an owner
   // field contains a newline or NUL (it could not be read back). When `created` is given it is set
   // to whether this call made the lease (false: it existed, or a concurrent call made it).
   Lease acquire(const Owner& owner, const Ipv6Prefix& node64, bool* created = nullptr);
@@ -122,7 +125,8 @@ class LeaseStore {
   // Renames the lease file `seen` (a kLease from scan()) to a tombstone, atomically: from here
   // find(), list() and acquire() no longer see it. nullopt, with the file back under its name or
   // gone, when it is no longer the file scanned (released, or re-published) or an ADD reused it
-  // since the scan (its mtime moved): `why` (when given) then says which. Throws StoreError.
+  // since the scan (its mtime moved): `why` (when given) then says which. Throws StoreError;
+  // InvalidInput when `seen` is not a kLease with its lease.
   std::optional<Tombstone> bury(const File& seen, std::string* why = nullptr);
 
   // Drops a tombstone: the lease is gone for good.
@@ -133,6 +137,7 @@ class LeaseStore {
   bool exhume(const Tombstone& tombstone);
 
   // A tombstone found by scan() (a reclaim that died between bury and discard/exhume).
+  // Throws InvalidInput when `file` is not a readable kTombstone.
   [[nodiscard]] Tombstone tombstoneOf(const File& file) const;
 
   [[nodiscard]] const std::filesystem::path& dir() const noexcept { return dir_; }

@@ -13,17 +13,29 @@
 #include <string_view>
 #include <utility>
 
+#include "util/layer_error.hpp"
+
 namespace sixrd::ipam {
 
-// Thrown for every invalid input. what() names the field, the value, the reason and the fix.
-class InvalidInput : public std::invalid_argument {
+// Everything ipam/ throws: one family under ipam::Error (util/layer_error.hpp). details() is the
+// field of an invalid input, "lease store" for a store error.
+enum class ErrorKind {
+  kInvalidInput,        // InvalidInput
+  kAddressesExhausted,  // AddressesExhausted (ipam/lease_store.hpp)
+  kStore,               // StoreError (ipam/lease_store.hpp)
+};
+class Error : public util::LayerError<ErrorKind> {
+ public:
+  using LayerError::LayerError;
+};
+
+// Thrown for every invalid input. what() names the field, the value, the reason and the fix;
+// field() is the field alone (the config key or flag the caller named, e.g. "prefix").
+class InvalidInput : public Error {
  public:
   InvalidInput(std::string field, const std::string& message)
-      : std::invalid_argument(message), field_(std::move(field)) {}
-  [[nodiscard]] const std::string& field() const noexcept { return field_; }
-
- private:
-  std::string field_;
+      : Error(Kind::kInvalidInput, message, std::move(field)) {}
+  [[nodiscard]] const std::string& field() const noexcept { return details(); }
 };
 
 using Ipv6Addr = std::array<std::uint8_t, 16>;  // network byte order

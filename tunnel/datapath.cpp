@@ -16,6 +16,7 @@ namespace {
 // run (pod namespaces get their own, opened inside them).
 class KernelDatapath final : public Datapath {
  public:
+  explicit KernelDatapath(StepHook afterStep = {}) : afterStep_(std::move(afterStep)) {}
   std::string holdNetns(const std::string& path) override {
     held_.push_back(Netns::open(path));
     return "/proc/self/fd/" + std::to_string(held_.back().fd());
@@ -31,7 +32,7 @@ class KernelDatapath final : public Datapath {
   std::vector<std::string> removeTunnel(const std::string& name) override {
     return tunnel::removeTunnel(sock(), name);
   }
-  PodLinks addPod(const PodSpec& spec) override { return tunnel::addPod(sock(), spec); }
+  PodLinks addPod(const PodSpec& spec) override { return tunnel::addPod(sock(), spec, afterStep_); }
   bool delPod(const std::string& hostVeth) override { return tunnel::delPod(sock(), hostVeth); }
   std::vector<std::string> checkPod(const PodSpec& spec) override {
     return tunnel::checkPod(sock(), spec);
@@ -46,6 +47,7 @@ class KernelDatapath final : public Datapath {
     if (!sock_) sock_ = nl::openRouteSocket();
     return sock_.get();
   }
+  StepHook afterStep_;
   nl::Socket sock_;
   std::vector<Netns> held_;
 };
@@ -57,5 +59,9 @@ std::vector<std::string> Datapath::removeTunnel(const std::string& /*name*/) {
 }
 
 std::unique_ptr<Datapath> makeKernelDatapath() { return std::make_unique<KernelDatapath>(); }
+
+std::unique_ptr<Datapath> makeKernelDatapathWithHook(StepHook afterStep) {
+  return std::make_unique<KernelDatapath>(std::move(afterStep));
+}
 
 }  // namespace sixrd::tunnel

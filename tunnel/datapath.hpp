@@ -6,66 +6,17 @@
 // process if restoring fails, rather than continuing in the wrong namespace).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ipam/sixrd_math.hpp"
+#include "tunnel/error.hpp"
 
 namespace sixrd::tunnel {
-
-// A netlink operation failed. what() reads "<op> <object>: <nl_geterror>".
-class NetlinkError : public std::runtime_error {
- public:
-  NetlinkError(std::string op, std::string object, int nlError, const std::string& message)
-      : std::runtime_error(message),
-        op_(std::move(op)),
-        object_(std::move(object)),
-        nlError_(nlError) {}
-  [[nodiscard]] const std::string& op() const noexcept { return op_; }
-  [[nodiscard]] const std::string& object() const noexcept { return object_; }
-  [[nodiscard]] int nlError() const noexcept { return nlError_; }  // positive NLE_* code
-
- private:
-  std::string op_;
-  std::string object_;
-  int nlError_;
-};
-
-// The kernel cannot create sit devices (CONFIG_IPV6_SIT / the sit module is missing).
-class SitUnavailable : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// The node cannot be resolved from the config (no IPv4 inside the underlay, interface missing...).
-// what() names the config field to set.
-class NodeError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// A namespace path that cannot be opened or is not a network namespace.
-class NetnsError : public std::runtime_error {
- public:
-  NetnsError(const std::string& message, bool missing)
-      : std::runtime_error(message), missing_(missing) {}
-  // True when the path does not exist (a vanished pod: DEL treats that as done).
-  [[nodiscard]] bool missing() const noexcept { return missing_; }
-
- private:
-  bool missing_;
-};
-
-// The state asked for conflicts with what is there (an interface name already taken, a device of
-// another kind under the tunnel's name, ...).
-class Conflict : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 struct NodeSpec {
   ipam::SixrdPlan plan;
@@ -126,7 +77,7 @@ class Datapath {
 
   // Brings the sit/6rd device, its overlay address, the unreachable /64 and IPv6 forwarding to the
   // configured state; creates, repairs in place, or does nothing. Safe when ADDs race.
-  // Throws SitUnavailable, Conflict, NetlinkError.
+  // Throws SitUnavailable, Conflict, NetlinkError, SysctlError (IPv6 forwarding).
   virtual void ensureTunnel(const NodeSpec& spec, const Node& node) = 0;
 
   // What differs between the tunnel and the config; empty when healthy.
@@ -143,7 +94,8 @@ class Datapath {
   virtual std::vector<std::string> removeTunnel(const std::string& name);
 
   // Creates the veth pair, addresses, routes and sysctls of one pod. On any failure removes what
-  // it created and rethrows. Throws NetnsError, Conflict (ifname taken), NetlinkError.
+  // it created and rethrows. Throws NetnsError, Conflict (ifname taken), NetlinkError,
+  // SysctlError.
   virtual PodLinks addPod(const PodSpec& spec) = 0;
 
   // Removes the pod's host veth (its peer goes with it). Idempotent. Returns whether it existed.
@@ -180,5 +132,13 @@ class Datapath {
 
 // The real datapath on the running kernel.
 std::unique_ptr<Datapath> makeKernelDatapath();
+
+// Called by the kernel datapath's addPod after each of its steps: "after-veth" (the pair exists),
+// "after-pod-side" (the pod end is configured), "after-host-side" (all of it, just before addPod
+// returns). Whatever it throws is handled as a kernel call failing at that point: addPod removes
+// what it made and rethrows. The seam the rollback tests inject faults through (the test-only
+// sixrd-faults binary, tests/faults/); the plugin itself never sets one.
+using StepHook = std::function<void(std::string_view step)>;
+std::unique_ptr<Datapath> makeKernelDatapathWithHook(StepHook afterStep);
 
 }  // namespace sixrd::tunnel

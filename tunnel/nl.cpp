@@ -26,10 +26,18 @@ int check(int rc, std::string_view op, std::string_view object) {
   return rc;
 }
 
+void outOfMemory(std::string_view what) {
+  throw NetlinkError("alloc", std::string(what), NLE_NOMEM,
+                     fmt::format("alloc {}: out of memory", what));
+}
+
+std::string_view kindOf(rtnl_link* link) {
+  const char* kind = rtnl_link_get_type(link);
+  return kind != nullptr ? std::string_view(kind) : std::string_view();
+}
+
 Socket openRouteSocket() {
-  Socket sock(nl_socket_alloc());
-  if (!sock)
-    throw NetlinkError("open", "netlink socket", NLE_NOMEM, "open netlink socket: out of memory");
+  auto sock = owned<Socket>(nl_socket_alloc(), "netlink socket");
   check(nl_connect(sock.get(), NETLINK_ROUTE), "connect", "NETLINK_ROUTE socket");
   // libnl peeks at each reply (MSG_PEEK) to size its buffer before reading it: one recvmsg more
   // per reply, but a fixed buffer would truncate a GETLINK reply of an SR-IOV NIC, whose VF list
@@ -58,16 +66,14 @@ Link getLink(nl_sock* sock, std::string_view name) {
 }
 
 Address ipv6(const ipam::Ipv6Addr& addr, int prefixLen) {
-  Address a(nl_addr_build(AF_INET6, addr.data(), addr.size()));
-  if (!a) throw NetlinkError("build", "address", NLE_NOMEM, "build IPv6 address: out of memory");
+  auto a = owned<Address>(nl_addr_build(AF_INET6, addr.data(), addr.size()), "IPv6 address");
   nl_addr_set_prefixlen(a.get(), prefixLen);
   return a;
 }
 
 Address ipv4(ipam::Ipv4Addr addr, int prefixLen) {
   const std::uint32_t be = htonl(addr);
-  Address a(nl_addr_build(AF_INET, &be, sizeof be));
-  if (!a) throw NetlinkError("build", "address", NLE_NOMEM, "build IPv4 address: out of memory");
+  auto a = owned<Address>(nl_addr_build(AF_INET, &be, sizeof be), "IPv4 address");
   nl_addr_set_prefixlen(a.get(), prefixLen);
   return a;
 }
@@ -94,8 +100,7 @@ std::string macOf(rtnl_link* link) {
 }
 
 void setUp(nl_sock* sock, rtnl_link* link, std::string_view what) {
-  Link change(rtnl_link_alloc());
-  if (!change) throw NetlinkError("alloc", "link", NLE_NOMEM, "alloc link: out of memory");
+  const auto change = alloc<Link>();
   rtnl_link_set_flags(change.get(), IFF_UP);
   check(rtnl_link_change(sock, link, change.get(), 0), "set up", what);
 }
@@ -114,8 +119,6 @@ void addRouteIdempotent(nl_sock* sock, rtnl_route* route, std::string_view what)
 
 namespace {
 
-using Msg = std::unique_ptr<nl_msg, Put<nlmsg_free>>;
-
 Cache filteredDump(nl_sock* sock, const char* cacheName, int type, const void* header,
                    std::size_t headerLen, int oif, std::string_view what) {
   // Without strict checking the kernel ignores the header fields and dumps everything.
@@ -129,9 +132,7 @@ Cache filteredDump(nl_sock* sock, const char* cacheName, int type, const void* h
   nl_cache* raw = nullptr;
   check(nl_cache_alloc_name(cacheName, &raw), "alloc", what);
   Cache cache(raw);
-  Msg msg(nlmsg_alloc_simple(type, NLM_F_DUMP));
-  if (!msg)
-    throw NetlinkError("alloc", std::string(what), NLE_NOMEM, "alloc message: out of memory");
+  const auto msg = owned<Msg>(nlmsg_alloc_simple(type, NLM_F_DUMP), "message");
   check(nlmsg_append(msg.get(), const_cast<void*>(header), headerLen, NLMSG_ALIGNTO), "build",
         what);
   if (oif != 0)

@@ -8,9 +8,12 @@
 
 #include <netlink/addr.h>
 #include <netlink/cache.h>
+#include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/neighbour.h>
+#include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
 
 #include "ipam/sixrd_math.hpp"
@@ -24,11 +27,64 @@ using Socket = std::unique_ptr<nl_sock, Put<nl_socket_free>>;
 using Link = std::unique_ptr<rtnl_link, Put<rtnl_link_put>>;
 using Addr = std::unique_ptr<rtnl_addr, Put<rtnl_addr_put>>;
 using Route = std::unique_ptr<rtnl_route, Put<rtnl_route_put>>;
+using Nexthop = std::unique_ptr<rtnl_nexthop, Put<rtnl_route_nh_free>>;
+using Neigh = std::unique_ptr<rtnl_neigh, Put<rtnl_neigh_put>>;
 using Address = std::unique_ptr<nl_addr, Put<nl_addr_put>>;
 using Cache = std::unique_ptr<nl_cache, Put<nl_cache_free>>;
+using Msg = std::unique_ptr<nl_msg, Put<nlmsg_free>>;
 
 // Throws NetlinkError("<op> <object>: <nl_geterror(rc)>") when rc < 0; returns rc otherwise.
 int check(int rc, std::string_view op, std::string_view object);
+
+// Throws NetlinkError("alloc <what>: out of memory") (NLE_NOMEM): the one out-of-memory path.
+[[noreturn]] void outOfMemory(std::string_view what);
+
+// Takes ownership of what a libnl allocator returned; throws through outOfMemory(what) for null.
+template <class Owner>
+Owner owned(typename Owner::pointer raw, std::string_view what) {
+  if (raw == nullptr) outOfMemory(what);
+  return Owner(raw);
+}
+
+// How alloc<T>() makes a T, and what its out-of-memory error calls it.
+template <class Owner>
+struct Allocator;
+template <>
+struct Allocator<Link> {
+  static rtnl_link* make() { return rtnl_link_alloc(); }
+  static constexpr std::string_view kWhat = "link";
+};
+template <>
+struct Allocator<Addr> {
+  static rtnl_addr* make() { return rtnl_addr_alloc(); }
+  static constexpr std::string_view kWhat = "address";
+};
+template <>
+struct Allocator<Route> {
+  static rtnl_route* make() { return rtnl_route_alloc(); }
+  static constexpr std::string_view kWhat = "route";
+};
+template <>
+struct Allocator<Nexthop> {
+  static rtnl_nexthop* make() { return rtnl_route_nh_alloc(); }
+  static constexpr std::string_view kWhat = "nexthop";
+};
+template <>
+struct Allocator<Neigh> {
+  static rtnl_neigh* make() { return rtnl_neigh_alloc(); }
+  static constexpr std::string_view kWhat = "neighbour";
+};
+
+// A new, empty libnl object under its owner: nl::alloc<nl::Link>(), nl::alloc<nl::Route>(), ...
+// Throws NetlinkError (NLE_NOMEM) when there is no memory for it.
+template <class Owner>
+Owner alloc() {
+  return owned<Owner>(Allocator<Owner>::make(), Allocator<Owner>::kWhat);
+}
+
+// The link's kind as IFLA_INFO_KIND gives it ("veth", "sit"); empty for a link without one.
+std::string_view kindOf(rtnl_link* link);
+inline bool isKind(rtnl_link* link, std::string_view kind) { return kindOf(link) == kind; }
 
 // A NETLINK_ROUTE socket bound to the network namespace the thread is in *now*.
 Socket openRouteSocket();

@@ -14,42 +14,17 @@
 #include <thread>
 
 #include "ipam/interface_id.hpp"
-#include "tunnel/fault.hpp"
 #include "tunnel/netns.hpp"
 #include "tunnel/nl.hpp"
 #include "tunnel/sysctl.hpp"
+#include "util/scope_guard.hpp"
 
 namespace sixrd::tunnel {
 
 namespace {
 
-// Deletes the host veth unless dismissed: ADD's rollback, the way ptp undoes a half-made pod.
-class VethRollback {
- public:
-  VethRollback(nl_sock* sock, std::string name) : sock_(sock), name_(std::move(name)) {}
-  VethRollback(const VethRollback&) = delete;
-  VethRollback& operator=(const VethRollback&) = delete;
-  ~VethRollback() {
-    if (armed_) {
-      try {
-        spdlog::warn("rolling back: deleting host veth {}", name_);
-        delPod(sock_, name_);
-      } catch (const std::exception& e) {
-        spdlog::error("rollback of host veth {} failed: {}", name_, e.what());
-      }
-    }
-  }
-  void dismiss() noexcept { armed_ = false; }
-
- private:
-  nl_sock* sock_;
-  std::string name_;
-  bool armed_ = true;
-};
-
 nl::Addr hostAddr(int ifindex, const ipam::Ipv6Addr& ip, int prefixLen) {
-  nl::Addr addr(rtnl_addr_alloc());
-  if (!addr) throw NetlinkError("alloc", "address", NLE_NOMEM, "alloc address: out of memory");
+  auto addr = nl::alloc<nl::Addr>();
   rtnl_addr_set_ifindex(addr.get(), ifindex);
   rtnl_addr_set_family(addr.get(), AF_INET6);
   const nl::Address local = nl::ipv6(ip, prefixLen);
@@ -65,22 +40,19 @@ ipam::Ipv6Addr gatewayBytes() { return ipam::parseIpv6(kGateway, "gateway"); }
 // A route to `dst`/`len` out of `ifindex`, via `gateway` when given.
 nl::Route linkRoute(const ipam::Ipv6Addr& dst, int len, int ifindex,
                     const ipam::Ipv6Addr* gateway) {
-  nl::Route route(rtnl_route_alloc());
-  if (!route) throw NetlinkError("alloc", "route", NLE_NOMEM, "alloc route: out of memory");
+  auto route = nl::alloc<nl::Route>();
   rtnl_route_set_family(route.get(), AF_INET6);
   rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
   rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
   const nl::Address d = nl::ipv6(dst, len);
   nl::check(rtnl_route_set_dst(route.get(), d.get()), "set route dst", nl::format(d.get()));
-  rtnl_nexthop* nh = rtnl_route_nh_alloc();
-  if (nh == nullptr)
-    throw NetlinkError("alloc", "nexthop", NLE_NOMEM, "alloc nexthop: out of memory");
-  rtnl_route_nh_set_ifindex(nh, ifindex);
+  auto nh = nl::alloc<nl::Nexthop>();
+  rtnl_route_nh_set_ifindex(nh.get(), ifindex);
   if (gateway != nullptr) {
     const nl::Address gw = nl::ipv6(*gateway, 128);
-    rtnl_route_nh_set_gateway(nh, gw.get());  // takes its own reference
+    rtnl_route_nh_set_gateway(nh.get(), gw.get());  // takes its own reference
   }
-  rtnl_route_add_nexthop(route.get(), nh);  // the route owns nh from here
+  rtnl_route_add_nexthop(route.get(), nh.release());  // the route owns it from here
   return route;
 }
 
@@ -93,9 +65,7 @@ std::string sysctlIf(std::string_view ifname, std::string_view key) {
 // while the new link is still settling, and retry only after its 1 s timer.
 void addPermanentNeighbour(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& ip, nl_addr* lladdr,
                            std::string_view where) {
-  using Neigh = std::unique_ptr<rtnl_neigh, nl::Put<rtnl_neigh_put>>;
-  const Neigh neigh(rtnl_neigh_alloc());
-  if (!neigh) throw NetlinkError("alloc", "neighbour", NLE_NOMEM, "alloc neighbour: out of memory");
+  const auto neigh = nl::alloc<nl::Neigh>();
   rtnl_neigh_set_family(neigh.get(), AF_INET6);
   rtnl_neigh_set_ifindex(neigh.get(), ifindex);
   const nl::Address dst = nl::ipv6(ip, 128);
@@ -198,10 +168,7 @@ bool hasRoute(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& dst, int len,
   return false;
 }
 
-bool isVeth(rtnl_link* link) {
-  const char* type = rtnl_link_get_type(link);
-  return type != nullptr && std::strcmp(type, "veth") == 0;
-}
+bool isVeth(rtnl_link* link) { return nl::isKind(link, "veth"); }
 
 }  // namespace
 
@@ -214,7 +181,10 @@ bool isHostVethName(std::string_view name) noexcept {
   return true;
 }
 
-PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
+PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
+  const auto step = [&](std::string_view name) {
+    if (afterStep) afterStep(name);
+  };
   const Netns podNs = Netns::open(spec.openPath.empty() ? spec.netns : spec.openPath);
   // Opened inside the pod namespace, it stays bound there for every later pod-side call.
   nl::Socket podSock;
@@ -229,8 +199,7 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
 
   // Both ends in one RTM_NEWLINK: the peer is born in the pod namespace under its final name, so
   // there is no window with a half-moved pair and no rename.
-  nl::Link veth(rtnl_link_veth_alloc());
-  if (!veth) throw NetlinkError("alloc", "veth", NLE_NOMEM, "alloc veth: out of memory");
+  const auto veth = nl::owned<nl::Link>(rtnl_link_veth_alloc(), "veth");
   rtnl_link_set_name(veth.get(), spec.hostVeth.c_str());
   rtnl_link_set_mtu(veth.get(), static_cast<unsigned>(spec.mtu));
   {
@@ -254,8 +223,16 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
   }
   nl::check(rc, "create veth pair",
             fmt::format("{} <-> {}:{}", spec.hostVeth, spec.netns, spec.ifname));
-  VethRollback rollback(sock, spec.hostVeth);
-  faultPoint("after-veth");
+  // ADD's rollback, the way ptp undoes a half-made pod: the pod end goes with the host veth.
+  util::ScopeGuard rollback([&]() noexcept {
+    try {
+      spdlog::warn("rolling back: deleting host veth {}", spec.hostVeth);
+      delPod(sock, spec.hostVeth);
+    } catch (const std::exception& e) {
+      spdlog::error("rollback of host veth {} failed: {}", spec.hostVeth, e.what());
+    }
+  });
+  step("after-veth");
 
   const nl::Link host = nl::getLink(sock, spec.hostVeth);
   const int hostIndex = rtnl_link_get_ifindex(host.get());
@@ -270,11 +247,10 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
     const NetnsGuard inPod(podNs);
     pod = configurePodSide(spec, podSock.get(), rtnl_link_get_addr(host.get()), defaultRoute);
   }
-  faultPoint("after-pod-side");
+  step("after-pod-side");
 
   {
-    nl::Link change(rtnl_link_alloc());
-    if (!change) throw NetlinkError("alloc", "link", NLE_NOMEM, "alloc link: out of memory");
+    const auto change = nl::alloc<nl::Link>();
     rtnl_link_set_flags(change.get(), IFF_UP);
     rtnl_link_set_ifalias(change.get(), spec.alias.c_str());
     nl::check(rtnl_link_change(sock, host.get(), change.get(), 0), "set up", spec.hostVeth);
@@ -293,7 +269,7 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec) {
   links.defaultRoute = defaultRoute;
   links.hostMac = nl::macOf(host.get());
   awaitOperational(sock, podSock.get(), spec);
-  faultPoint("after-host-side");
+  step("after-host-side");
   rollback.dismiss();
   return links;
 }

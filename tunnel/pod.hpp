@@ -13,8 +13,9 @@
 
 namespace sixrd::tunnel {
 
-// `sock` is bound to the node namespace. Removes the pair again if any later step throws.
-PodLinks addPod(nl_sock* sock, const PodSpec& spec);
+// `sock` is bound to the node namespace. Removes the pair again if any later step throws;
+// `afterStep` (when set) is called after each step (see StepHook) and may throw as one.
+PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep = {});
 bool delPod(nl_sock* sock, const std::string& hostVeth);
 std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec);
 std::vector<Datapath::HostVeth> listHostVeths(nl_sock* sock);

@@ -7,17 +7,11 @@
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 
 #include "ipam/sixrd_math.hpp"
+#include "tunnel/error.hpp"
 
 namespace sixrd::tunnel {
-
-// A probe socket could not be opened (typically: no CAP_NET_RAW). what() names the socket.
-class ProbeError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 class Prober {
  public:

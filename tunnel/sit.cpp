@@ -82,8 +82,7 @@ std::vector<std::string> diff(rtnl_link* link, const SitParams& want, std::strin
 }
 
 nl::Link sitLink(std::string_view name, const SitParams& p) {
-  nl::Link link(rtnl_link_alloc());
-  if (!link) throw NetlinkError("alloc", "link", NLE_NOMEM, "alloc link: out of memory");
+  auto link = nl::alloc<nl::Link>();
   nl::check(rtnl_link_set_type(link.get(), "sit"), "set type sit", name);
   rtnl_link_set_name(link.get(), std::string(name).c_str());
   rtnl_link_set_mtu(link.get(), p.mtu);
@@ -99,9 +98,12 @@ nl::Link sitLink(std::string_view name, const SitParams& p) {
   return link;
 }
 
-bool isSit(rtnl_link* link) {
-  const char* type = rtnl_link_get_type(link);
-  return type != nullptr && std::strcmp(type, "sit") == 0;
+bool isSit(rtnl_link* link) { return nl::isKind(link, "sit"); }
+
+// What a link that is not a sit device is, for messages.
+std::string_view kindName(rtnl_link* link) {
+  const std::string_view kind = nl::kindOf(link);
+  return kind.empty() ? "plain" : kind;
 }
 
 [[noreturn]] void sitMissing(std::string_view name, int rc) {
@@ -162,8 +164,7 @@ void removeStaleState(nl_sock* sock, int ifindex, const NodeSpec& spec, const No
 }
 
 nl::Addr overlayAddress(int ifindex, const NodeSpec& spec, const Node& node) {
-  nl::Addr addr(rtnl_addr_alloc());
-  if (!addr) throw NetlinkError("alloc", "address", NLE_NOMEM, "alloc address: out of memory");
+  auto addr = nl::alloc<nl::Addr>();
   rtnl_addr_set_ifindex(addr.get(), ifindex);
   rtnl_addr_set_family(addr.get(), AF_INET6);
   const nl::Address local = nl::ipv6(node.prefix.overlayAddr, spec.plan.prefix.len);
@@ -174,8 +175,7 @@ nl::Addr overlayAddress(int ifindex, const NodeSpec& spec, const Node& node) {
 }
 
 nl::Route unreachableRoute(const Node& node) {
-  nl::Route route(rtnl_route_alloc());
-  if (!route) throw NetlinkError("alloc", "route", NLE_NOMEM, "alloc route: out of memory");
+  auto route = nl::alloc<nl::Route>();
   rtnl_route_set_family(route.get(), AF_INET6);
   rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
   rtnl_route_set_type(route.get(), RTN_UNREACHABLE);
@@ -207,11 +207,10 @@ void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
     link = nl::getLink(sock, spec.tunnel);
   }
   if (!isSit(link.get())) {
-    const char* type = rtnl_link_get_type(link.get());
     throw Conflict(
         fmt::format("tunnel {} exists but is a {} device, not sit: remove it or set "
                     "\"tunnel\" to another name",
-                    spec.tunnel, type != nullptr ? type : "plain"));
+                    spec.tunnel, kindName(link.get())));
   }
   if (const auto differences = diff(link.get(), want, spec.tunnel); !differences.empty()) {
     for (const auto& d : differences) spdlog::info("repairing: {}", d);
@@ -264,8 +263,7 @@ bool sitAvailable(nl_sock* sock, const NodeSpec& spec) {
   if (const nl::Link link = nl::findLink(sock, spec.tunnel); link && isSit(link.get())) return true;
   // A throw-away device answers for certain (it also makes the kernel autoload sit.ko).
   const std::string probe = fmt::format("sxprobe{}", getpid() % 100000);
-  nl::Link link(rtnl_link_alloc());
-  if (!link) throw NetlinkError("alloc", "link", NLE_NOMEM, "alloc link: out of memory");
+  const auto link = nl::alloc<nl::Link>();
   nl::check(rtnl_link_set_type(link.get(), "sit"), "set type sit", probe);
   rtnl_link_set_name(link.get(), probe.c_str());
   const int rc = rtnl_link_add(sock, link.get(), NLM_F_CREATE | NLM_F_EXCL);
@@ -279,9 +277,8 @@ std::vector<std::string> removeTunnel(nl_sock* sock, const std::string& name) {
   const nl::Link link = nl::findLink(sock, name);
   if (!link) return {};
   if (!isSit(link.get())) {
-    const char* type = rtnl_link_get_type(link.get());
     throw Conflict(fmt::format("{} is a {} device, not a sit tunnel: not removing it", name,
-                               type != nullptr ? type : "plain"));
+                               kindName(link.get())));
   }
   std::vector<std::string> removed;
   // The unreachable routes are the node's own /64 inside the tunnel's 6rd prefix, the overlay

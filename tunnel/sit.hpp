@@ -12,7 +12,8 @@
 
 namespace sixrd::tunnel {
 
-// Creates, repairs in place, or leaves alone. Throws SitUnavailable, Conflict, NetlinkError.
+// Creates, repairs in place, or leaves alone. Throws SitUnavailable, Conflict, NetlinkError,
+// SysctlError.
 void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node);
 
 // Human-readable differences; empty when the tunnel matches.

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Multi-node e2e, run inside the VM by tests/e2e/run.sh: three nodes, two pods each, and the
-# datapath proven through the kernel's 6rd mapping alone. Usage: multinode.sh SIXRD_BINARY
+# datapath proven through the kernel's 6rd mapping alone.
+# Usage: multinode.sh SIXRD_BINARY SIXRD_FAULTS_BINARY (the test build with fault points)
 set -euo pipefail
 SIXRD=$(realpath "$1")
+SIXRD_FAULTS=$(realpath "$2")
 export SIXRD
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -132,7 +134,7 @@ for point in after-veth after-pod-side after-host-side; do
     local out before ns=sxe2e-n1-fault rc=0
     ip netns add "$ns"
     before=$(host_veths 1)
-    if out=$(SIXRD_TEST_FAULT=$1 cni 1 ADD e2e-fault eth0 "/run/netns/$ns"); then rc=1; fi
+    if out=$(SIXRD="$SIXRD_FAULTS" SIXRD_TEST_FAULT=$1 cni 1 ADD e2e-fault eth0 "/run/netns/$ns"); then rc=1; fi
     jq -e '.code == 100 and (.msg | contains("injected fault"))' <<<"$out" >/dev/null || rc=1
     [ "$(host_veths 1)" = "$before" ] || { echo "   veth left: $(host_veths 1)"; rc=1; }
     if ip -n "$ns" link show eth0 >/dev/null 2>&1; then echo "   eth0 left in the pod"; rc=1; fi

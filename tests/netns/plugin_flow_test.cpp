@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../faults/fault.hpp"
 #include "cni/plugin.hpp"
 #include "ipam/interface_id.hpp"
 #include "ipam/lease_store.hpp"
@@ -22,7 +23,8 @@ constexpr char kContainer[] = "c0ffee";
 
 class TunnelBypass final : public tunnel::Datapath {
  public:
-  TunnelBypass() : kernel_(tunnel::makeKernelDatapath()) {}
+  explicit TunnelBypass(tunnel::StepHook afterStep = {})
+      : kernel_(tunnel::makeKernelDatapathWithHook(std::move(afterStep))) {}
   tunnel::Node resolveNode(const tunnel::NodeSpec& spec) override {
     return kernel_->resolveNode(spec);
   }
@@ -67,7 +69,7 @@ class PluginFlow : public NodeTest {
     std::istringstream in(stdinJson.dump());
     std::ostringstream out;
     cni::PluginOptions options;
-    options.makeDatapath = [] { return std::make_unique<TunnelBypass>(); };
+    options.makeDatapath = [this] { return std::make_unique<TunnelBypass>(afterStep_); };
     options.checkCapabilities = false;
     const int status = cni::runPlugin(
         [env](const std::string& name) -> std::optional<std::string> {
@@ -87,6 +89,7 @@ class PluginFlow : public NodeTest {
   }
 
   TempDir data_;
+  tunnel::StepHook afterStep_;  // the datapath's: tests inject faults through it
 };
 
 TEST_F(PluginFlow, AddPlumbsThePodAndReturnsWhatTheKernelHas) {
@@ -159,7 +162,7 @@ TEST_F(PluginFlow, DelRemovesTheVethAndTheLeaseAndAReAddGetsTheSameAddress) {
 TEST_F(PluginFlow, FailedAddReleasesTheLeaseItTookAndRemovesTheVeth) {
   const auto nodeBefore = linkNames(node());
   for (const char* point : {"after-veth", "after-pod-side", "after-host-side"}) {
-    const FaultEnv fault(point);
+    afterStep_ = test::failAt(point);
     const Outcome add = invoke("ADD", config());
     EXPECT_EQ(add.status, 1) << point;
     EXPECT_EQ(add.doc().value("code", 0U), 100U) << point;

@@ -1,11 +1,11 @@
-// ADD's rollback on the host kernel: a failure part-way through addPod (injected with
-// SIXRD_TEST_FAULT at each fault point) leaves neither end of the veth pair nor the host route,
-// and the next addPod for the same pod succeeds.
+// ADD's rollback on the host kernel: a failure part-way through addPod (injected through the
+// kernel datapath's StepHook at each fault point, tests/faults/fault.hpp) leaves neither end of the
+// veth pair nor the host route, and the next addPod for the same pod succeeds.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "../faults/fault.hpp"
 #include "support.hpp"
-#include "tunnel/fault.hpp"
 
 namespace sixrd::netns_test {
 namespace {
@@ -21,12 +21,14 @@ TEST_P(Rollback, FailureAtTheFaultPointLeavesNothingBehindAndTheNextAddWorks) {
   const tunnel::PodSpec spec = podSpec(pod(), "cid", kPodAddress);
   const auto nodeLinksBefore = linkNames(node());
   {
-    const FaultEnv fault(point);
+    // Made here, in the node namespace, like datapath(): its socket binds there.
+    const auto faulty = tunnel::makeKernelDatapathWithHook(test::failAt(point));
     try {
-      datapath().addPod(spec);
-      FAIL() << "addPod ignored SIXRD_TEST_FAULT=" << point;
-    } catch (const tunnel::InjectedFault& e) {
+      faulty->addPod(spec);
+      FAIL() << "addPod ignored the fault at " << point;
+    } catch (const tunnel::Error& e) {
       EXPECT_THAT(e.what(), HasSubstr(point));
+      EXPECT_EQ(e.details(), "SIXRD_TEST_FAULT");
     }
   }
   EXPECT_EQ(linkNames(node()), nodeLinksBefore);
@@ -54,9 +56,9 @@ INSTANTIATE_TEST_SUITE_P(EveryFaultPoint, Rollback,
 class FaultPoint : public NodeTest {};
 
 TEST_F(FaultPoint, AnUnknownFaultNameChangesNothing) {
-  const FaultEnv fault("no-such-point");
+  const auto faulty = tunnel::makeKernelDatapathWithHook(test::failAt("no-such-point"));
   const tunnel::PodSpec spec = podSpec(pod(), "cid", kPodAddress);
-  datapath().addPod(spec);
+  faulty->addPod(spec);
   EXPECT_EQ(datapath().checkPod(spec), std::vector<std::string>{});
 }
 

@@ -99,9 +99,6 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ec);
 }
 
-FaultEnv::FaultEnv(const std::string& point) { ::setenv("SIXRD_TEST_FAULT", point.c_str(), 1); }
-FaultEnv::~FaultEnv() { ::unsetenv("SIXRD_TEST_FAULT"); }
-
 // --- Independent views ---------------------------------------------------------------------------
 
 std::optional<json> link(const std::string& ns, const std::string& name) {

@@ -80,15 +80,6 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// Sets SIXRD_TEST_FAULT for its lifetime.
-class FaultEnv {
- public:
-  explicit FaultEnv(const std::string& point);
-  FaultEnv(const FaultEnv&) = delete;
-  FaultEnv& operator=(const FaultEnv&) = delete;
-  ~FaultEnv();
-};
-
 // --- Independent views of kernel state -------------------------------------------------------
 
 // `ip -d link show dev NAME` (one object), or nullopt when there is no such link.

@@ -30,7 +30,6 @@
 #include "ipam/sixrd_math.hpp"
 #include "test_files.hpp"
 #include "tunnel/datapath.hpp"
-#include "tunnel/fault.hpp"
 
 namespace sixrd::cni {
 namespace {
@@ -487,8 +486,8 @@ const PodFailure kPodFailures[] = {
      Code::kKernel},
     {"Conflict", [] { throw tunnel::Conflict("interface eth0 exists in the pod"); },
      Code::kConflict},
-    {"InjectedFault",
-     [] { throw tunnel::InjectedFault("injected fault at after-veth (SIXRD_TEST_FAULT)"); },
+    {"SysctlError",
+     [] { throw tunnel::SysctlError(30, "sysctl net/ipv6/conf/eth0/accept_dad: Read-only"); },
      Code::kKernel},
     {"VanishedNetns", [] { throw tunnel::NetnsError("open /var/run/netns/pod-1: gone", true); },
      Code::kContainerUnknown},

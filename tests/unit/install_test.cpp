@@ -81,8 +81,8 @@ class FakeDatapath : public tunnel::Datapath {
     }
     k_.tunnelUp = true;
     if (k_.procSysReadOnly) {
-      throw std::system_error(EROFS, std::generic_category(),
-                              "write /proc/sys/net/ipv6/conf/all/forwarding");
+      throw tunnel::SysctlError(EROFS,
+                                "sysctl net/ipv6/conf/all/forwarding=1: Read-only file system");
     }
     k_.forwarding = true;
   }
@@ -116,6 +116,7 @@ struct Outcome {
   std::string out;
   std::string error;   // what() of the exception, when it threw
   bool usage = false;  // it was a usage error (the CLI exits 2 for those, 1 for the others)
+  std::string field;   // a cni::UsageError's field(): the flag it is about
 };
 
 // Every version a CNI reference plugin since 1.5 speaks.
@@ -212,6 +213,9 @@ class InstallTest : public ::testing::Test {
       outcome.error = e.what();
       outcome.usage = dynamic_cast<const cni::UsageError*>(&e) != nullptr ||
                       dynamic_cast<const ipam::InvalidInput*>(&e) != nullptr;
+      if (const auto* usage = dynamic_cast<const cni::UsageError*>(&e)) {
+        outcome.field = usage->field();
+      }
     }
     outcome.out = out.str();
     return outcome;
@@ -381,6 +385,50 @@ TEST_F(InstallTest, NoChainGetsEveryVersionSixrdSpeaks) {
   ASSERT_EQ(installFiles({"--chain", "none"}).status, 0);
   EXPECT_EQ(conf()["cniVersion"], "1.0.0");
   EXPECT_EQ(conf()["cniVersions"], json({"0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"}));
+}
+
+// The plugin's refusal of a value is mapped back to the flag that set it by the field its error
+// carries (cni::Error::field()), whatever the message says.
+struct RefusedValue {
+  const char* flag;
+  const char* value;
+};
+std::ostream& operator<<(std::ostream& os, const RefusedValue& r) { return os << r.flag; }
+
+class InstallRefusal : public InstallTest, public ::testing::WithParamInterface<RefusedValue> {};
+INSTANTIATE_TEST_SUITE_P(
+    EveryConfigFlag, InstallRefusal,
+    ::testing::Values(RefusedValue{"--prefix", "bad"}, RefusedValue{"--underlay", "198.18.0.0/33"},
+                      RefusedValue{"--node-ip", "10.9.9.9"}, RefusedValue{"--mtu", "100"},
+                      RefusedValue{"--tunnel", "a/b"}, RefusedValue{"--underlay-interface", "a/b"},
+                      RefusedValue{"--data-dir", "relative"},
+                      RefusedValue{"--log-file", "relative"},
+                      RefusedValue{"--network-name", "a/b"}),
+    [](const auto& info) {
+      std::string name;
+      for (const char c : std::string(info.param.flag)) {
+        if (c != '-') name += c;
+      }
+      return name;
+    });
+
+TEST_P(InstallRefusal, IsAUsageErrorOnTheFlagThatSetTheField) {
+  std::map<std::string, std::string> values = {
+      {"--prefix", "fd00:10::/48"}, {"--underlay", "198.18.0.0/16"}, {"--node-ip", "198.18.3.7"}};
+  values[GetParam().flag] = GetParam().value;
+  std::vector<std::string> args = {"install", "--host-root", root_.string(), "--no-tunnel"};
+  for (const auto& [flag, value] : values) {
+    args.push_back(flag);
+    args.push_back(value);
+  }
+  const Outcome o = run(args);
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_TRUE(o.usage) << o.error;
+  EXPECT_EQ(o.field, GetParam().flag) << o.error;
+  EXPECT_NE(o.error.find(std::string(GetParam().flag) + " (SIXRD_"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("the plugin would refuse this configuration"), std::string::npos)
+      << o.error;
+  EXPECT_TRUE(rootIsEmpty());
 }
 
 TEST_F(InstallTest, APinnedVersionIsWrittenAloneWithoutAList) {

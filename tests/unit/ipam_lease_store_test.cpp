@@ -173,15 +173,14 @@ TEST_F(LeaseStoreTest, AcquireLeavesNoTempFiles) {
 }
 
 TEST_F(LeaseStoreTest, AcquireRefusesOwnersThatCannotBeStored) {
-  EXPECT_THROW(store().acquire({"c0\nffee", "eth0"}, node64_), std::invalid_argument);
-  EXPECT_THROW(store().acquire({"c0ffee", std::string("eth\0", 4)}, node64_),
-               std::invalid_argument);
+  EXPECT_THROW(store().acquire({"c0\nffee", "eth0"}, node64_), InvalidInput);
+  EXPECT_THROW(store().acquire({"c0ffee", std::string("eth\0", 4)}, node64_), InvalidInput);
   EXPECT_FALSE(store().find({"c0\nffee", "eth0"}).has_value());
 }
 
 TEST_F(LeaseStoreTest, AcquireRefusesANodePrefixThatIsNotA64) {
   EXPECT_THROW(store().acquire({"c0ffee", "eth0"}, parseIpv6Prefix("fd00:10::/48", "p")),
-               std::invalid_argument);
+               InvalidInput);
 }
 
 TEST_F(LeaseStoreTest, IoFailureThrowsStoreErrorNamingThePath) {
@@ -304,7 +303,7 @@ TEST_F(LeaseStoreTest, NetworkNamesThatCouldEscapeTheDataDirAreRejected) {
   for (const std::string& network :
        {std::string(""), std::string("."), std::string(".."), std::string("a/b"),
         std::string("../x"), std::string("/abs"), std::string("a\0b", 3)}) {
-    EXPECT_THROW(LeaseStore(dataDir_, network), std::invalid_argument) << network;
+    EXPECT_THROW(LeaseStore(dataDir_, network), InvalidInput) << network;
   }
   EXPECT_NO_THROW(LeaseStore(dataDir_, "..a"));
   EXPECT_NO_THROW(LeaseStore(dataDir_, "my-net.v6"));
