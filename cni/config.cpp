@@ -27,22 +27,10 @@ constexpr int kMaxMtu = 65515;  // 65535 minus the outer IPv4 header
 constexpr int kSixrdOverhead = 20;
 
 // The members of sixrd's plugin object (DESIGN.md's contract) and of its "log".
-constexpr std::array<std::string_view, 16> kSixrdKeys = {"cniVersion",
-                                                         "name",
-                                                         "type",
-                                                         "prefix",
-                                                         "underlay",
-                                                         "nodeIP",
-                                                         "underlayInterface",
-                                                         "tunnel",
-                                                         "mtu",
-                                                         "ttl",
-                                                         "tcpMTUProbing",
-                                                         "dataDir",
-                                                         "log",
-                                                         "dns",
-                                                         "prevResult",
-                                                         "runtimeConfig"};
+constexpr std::array<std::string_view, 17> kSixrdKeys = {
+    "cniVersion",        "name",   "type", "prefix",     "underlay",      "nodeIP",
+    "underlayInterface", "tunnel", "mtu",  "ttl",        "tcpMTUProbing", "relay",
+    "dataDir",           "log",    "dns",  "prevResult", "runtimeConfig"};
 constexpr std::array<std::string_view, 2> kLogKeys = {"file", "level"};
 // What the CNI spec (1.1.0) defines for a network configuration or a plugin object, or has the
 // runtime add to the plugin's stdin, that sixrd does not read. Seeing them is normal: no warning.
@@ -391,6 +379,37 @@ LogConfig parseLog(const json& object) {
 
 }  // namespace
 
+// "relay": one IPv4 or a list of them, each a node inside the underlay (a border relay is a node
+// of the cluster: its 6rd address is what other nodes route egress to). Duplicates are an error.
+std::vector<ipam::Ipv4Addr> parseRelays(const json& value, const ipam::SixrdPlan& plan) {
+  std::vector<json> items;
+  if (value.is_string()) {
+    items.push_back(value);
+  } else if (value.is_array()) {
+    items.assign(value.begin(), value.end());
+    if (items.empty()) invalid("relay", "is an empty list: leave it out for no egress relay");
+  } else {
+    wrongType("relay", "an IPv4 address or a list of them", value);
+  }
+  std::vector<ipam::Ipv4Addr> relays;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::string field = value.is_array() ? "relay[" + std::to_string(i) + "]" : "relay";
+    if (!items[i].is_string()) wrongType(field, "an IPv4 address", items[i]);
+    try {
+      const ipam::Ipv4Addr address = ipam::parseIpv4(items[i].get<std::string>(), field);
+      static_cast<void>(ipam::nodePrefix(plan, address));  // inside the underlay, a node address
+      if (std::find(relays.begin(), relays.end(), address) != relays.end()) {
+        invalid(field, items[i].get<std::string>() + " is listed twice");
+      }
+      relays.push_back(address);
+    } catch (const ipam::InvalidInput& e) {
+      throw Error(Code::kInvalidConfig,
+                  field + ": " + std::string(e.what()) + " (a relay is a node of the cluster)");
+    }
+  }
+  return relays;
+}
+
 PluginConfig parseConfig(const json& raw) {
   if (!raw.is_object()) {
     throw Error(Code::kDecodeFailure, std::string("the network configuration must be a JSON "
@@ -449,6 +468,9 @@ PluginConfig parseConfig(const json& raw) {
     config.tunnel = std::move(*tunnel);
   }
   config.mtu = reader.optionalInt("mtu", kMinMtu, kMaxMtu);
+  if (const json* relay = reader.optional("relay")) {
+    config.relays = parseRelays(*relay, config.plan);
+  }
   config.ttl = reader.optionalInt("ttl", 1, 255).value_or(config.ttl);
   config.tcpMTUProbing = reader.optionalBool("tcpMTUProbing").value_or(config.tcpMTUProbing);
   if (auto dataDir = reader.optionalString("dataDir")) {

@@ -29,9 +29,12 @@ struct PluginConfig {
   std::string tunnel = "sixrd0";         // "tunnel"
   std::optional<int> mtu;                // "mtu" (1280..65515); checked against the underlay later
   int ttl = 64;                          // "ttl" (1..255)
-  bool tcpMTUProbing = false;            // "tcpMTUProbing"
-  std::string dataDir = "/run/sixrd";    // "dataDir", absolute
-  LogConfig log;                         // "log"
+  // "relay": border relays (node IPv4s inside the underlay) that take the pods' traffic to
+  // anything outside the prefix; empty: no egress (pods reach pods and nodes only).
+  std::vector<ipam::Ipv4Addr> relays;
+  bool tcpMTUProbing = false;                     // "tcpMTUProbing"
+  std::string dataDir = "/run/sixrd";             // "dataDir", absolute
+  LogConfig log;                                  // "log"
   nlohmann::json dns = nlohmann::json::object();  // "dns", passed through to the result
   nlohmann::json prevResult;                      // null when absent
   nlohmann::json runtimeConfig = nlohmann::json::object();

@@ -320,6 +320,7 @@ tunnel::NodeSpec nodeSpec(const PluginConfig& config) {
   spec.nodeIp = config.nodeIP;
   spec.underlayInterface = config.underlayInterface;
   spec.tunnel = config.tunnel;
+  spec.relays = config.relays;
   spec.ttl = config.ttl;
   return spec;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "install/doctor.hpp"
+#include "install/egress.hpp"
 #include "tunnel/probe.hpp"
 
 namespace sixrd::install {
@@ -114,6 +115,7 @@ struct Commands::Impl {
   CLI::App* statusCmd = nullptr;
   CLI::App* daemonCmd = nullptr;
   CLI::App* doctorCmd = nullptr;
+  CLI::App* relayCmd = nullptr;
   Flags installFlags;
   bool noTunnelFlag = false;
   CLI::Option* noTunnelOption = nullptr;
@@ -131,6 +133,11 @@ struct Commands::Impl {
   int doctorTcpPort = 0;
   int doctorTimeoutMs = 1000;
   bool doctorJson = false;
+  Flags relayFlags;
+  std::string relayConf;
+  std::string nat64Device;
+  std::string nat64Prefix = std::string(kNat64WellKnownPrefix);
+  bool relayWait = false;
 
   Paths paths(const Flags& flags, bool binDir) const {
     Paths p;
@@ -264,6 +271,20 @@ struct Commands::Impl {
       r.line = fmt::format("not ready: {}", e.what());
     }
     out << "sixrd status: " << r.line << '\n';
+    if (r.ready) {
+      // Egress relays: reported, never a reason for NotReady (pods still reach each other).
+      try {
+        const cni::PluginConfig config =
+            cni::parseConfig(pluginStdin(readConf(confPath(statusFlags, statusConf))).dump());
+        const auto datapath = context.makeDatapath();
+        const auto prober = context.makeProber();
+        for (const auto& line : relayStatusLines(config, *datapath, *prober)) {
+          out << "sixrd status: " << line << '\n';
+        }
+      } catch (const std::exception& e) {
+        out << "sixrd status: relays not checked: " << e.what() << '\n';
+      }
+    }
     return r.ready ? 0 : 1;
   }
 
@@ -293,6 +314,21 @@ struct Commands::Impl {
       out << report.text();
     }
     return report.ok() ? 0 : 1;
+  }
+
+  int runRelayCmd() {
+    RelaySettings s;
+    s.conf = confPath(relayFlags, relayConf);
+    s.nat64Device = nat64Device;
+    s.nat64Prefix = nat64Prefix;
+    for (const auto& line : runRelay(s, context)) out << "sixrd relay: " << line << '\n';
+    out.flush();
+    if (relayWait) {
+      out << "sixrd relay: done; waiting for SIGTERM\n";
+      out.flush();
+      waitForStopSignal();
+    }
+    return 0;
   }
 
   int runDaemonCmd() {
@@ -420,6 +456,24 @@ Commands::Commands(CLI::App& app, Context context, cni::Environment env, std::os
   m.doctorCmd->add_option("--timeout", m.doctorTimeoutMs, "milliseconds to wait for each probe")
       ->capture_default_str();
   m.doctorCmd->add_flag("--json", m.doctorJson, "machine-readable output");
+
+  m.relayCmd = app.add_subcommand(
+      "relay",
+      "Make this node a 6rd border relay: the other nodes route their pods' traffic for anything "
+      "outside the prefix to the relays in the configuration's \"relay\" list, and a relay "
+      "forwards it with its own routes (its upstream must route the prefix back to it).\nWith "
+      "--nat64-device, the NAT64 prefix is routed to a translator you run (e.g. tayga) and IPv4 "
+      "forwarding is turned on, so pods reach IPv4 services as 64:ff9b::<IPv4> (with DNS64).\n"
+      "Run on the relay nodes only (listed in \"relay\"); idempotent.");
+  m.relayCmd->add_option("--conf", m.relayConf,
+                         "network configuration (list) file (default: the one install writes)");
+  addPathFlags(m.relayFlags, m.relayCmd, false);
+  m.relayCmd->add_option("--nat64-device", m.nat64Device,
+                         "the NAT64 translator's device (tayga's tun-device, e.g. nat64)");
+  m.relayCmd->add_option("--nat64-prefix", m.nat64Prefix, "the NAT64 prefix")
+      ->capture_default_str();
+  m.relayCmd->add_flag("--wait", m.relayWait,
+                       "afterwards, stay running until SIGTERM (a DaemonSet container)");
 }
 
 Commands::~Commands() = default;
@@ -431,6 +485,7 @@ std::optional<int> Commands::run(std::string_view logLevel) {
   if (*m.statusCmd) return m.runStatus(logLevel);
   if (*m.daemonCmd) return m.runDaemonCmd();
   if (*m.doctorCmd) return m.runDoctor();
+  if (*m.relayCmd) return m.runRelayCmd();
   return std::nullopt;
 }
 

@@ -25,7 +25,7 @@ declare -A group=(
   [test]="iproute2 iputils-ping jq procps kmod util-linux python3 python3-yaml git clang-format-14
           clang-tidy-14"
   [vm]="qemu-system-x86 busybox-static cpio xz-utils binutils kmod util-linux iproute2 iperf3
-        nftables libseccomp2 ca-certificates bc"
+        nftables libseccomp2 ca-certificates bc tayga curl"
   [cni]="golang-go golang-github-appc-cni-dev containernetworking-plugins iptables python3
          python3-grpcio shellcheck"
   [fuzz]="clang libclang-rt-14-dev llvm-14"

@@ -19,6 +19,7 @@
 #include "cni/error.hpp"
 #include "cni/json_input.hpp"
 #include "cni/version.hpp"
+#include "install/egress.hpp"
 #include "install/files.hpp"
 #include "install/reclaim.hpp"
 #include "ipam/lease_store.hpp"
@@ -654,6 +655,22 @@ int runDaemon(const DaemonSettings& settings, const Context& context) {
         spdlog::warn("{}", problem);
       }
       lastProblem = problem;
+    }
+    try {
+      // Egress: keep the route on the relays that answer.
+      const cni::PluginConfig config =
+          cni::parseConfig(pluginStdin(readConf(settings.conf)).dump());
+      if (!config.relays.empty()) {
+        const auto datapath = context.makeDatapath();
+        const auto prober = context.makeProber();
+        const tunnel::Node node = datapath->resolveNode(cni::nodeSpec(config));
+        for (const auto& c : steerEgress(config, node, *datapath, *prober)) {
+          spdlog::warn("egress: {}", c);
+        }
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("cannot steer egress (retrying in {} s): {}", settings.intervalSeconds,
+                   e.what());
     }
     if (settings.reclaimGraceSeconds > 0) {
       // What the runtime's DEL or GC should have removed, when a chained plugin failed first.

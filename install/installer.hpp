@@ -28,6 +28,7 @@
 #include "cni/request.hpp"
 #include "ipam/sixrd_math.hpp"
 #include "tunnel/datapath.hpp"
+#include "tunnel/probe.hpp"
 
 namespace sixrd::install {
 
@@ -205,6 +206,8 @@ struct Context {
   std::filesystem::path selfExe = "/proc/self/exe";
   // Check CAP_NET_ADMIN before touching the tunnel, for a clear message (off with a fake datapath).
   bool checkCapabilities = true;
+  // Probes through the tunnel (the daemon's and status's relay checks).
+  std::function<std::unique_ptr<tunnel::Prober>()> makeProber = tunnel::makeSocketProber;
 };
 
 // The conflist install writes. nodeIp, when given, is written as the sixrd element's "nodeIP".

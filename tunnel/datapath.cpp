@@ -1,5 +1,6 @@
 #include "tunnel/datapath.hpp"
 
+#include "tunnel/egress.hpp"
 #include "tunnel/netns.hpp"
 #include "tunnel/nl.hpp"
 #include "tunnel/node.hpp"
@@ -24,9 +25,23 @@ class KernelDatapath final : public Datapath {
   Node resolveNode(const NodeSpec& spec) override { return tunnel::resolveNode(sock(), spec); }
   void ensureTunnel(const NodeSpec& spec, const Node& node) override {
     tunnel::ensureTunnel(sock(), spec, node);
+    tunnel::ensureEgress(sock(), spec, node, nullptr);
   }
   std::vector<std::string> verifyTunnel(const NodeSpec& spec, const Node& node) override {
-    return tunnel::verifyTunnel(sock(), spec, node);
+    auto out = tunnel::verifyTunnel(sock(), spec, node);
+    for (auto& p : tunnel::verifyEgress(sock(), spec, node)) out.push_back(std::move(p));
+    return out;
+  }
+  std::vector<std::string> setEgressRelays(const NodeSpec& spec, const Node& node,
+                                           const std::vector<ipam::Ipv4Addr>& active) override {
+    return tunnel::ensureEgress(sock(), spec, node, &active);
+  }
+  std::vector<ipam::Ipv4Addr> egressRelaysInUse() override {
+    return tunnel::egressRelaysInUse(sock());
+  }
+  std::vector<std::string> ensureNat64Route(const ipam::Ipv6Prefix& prefix,
+                                            const std::string& device) override {
+    return tunnel::ensureNat64Route(sock(), prefix, device);
   }
   bool sitAvailable(const NodeSpec& spec) override { return tunnel::sitAvailable(sock(), spec); }
   std::vector<std::string> removeTunnel(const std::string& name) override {
@@ -56,6 +71,16 @@ class KernelDatapath final : public Datapath {
 
 std::vector<std::string> Datapath::removeTunnel(const std::string& /*name*/) {
   throw std::logic_error("this datapath cannot remove a tunnel");
+}
+
+std::vector<std::string> Datapath::setEgressRelays(const NodeSpec& /*spec*/, const Node& /*node*/,
+                                                   const std::vector<ipam::Ipv4Addr>& /*active*/) {
+  throw std::logic_error("this datapath cannot route egress");
+}
+
+std::vector<std::string> Datapath::ensureNat64Route(const ipam::Ipv6Prefix& /*prefix*/,
+                                                    const std::string& /*device*/) {
+  throw std::logic_error("this datapath cannot route NAT64");
 }
 
 std::unique_ptr<Datapath> makeKernelDatapath() { return std::make_unique<KernelDatapath>(); }

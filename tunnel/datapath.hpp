@@ -24,6 +24,8 @@ struct NodeSpec {
   std::string underlayInterface;         // from config; may be empty
   std::string tunnel = "sixrd0";
   int ttl = 64;
+  // Border relays (node IPv4s) for traffic to outside the prefix; empty: no egress.
+  std::vector<ipam::Ipv4Addr> relays;
 };
 
 struct Node {
@@ -75,8 +77,10 @@ class Datapath {
   // Throws NodeError, NetlinkError.
   virtual Node resolveNode(const NodeSpec& spec) = 0;
 
-  // Brings the sit/6rd device, its overlay address, the unreachable /64 and IPv6 forwarding to the
-  // configured state; creates, repairs in place, or does nothing. Safe when ADDs race.
+  // Brings the sit/6rd device, its overlay address, the unreachable /64, IPv6 forwarding and the
+  // egress rule and route to the configured relays (tunnel/egress.hpp) to the configured state;
+  // creates, repairs in place, or does nothing. An egress route the daemon pointed at some of the
+  // configured relays is kept. Safe when ADDs race.
   // Throws SitUnavailable, Conflict, NetlinkError, SysctlError (IPv6 forwarding).
   virtual void ensureTunnel(const NodeSpec& spec, const Node& node) = 0;
 
@@ -92,6 +96,19 @@ class Datapath {
   // empty when there is no such device. Throws Conflict when `name` is not a sit device,
   // NetlinkError. The default, for datapaths without a kernel, throws std::logic_error.
   virtual std::vector<std::string> removeTunnel(const std::string& name);
+
+  // Egress (spec.relays set, this node not one of them): routes it through `active` (a non-empty
+  // subset of spec.relays, the ones that answer), replacing the route when it differs. Returns
+  // what changed. The default, for datapaths without a kernel, throws std::logic_error.
+  virtual std::vector<std::string> setEgressRelays(const NodeSpec& spec, const Node& node,
+                                                   const std::vector<ipam::Ipv4Addr>& active);
+  // The relays the egress route goes through now; empty when there is none. Default: empty.
+  virtual std::vector<ipam::Ipv4Addr> egressRelaysInUse() { return {}; }
+  // On a relay node: `prefix` (NAT64, e.g. 64:ff9b::/96) routed to the translator's `device`, and
+  // IPv4 and IPv6 forwarding on. Returns what changed. Throws NetlinkError (no such device). The
+  // default throws std::logic_error.
+  virtual std::vector<std::string> ensureNat64Route(const ipam::Ipv6Prefix& prefix,
+                                                    const std::string& device);
 
   // Creates the veth pair, addresses, routes and sysctls of one pod. On any failure removes what
   // it created and rethrows. Throws NetnsError, Conflict (ifname taken), NetlinkError,

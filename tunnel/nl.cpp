@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <linux/fib_rules.h>
 #include <linux/if.h>
 #include <netlink/errno.h>
 #include <netlink/route/link.h>
@@ -157,6 +158,12 @@ Cache dumpRoutes(nl_sock* sock, int family, int oif) {
   rtm.rtm_family = static_cast<unsigned char>(family);
   return filteredDump(sock, "route/route", RTM_GETROUTE, &rtm, sizeof rtm, oif,
                       fmt::format("routes through ifindex {}", oif));
+}
+
+Cache dumpRules(nl_sock* sock, int family) {
+  fib_rule_hdr frh{};
+  frh.family = static_cast<unsigned char>(family);
+  return filteredDump(sock, "route/rule", RTM_GETRULE, &frh, sizeof frh, 0, "policy rules");
 }
 
 }  // namespace sixrd::tunnel::nl

@@ -116,5 +116,7 @@ void addRouteIdempotent(nl_sock* sock, rtnl_route* route, std::string_view what)
 // follows that link, not the number of pods on the node.
 Cache dumpAddresses(nl_sock* sock, int family, int ifindex);
 Cache dumpRoutes(nl_sock* sock, int family, int oif);
+// The policy rules of one family (libnl's own rule dump sends a header strict checking refuses).
+Cache dumpRules(nl_sock* sock, int family);
 
 }  // namespace sixrd::tunnel::nl

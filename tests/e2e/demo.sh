@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # The three-node demo, run inside the VM: nodes come up, pods get addresses, every pod pings every
-# other pod across nodes, and it prints what it did. Usage: demo.sh SIXRD_BINARY
+# other pod across nodes, pods reach an outside IPv6 host through node3 as the 6rd border relay,
+# and it prints what it did. Usage: demo.sh SIXRD_BINARY
 set -euo pipefail
 SIXRD=$(realpath "$1")
 export SIXRD
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
+OUT=sxe2e-out
+OUT6=2001:db8:1::100
+# Every node's configuration names the last node as the border relay for egress.
+E2E_CONF_EXTRA=$(jq -nc --arg r "$(node_ip "$E2E_NODES")" '{relay: $r}')
+export E2E_CONF_EXTRA
 trap 'teardown' EXIT
 teardown
 
@@ -64,6 +70,35 @@ for n in $(seq 1 "$E2E_NODES"); do for p in $(seq 1 "$E2E_PODS"); do
 done; done
 echo
 echo "$good of $total pod pairs reachable; no routes per node, no datastore: the kernel's 6rd mapping did it."
+echo
+
+relay=$E2E_NODES
+echo "egress: node$relay ($(node_ip "$relay")) is the border relay (\"relay\" in every node's config);"
+echo "it has an upstream link to an outside IPv6 host $OUT6 (the internet, here)"
+ip netns add "$OUT"
+ip link add upl netns "$(node_ns "$relay")" type veth peer name eth0 netns "$OUT"
+ip -n "$(node_ns "$relay")" addr add 2001:db8:1::1/64 dev upl nodad
+ip -n "$(node_ns "$relay")" link set upl up
+ip -n "$OUT" addr add "$OUT6/64" dev eth0 nodad
+ip -n "$OUT" link set eth0 up
+ip -n "$OUT" -6 route add "$E2E_PREFIX" via 2001:db8:1::1
+conf "$relay" >"$E2E_STATE/relay.conf"
+ip netns exec "$(node_ns "$relay")" "$SIXRD" relay --conf "$E2E_STATE/relay.conf"
+echo "node1's egress (sixrd's rule after the main table, and its table):"
+ip -n "$(node_ns 1)" -6 rule show | grep 6041 | sed 's/^/  /'
+ip -n "$(node_ns 1)" -6 route show table 6041 | sed 's/^/  /'
+egress_total=0
+egress_good=0
+for n in $(seq 1 "$E2E_NODES"); do for p in $(seq 1 "$E2E_PODS"); do
+  egress_total=$((egress_total + 1))
+  if ping_from "$(pod_ns "$n" "$p")" "$OUT6"; then
+    egress_good=$((egress_good + 1))
+    echo "  pod n${n}p$p -> $OUT6: ok"
+  else
+    echo "  pod n${n}p$p -> $OUT6: FAIL"
+  fi
+done; done
+echo "$egress_good of $egress_total pods reach the outside host through the relay."
 for n in $(seq 1 "$E2E_NODES"); do for p in $(seq 1 "$E2E_PODS"); do del_pod "$n" "$p"; done; done
 echo "all pods deleted; leases left: $(find "$E2E_STATE" -path '*/data/*' -type f | wc -l)"
-[ "$good" = "$total" ]
+[ "$good" = "$total" ] && [ "$egress_good" = "$egress_total" ]

@@ -22,8 +22,9 @@ pod_ns() { echo "sxe2e-n$1-p$2"; }
 node_ip() { echo "198.18.$1.$((10 + $1))"; }
 pod_id() { echo "e2e-node$1-pod$2"; }
 
-conf() { # conf NODE [extra json object merged in]
+conf() { # conf NODE [extra json object merged in]  (E2E_CONF_EXTRA is merged into every conf)
   local extra=${2:-'{}'}
+  extra=$(jq -n --argjson a "${E2E_CONF_EXTRA:-{\}}" --argjson b "$extra" '$a + $b')
   jq -n --arg v "$E2E_VERSION" --arg p "$E2E_PREFIX" --arg u "$E2E_UNDERLAY" \
     --arg d "$E2E_STATE/node$1/data" --arg l "$E2E_STATE/node$1/sixrd.log" --argjson x "$extra" \
     '{cniVersion: $v, name: "e2e", type: "sixrd", prefix: $p, underlay: $u,

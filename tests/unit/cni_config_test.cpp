@@ -403,3 +403,35 @@ TEST(CniConfig, UnderlayTooSmallForIpv6IsInvalidConfig) {
 
 }  // namespace
 }  // namespace sixrd::cni
+
+namespace sixrd::cni {
+namespace {
+
+// "relay": border relays for egress, one IPv4 or a list, each a node inside the underlay.
+TEST(CniConfigRelay, OneAddressOrAList) {
+  EXPECT_TRUE(parseConfig(minimal()).relays.empty());
+  EXPECT_EQ(parseConfig(with(minimal(), "relay", "198.18.9.1")).relays,
+            std::vector<ipam::Ipv4Addr>{ipam::parseIpv4("198.18.9.1", "t")});
+  const auto two = parseConfig(with(minimal(), "relay", json::array({"198.18.9.1", "198.18.9.2"})));
+  ASSERT_EQ(two.relays.size(), 2U);
+  EXPECT_EQ(two.relays[1], ipam::parseIpv4("198.18.9.2", "t"));
+  EXPECT_TRUE(parseConfig(with(minimal(), "relay", nullptr)).relays.empty());
+}
+
+TEST(CniConfigRelay, RefusesWhatCannotBeARelay) {
+  expectError(with(minimal(), "relay", 7), Code::kDecodeFailure, "relay");
+  expectError(with(minimal(), "relay", json::array({"198.18.9.1", 3})), Code::kDecodeFailure,
+              "relay[1]");
+  expectError(with(minimal(), "relay", json::array()), Code::kInvalidConfig, "empty list");
+  expectError(with(minimal(), "relay", "192.0.2.1"), Code::kInvalidConfig, "relay");
+  expectError(with(minimal(), "relay", "198.18.9"), Code::kInvalidConfig, "relay");
+  expectError(with(minimal(), "relay", json::array({"198.18.9.1", "198.18.9.1"})),
+              Code::kInvalidConfig, "listed twice");
+}
+
+TEST(CniConfigRelay, IsAKnownKey) {
+  EXPECT_TRUE(parseConfig(with(minimal(), "relay", "198.18.9.1")).warnings.empty());
+}
+
+}  // namespace
+}  // namespace sixrd::cni
