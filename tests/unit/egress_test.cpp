@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include "cni/plugin.hpp"
 #include "fake_datapath.hpp"
 
 namespace sixrd::install {
