@@ -223,9 +223,10 @@ std::vector<std::string> verifyEgress(nl_sock* sock, const NodeSpec& spec, const
   const nl::Route route = egressRoute(sock);
   if (spec.relays.empty() || isRelay(spec, node)) {
     if (!rules.empty() || route) {
-      out.push_back(spec.relays.empty()
-                        ? "an egress rule or route is set up but no relay is configured"
-                        : "this node is a relay but has an egress rule or route to other relays");
+      out.emplace_back(
+          spec.relays.empty()
+              ? "an egress rule or route is set up but no relay is configured"
+              : "this node is a relay but has an egress rule or route to other relays");
     }
     return out;
   }
