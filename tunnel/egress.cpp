@@ -114,8 +114,7 @@ void removeEgress(nl_sock* sock, std::vector<std::string>& changed) {
 }
 
 void addRule(nl_sock* sock, const ipam::Ipv6Prefix& src) {
-  const Rule rule(rtnl_rule_alloc());
-  if (!rule) throw NetlinkError("alloc", "rule", NLE_NOMEM, "alloc rule: out of memory");
+  const Rule rule = nl::owned<Rule>(rtnl_rule_alloc(), "rule");
   rtnl_rule_set_family(rule.get(), AF_INET6);
   rtnl_rule_set_prio(rule.get(), kEgressRulePriority);
   rtnl_rule_set_table(rule.get(), kEgressTable);
@@ -134,8 +133,7 @@ void setRoute(nl_sock* sock, int ifindex, const std::vector<ipam::Ipv4Addr>& rel
     const int rc = rtnl_route_delete(sock, old.get(), 0);
     if (rc != -NLE_OBJ_NOTFOUND) nl::check(rc, "delete", "egress route");
   }
-  const nl::Route route(rtnl_route_alloc());
-  if (!route) throw NetlinkError("alloc", "route", NLE_NOMEM, "alloc route: out of memory");
+  const auto route = nl::alloc<nl::Route>();
   rtnl_route_set_family(route.get(), AF_INET6);
   rtnl_route_set_table(route.get(), kEgressTable);
   rtnl_route_set_type(route.get(), RTN_UNICAST);
@@ -143,13 +141,12 @@ void setRoute(nl_sock* sock, int ifindex, const std::vector<ipam::Ipv4Addr>& rel
   const nl::Address any = nl::ipv6(ipam::Ipv6Addr{}, 0);
   nl::check(rtnl_route_set_dst(route.get(), any.get()), "set route dst", "::/0");
   for (const auto relay : relays) {
-    rtnl_nexthop* nh = rtnl_route_nh_alloc();
-    if (nh == nullptr) throw NetlinkError("alloc", "nexthop", NLE_NOMEM, "alloc: out of memory");
-    rtnl_route_add_nexthop(route.get(), nh);  // the route owns it from here
-    rtnl_route_nh_set_ifindex(nh, ifindex);
-    rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
+    auto nh = nl::alloc<nl::Nexthop>();
+    rtnl_route_nh_set_ifindex(nh.get(), ifindex);
+    rtnl_route_nh_set_flags(nh.get(), RTNH_F_ONLINK);
     const nl::Address gw = nl::ipv6(compatible(relay), 128);
-    rtnl_route_nh_set_gateway(nh, gw.get());
+    rtnl_route_nh_set_gateway(nh.get(), gw.get());
+    rtnl_route_add_nexthop(route.get(), nh.release());  // the route owns it from here
   }
   nl::check(rtnl_route_add(sock, route.get(), NLM_F_CREATE), "add",
             fmt::format("egress route default via {} (table {})", list(relays), kEgressTable));
@@ -256,18 +253,16 @@ std::vector<std::string> ensureNat64Route(nl_sock* sock, const ipam::Ipv6Prefix&
                                           const std::string& device) {
   std::vector<std::string> changed;
   const nl::Link link = nl::getLink(sock, device);
-  const nl::Route route(rtnl_route_alloc());
-  if (!route) throw NetlinkError("alloc", "route", NLE_NOMEM, "alloc route: out of memory");
+  const auto route = nl::alloc<nl::Route>();
   rtnl_route_set_family(route.get(), AF_INET6);
   rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
   rtnl_route_set_type(route.get(), RTN_UNICAST);
   rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
   const nl::Address dst = nl::ipv6(prefix.addr, prefix.len);
   nl::check(rtnl_route_set_dst(route.get(), dst.get()), "set route dst", nl::format(dst.get()));
-  rtnl_nexthop* nh = rtnl_route_nh_alloc();
-  if (nh == nullptr) throw NetlinkError("alloc", "nexthop", NLE_NOMEM, "alloc: out of memory");
-  rtnl_route_add_nexthop(route.get(), nh);
-  rtnl_route_nh_set_ifindex(nh, rtnl_link_get_ifindex(link.get()));
+  auto nh = nl::alloc<nl::Nexthop>();
+  rtnl_route_nh_set_ifindex(nh.get(), rtnl_link_get_ifindex(link.get()));
+  rtnl_route_add_nexthop(route.get(), nh.release());  // the route owns it from here
   const std::string what = fmt::format("{} dev {}", ipam::formatPrefix(prefix), device);
   const int rc = rtnl_route_add(sock, route.get(), NLM_F_CREATE | NLM_F_EXCL);
   if (rc != -NLE_EXIST) {
