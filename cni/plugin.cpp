@@ -322,6 +322,7 @@ tunnel::NodeSpec nodeSpec(const PluginConfig& config) {
   spec.tunnel = config.tunnel;
   spec.relays = config.relays;
   spec.ttl = config.ttl;
+  spec.network = config.name;
   return spec;
 }
 

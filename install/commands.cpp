@@ -161,16 +161,12 @@ struct Commands::Impl {
     s.paths = paths(f, true);
     s.prefix = f.get(kPrefix, env).value_or("");
     s.underlay = f.get(kUnderlay, env).value_or("");
-    s.nodeIp = f.get(kNodeIp, env);
-    // The DaemonSet feeds status.hostIP, the kubelet's primary address: IPv6 on an IPv6-primary
-    // node, whose IPv4 underlay address is then found on the node like when none is given. A
-    // --node-ip typed by hand is taken as meant and validated.
-    if (s.nodeIp && !f.given(kNodeIp) && s.nodeIp->find(':') != std::string::npos) {
-      spdlog::warn(
-          "{}={} is not IPv4 (the kubelet's primary address on an IPv6-primary node): "
-          "using the node's IPv4 address inside the underlay instead",
-          kNodeIp.env, *s.nodeIp);
-      s.nodeIp.reset();
+    // A --node-ip typed by hand is taken as meant and validated; SIXRD_NODE_IP (the DaemonSet's
+    // status.hostIP) is a hint: install() decides what it is worth on this node.
+    if (f.given(kNodeIp)) {
+      s.nodeIp = f.get(kNodeIp, env);
+    } else {
+      s.nodeIpHint = f.get(kNodeIp, env);
     }
     s.underlayInterface = f.get(kUnderlayInterface, env).value_or("");
     if (auto v = f.get(kMtu, env); v && !v->empty()) s.mtu = parseInt(kMtu, *v);
@@ -266,7 +262,7 @@ struct Commands::Impl {
       // The preflight check is about the process the runtime starts (with the runtime's
       // capabilities), not about this one; what this one cannot probe shows up as an error.
       options.checkCapabilities = false;
-      r = status(conf, options, level);
+      r = status(conf, options, level, paths(statusFlags, false).hostRoot);
     } catch (const InstallError& e) {
       r.line = fmt::format("not ready: {}", e.what());
     }
@@ -362,8 +358,10 @@ Commands::Commands(CLI::App& app, Context context, cni::Environment env, std::os
         "IPv4 subnet every node's address is in (required), e.g. 10.20.0.0/16");
   f.add(
       m.installCmd, kNodeIp,
-      "this node's IPv4 inside the underlay (a DaemonSet passes status.hostIP); found on the node "
-      "when unset");
+      "this node's IPv4 inside the underlay, pinned in the conflist; when unset it is found on "
+      "the node at every ADD (neither a /32 nor a secondary address; the underlay's prefix length "
+      "first). From the environment (the DaemonSet passes status.hostIP) it is only a hint: "
+      "ignored when outside the underlay, and deciding only between several candidates");
   f.add(m.installCmd, kUnderlayInterface, "interface holding the node IPv4");
   f.add(m.installCmd, kMtu, "pod MTU", "underlay MTU - 20");
   f.add(m.installCmd, kTunnel, "sit device name", "sixrd0");

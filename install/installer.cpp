@@ -300,6 +300,99 @@ TunnelOutcome ensureNodeTunnel(const cni::PluginConfig& config, tunnel::Datapath
   return outcome;
 }
 
+namespace {
+
+// SIXRD_NODE_IP as a hint: nullopt (with a warning saying why) unless it is an IPv4 address inside
+// the underlay.
+std::optional<ipam::Ipv4Addr> nodeIpHint(const InstallSettings& settings,
+                                         const cni::PluginConfig& config,
+                                         std::vector<std::string>& warnings) {
+  if (settings.nodeIp || !settings.nodeIpHint || settings.nodeIpHint->empty()) return std::nullopt;
+  const std::string& text = *settings.nodeIpHint;
+  if (text.find(':') != std::string::npos) {
+    spdlog::warn(
+        "{}={} is not IPv4 (the kubelet's primary address on an IPv6-primary node): using the "
+        "node's IPv4 address inside the underlay instead",
+        kNodeIp.env, text);
+    return std::nullopt;
+  }
+  ipam::Ipv4Addr addr = 0;
+  try {
+    addr = ipam::parseIpv4(text, kNodeIp.env);
+  } catch (const ipam::InvalidInput& e) {
+    warnings.push_back(
+        fmt::format("{} is not used: {}; the node's IPv4 address inside the "
+                    "underlay is used instead",
+                    kNodeIp.env, e.what()));
+    return std::nullopt;
+  }
+  if (!ipam::contains(config.plan.underlay, addr)) {
+    warnings.push_back(fmt::format(
+        "{}={} (the kubelet's address) is outside underlay {}: the kubelet talks on another "
+        "network; the tunnel uses the node's IPv4 address inside the underlay",
+        kNodeIp.env, text, ipam::formatSubnet(config.plan.underlay)));
+    return std::nullopt;
+  }
+  return addr;
+}
+
+// The node as the plugin will find it at ADD time (no address pinned), the hint deciding only
+// what the node's addresses leave open: then its interface, or failing that the address itself,
+// is written into `written` / `writtenNodeIp`.
+tunnel::Node resolveWithHint(tunnel::Datapath& datapath, const tunnel::NodeSpec& spec,
+                             const std::optional<ipam::Ipv4Addr>& hint, InstallSettings& written,
+                             std::optional<std::string>& writtenNodeIp,
+                             std::vector<std::string>& warnings) {
+  if (!hint) return datapath.resolveNode(spec);
+  std::optional<tunnel::NodeError> unhinted;
+  try {
+    const tunnel::Node node = datapath.resolveNode(spec);
+    if (node.prefix.nodeIp != *hint) {
+      warnings.push_back(fmt::format(
+          "{}={} (the kubelet's address) is not the node IPv4 sixrd finds inside the underlay, "
+          "{} on {}: the tunnel uses {}; pass {} to pin another address",
+          kNodeIp.env, ipam::formatIpv4(*hint), ipam::formatIpv4(node.prefix.nodeIp),
+          node.underlayInterface, ipam::formatIpv4(node.prefix.nodeIp), kNodeIp.flag));
+    }
+    return node;
+  } catch (const tunnel::NodeError& e) {
+    unhinted = e;
+  }
+  tunnel::NodeSpec hinted = spec;
+  hinted.nodeIp = hint;
+  tunnel::Node node;
+  try {
+    node = datapath.resolveNode(hinted);
+  } catch (const tunnel::NodeError& e) {
+    throw tunnel::NodeError(fmt::format("{} (and {}={} is not an address of this node either)",
+                                        unhinted->what(), kNodeIp.env, ipam::formatIpv4(*hint)));
+  }
+  // Pin the interface when that is enough: the address on it may change with the node.
+  if (spec.underlayInterface.empty()) {
+    tunnel::NodeSpec byInterface = spec;
+    byInterface.underlayInterface = node.underlayInterface;
+    try {
+      if (datapath.resolveNode(byInterface).prefix.nodeIp == *hint) {
+        written.underlayInterface = node.underlayInterface;
+        warnings.push_back(fmt::format(
+            "{}; {}={} (the kubelet's address) decides: underlayInterface {} is written",
+            unhinted->what(), kNodeIp.env, ipam::formatIpv4(*hint), node.underlayInterface));
+        return node;
+      }
+    } catch (const tunnel::NodeError&) {
+      // The interface alone does not decide: the address is pinned below.
+    }
+  }
+  writtenNodeIp = ipam::formatIpv4(*hint);
+  warnings.push_back(fmt::format(
+      "{}; {}={} (the kubelet's address) decides: nodeIP {} is written (renumbering this node "
+      "then needs a new install)",
+      unhinted->what(), kNodeIp.env, ipam::formatIpv4(*hint), ipam::formatIpv4(*hint)));
+  return node;
+}
+
+}  // namespace
+
 InstallReport install(const InstallSettings& settings, const Context& context) {
   settings.paths.validate();
   if (settings.prefix.empty()) {
@@ -334,16 +427,24 @@ InstallReport install(const InstallSettings& settings, const Context& context) {
   report.versions = negotiateVersions(settings.cniVersion, chain);
   const std::string binary = readFile(context.selfExe);
 
+  const std::optional<ipam::Ipv4Addr> hint = nodeIpHint(settings, config, report.warnings);
+  // What the conflist pins: an ordered --node-ip, else only what the hint had to decide.
+  InstallSettings written = settings;
+  std::optional<std::string> writtenNodeIp = settings.nodeIp;
+
   std::unique_ptr<tunnel::Datapath> datapath;
   std::optional<tunnel::Node> node;
   // Without --node-ip or with the tunnel the node is resolved anyway; a file-only install with
   // --node-ip looks at the node only to check an --mtu against the interface it names.
+  // A hint counts as an address here: a file-only install does not need the node to have it.
+  const bool haveAddress = settings.nodeIp || hint;
   const bool mtuOnly =
-      settings.noTunnel && settings.nodeIp && settings.mtu && !settings.underlayInterface.empty();
-  if (!settings.nodeIp || !settings.noTunnel || mtuOnly) {
+      settings.noTunnel && haveAddress && settings.mtu && !settings.underlayInterface.empty();
+  if (!haveAddress || !settings.noTunnel || mtuOnly) {
     datapath = context.makeDatapath();
     try {
-      node = datapath->resolveNode(cni::nodeSpec(config));
+      node = resolveWithHint(*datapath, cni::nodeSpec(config), hint, written, writtenNodeIp,
+                             report.warnings);
     } catch (const tunnel::NodeError& e) {
       if (!mtuOnly) {
         throw InstallError(fmt::format("cannot find this node's IPv4 address: {}; set {} or {}",
@@ -368,13 +469,12 @@ InstallReport install(const InstallSettings& settings, const Context& context) {
         "interface's MTU minus 20 (1480 on a 1500-byte underlay)",
         named(kMtu), *settings.mtu, kNoTunnel.flag, kNodeIp.flag, named(kUnderlayInterface)));
   }
-  const std::string nodeIp =
-      settings.nodeIp ? *settings.nodeIp : ipam::formatIpv4(node->prefix.nodeIp);
-  const ordered_json conflist = makeConflist(settings, nodeIp, report.versions);
+  const ordered_json conflist = makeConflist(written, writtenNodeIp, report.versions);
   config = validateConflist(conflist);
   report.tunnelName = config.tunnel;
-  report.nodeIp = ipam::formatIpv4(*config.nodeIP);
-  report.nodePrefix = ipam::formatPrefix(ipam::nodePrefix(config.plan, *config.nodeIP).node64);
+  const ipam::Ipv4Addr nodeIp = node ? node->prefix.nodeIp : config.nodeIP ? *config.nodeIP : *hint;
+  report.nodeIp = ipam::formatIpv4(nodeIp);
+  report.nodePrefix = ipam::formatPrefix(ipam::nodePrefix(config.plan, nodeIp).node64);
 
   if (!settings.noTunnel) {
     if (context.checkCapabilities && lacksNetAdmin()) {
@@ -560,8 +660,29 @@ json readConf(const fs::path& file) {
   }
 }
 
-StatusReport status(const json& conf, const cni::PluginOptions& options,
-                    std::string_view logLevel) {
+std::vector<ipam::Lease> staleLeases(const cni::PluginConfig& config,
+                                     const ipam::Ipv6Prefix& node64, const fs::path& hostRoot) {
+  const fs::path store = hostRoot / fs::path(config.dataDir).relative_path();
+  std::error_code ec;
+  if (!fs::is_directory(store / config.name, ec)) return {};
+  std::vector<ipam::Lease> stale;
+  for (auto& lease : ipam::LeaseStore(store, config.name).list()) {
+    if (!ipam::contains(node64, lease.address)) stale.push_back(std::move(lease));
+  }
+  return stale;
+}
+
+std::vector<std::string> describeLeases(const std::vector<ipam::Lease>& leases) {
+  std::vector<std::string> out;
+  for (const auto& l : leases) {
+    out.push_back(fmt::format("{} (container {}, {})", ipam::formatIpv6(l.address),
+                              l.owner.containerId, l.owner.ifname));
+  }
+  return out;
+}
+
+StatusReport status(const json& conf, const cni::PluginOptions& options, std::string_view logLevel,
+                    const fs::path& hostRoot) {
   json in = pluginStdin(conf);
   in["cniVersion"] = std::string(cni::kLatestVersion);
   in["log"] = {{"level", std::string(logLevel)}};
@@ -586,24 +707,34 @@ StatusReport status(const json& conf, const cni::PluginOptions& options,
     }
     return report;
   }
-  // runPlugin accepted it, so this parse cannot fail.
+  // runPlugin accepted it, so this parse cannot fail; STATUS resolved the node, so this does too.
   const cni::PluginConfig config = cni::parseConfig(in.dump());
-  std::string node;
-  if (config.nodeIP) {
-    node = fmt::format(", node {} with {}", ipam::formatIpv4(*config.nodeIP),
-                       ipam::formatPrefix(ipam::nodePrefix(config.plan, *config.nodeIP).node64));
-  }
+  const tunnel::Node node = opts.makeDatapath()->resolveNode(cni::nodeSpec(config));
   report.ready = true;
-  report.line = fmt::format("ready: network {} can serve ADD (prefix {}, underlay {}{}, tunnel {})",
-                            config.name, ipam::formatPrefix(config.plan.prefix),
-                            ipam::formatSubnet(config.plan.underlay), node, config.tunnel);
+  report.line = fmt::format(
+      "ready: network {} can serve ADD (prefix {}, underlay {}, node {} with {}, tunnel {})",
+      config.name, ipam::formatPrefix(config.plan.prefix), ipam::formatSubnet(config.plan.underlay),
+      ipam::formatIpv4(node.prefix.nodeIp), ipam::formatPrefix(node.prefix.node64), config.tunnel);
+  try {
+    report.stalePods = describeLeases(staleLeases(config, node.prefix.node64, hostRoot));
+  } catch (const std::exception& e) {
+    report.line += fmt::format("; the lease store could not be read: {}", e.what());
+  }
+  if (!report.stalePods.empty()) {
+    report.line += fmt::format(
+        "; {} pod(s) still hold an address outside this node's {} (the node IPv4 changed since "
+        "their ADD; restart them to give them one inside it): {}",
+        report.stalePods.size(), ipam::formatPrefix(node.prefix.node64), joined(report.stalePods));
+  }
   return report;
 }
 
 TunnelOutcome reconcile(const fs::path& conf, tunnel::Datapath& datapath) {
   const cni::PluginConfig config = cni::parseConfig(pluginStdin(readConf(conf)).dump());
   const tunnel::Node node = datapath.resolveNode(cni::nodeSpec(config));
-  return ensureNodeTunnel(config, datapath, node);
+  TunnelOutcome outcome = ensureNodeTunnel(config, datapath, node);
+  outcome.node = node;
+  return outcome;
 }
 
 int runDaemon(const DaemonSettings& settings, const Context& context) {
@@ -635,6 +766,8 @@ int runDaemon(const DaemonSettings& settings, const Context& context) {
   spdlog::info("sixrd daemon: keeping the tunnel of {} up, every {} s", settings.conf.string(),
                settings.intervalSeconds);
   std::string lastProblem;
+  std::optional<ipam::Ipv4Addr> lastNodeIp;
+  std::vector<std::string> lastStale;
   for (int round = 1;; ++round) {
     std::string problem;
     try {
@@ -643,6 +776,25 @@ int runDaemon(const DaemonSettings& settings, const Context& context) {
       for (const auto& r : outcome.repaired) spdlog::info("repaired: {}", r);
       if (outcome.repaired.empty()) spdlog::debug("tunnel is as configured");
       if (outcome.warning) problem = *outcome.warning;
+      const tunnel::Node& node = *outcome.node;
+      if (lastNodeIp && *lastNodeIp != node.prefix.nodeIp) {
+        spdlog::warn(
+            "the node IPv4 changed from {} to {}: the tunnel now uses {} and the node owns {}; "
+            "new pods get addresses there",
+            ipam::formatIpv4(*lastNodeIp), ipam::formatIpv4(node.prefix.nodeIp),
+            ipam::formatIpv4(node.prefix.nodeIp), ipam::formatPrefix(node.prefix.node64));
+      }
+      lastNodeIp = node.prefix.nodeIp;
+      const cni::PluginConfig config =
+          cni::parseConfig(pluginStdin(readConf(settings.conf)).dump());
+      const auto stale = describeLeases(staleLeases(config, node.prefix.node64, settings.hostRoot));
+      if (stale != lastStale && !stale.empty()) {
+        spdlog::warn(
+            "{} pod(s) still hold an address outside this node's {} (the node IPv4 changed "
+            "since their ADD; other nodes no longer route it here): restart them: {}",
+            stale.size(), ipam::formatPrefix(node.prefix.node64), joined(stale));
+      }
+      lastStale = stale;
     } catch (const std::exception& e) {
       problem = fmt::format("cannot ensure the tunnel (retrying in {} s): {}",
                             settings.intervalSeconds, e.what());

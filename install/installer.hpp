@@ -26,6 +26,7 @@
 #include "cni/config.hpp"
 #include "cni/plugin.hpp"
 #include "cni/request.hpp"
+#include "ipam/lease_store.hpp"
 #include "ipam/sixrd_math.hpp"
 #include "tunnel/datapath.hpp"
 #include "tunnel/probe.hpp"
@@ -132,12 +133,19 @@ struct Paths {
 // Everything `sixrd install` needs, resolved from flags and environment.
 struct InstallSettings {
   Paths paths;
-  std::string prefix;                 // required
-  std::string underlay;               // required
-  std::optional<std::string> nodeIp;  // else found on the node through the datapath
-  std::string underlayInterface;      // empty: not written
-  std::optional<int> mtu;             // nullopt: not written (the plugin uses underlay MTU - 20)
-  std::string tunnel;                 // empty: not written (the plugin's default, sixrd0)
+  std::string prefix;    // required
+  std::string underlay;  // required
+  // --node-ip typed by hand: an order, written into the conflist as "nodeIP" (the node keeps it).
+  std::optional<std::string> nodeIp;
+  // SIXRD_NODE_IP from the environment (the DaemonSet passes status.hostIP, the kubelet's address):
+  // a hint, never written. The node IPv4 is found on the node inside the underlay; the hint only
+  // decides when that finds several candidates (its interface is then written as
+  // underlayInterface), and is ignored with a warning when it is IPv6, outside the underlay or not
+  // an address of this node.
+  std::optional<std::string> nodeIpHint;
+  std::string underlayInterface;  // empty: not written
+  std::optional<int> mtu;         // nullopt: not written (the plugin uses underlay MTU - 20)
+  std::string tunnel;             // empty: not written (the plugin's default, sixrd0)
   std::string networkName = "sixrd";
   std::string cniVersion;  // empty: negotiated with the chained plugins (negotiateVersions)
   std::vector<std::string> chain{"portmap"};
@@ -242,6 +250,7 @@ cni::PluginConfig validateConflist(const nlohmann::ordered_json& conflist);
 struct TunnelOutcome {
   std::vector<std::string> repaired;
   std::optional<std::string> warning;
+  std::optional<tunnel::Node> node;  // the node as resolved (reconcile() sets it)
 };
 TunnelOutcome ensureNodeTunnel(const cni::PluginConfig& config, tunnel::Datapath& datapath,
                                const tunnel::Node& node);
@@ -300,12 +309,24 @@ nlohmann::json readConf(const std::filesystem::path& file);
 // element (cniVersion set to the latest, as STATUS is a 1.1.0 verb and its checks do not depend on
 // the version; the element's log file is replaced by stderr at `logLevel`, "off" for none).
 // `line` is one human sentence: what is ready, or why not.
+// When ready, also the pods that still hold an address of an old /64 of this node (its IPv4
+// changed since their ADD: they need a restart), read from the conf's lease store under hostRoot.
 struct StatusReport {
   bool ready = false;
   std::string line;
+  std::vector<std::string> stalePods;  // "<address> (container <id>, <ifname>)"
 };
 StatusReport status(const nlohmann::json& conf, const cni::PluginOptions& options,
-                    std::string_view logLevel);
+                    std::string_view logLevel,
+                    const std::filesystem::path& hostRoot = std::filesystem::path("/"));
+
+// Leases of `config`'s network (its dataDir under hostRoot) whose address is outside `node64`:
+// pods that got their address before the node's IPv4 changed. Empty when the store does not exist.
+std::vector<ipam::Lease> staleLeases(const cni::PluginConfig& config,
+                                     const ipam::Ipv6Prefix& node64,
+                                     const std::filesystem::path& hostRoot);
+// "<address> (container <id>, <ifname>)" for each.
+std::vector<std::string> describeLeases(const std::vector<ipam::Lease>& leases);
 
 // `sixrd daemon`: every `interval`, re-reads the conf, and ensures the tunnel (ensureNodeTunnel),
 // logging what it repaired; failures are logged and retried next round. Returns 0 when SIGTERM or

@@ -26,11 +26,18 @@ struct NodeSpec {
   int ttl = 64;
   // Border relays (node IPv4s) for traffic to outside the prefix; empty: no egress.
   std::vector<ipam::Ipv4Addr> relays;
+  // The network (config "name") owning the tunnel: ensureTunnel marks the device with it
+  // (tunnelAlias) and refuses a device another network or the operator owns.
+  std::string network = "sixrd";
 };
+
+// The IFLA_IFALIAS that marks a sit device as the tunnel of sixrd network `network`.
+inline std::string tunnelAlias(const std::string& network) { return "sixrd/" + network; }
 
 struct Node {
   ipam::NodePrefix prefix;
   std::string underlayInterface;  // the interface holding nodeIp
+  int underlayIfindex = 0;        // its ifindex (0 where a datapath does not know it)
   int underlayMtu = 0;
   [[nodiscard]] int tunnelMtu() const noexcept { return underlayMtu - kEncapsulationOverhead; }
   static constexpr int kEncapsulationOverhead = 20;  // the outer IPv4 header
@@ -72,8 +79,9 @@ class Datapath {
   // The default, for datapaths without a kernel, only hands the path back.
   virtual std::string holdNetns(const std::string& path) { return path; }
 
-  // Finds the node IPv4 (config, else underlayInterface's address inside the underlay, else the
-  // one address inside the underlay on this node) and the underlay MTU. Changes nothing.
+  // Finds the node IPv4 (ipam/node_address.hpp says which: config nodeIP, else the address inside
+  // the underlay, on underlayInterface when set, that is neither /32 nor secondary, preferring the
+  // underlay's prefix length) and the underlay MTU. Changes nothing.
   // Throws NodeError, NetlinkError.
   virtual Node resolveNode(const NodeSpec& spec) = 0;
 
@@ -81,6 +89,12 @@ class Datapath {
   // egress rule and route to the configured relays (tunnel/egress.hpp) to the configured state;
   // creates, repairs in place, or does nothing. An egress route the daemon pointed at some of the
   // configured relays is kept. Safe when ADDs race.
+  // The device is marked with its owner (alias tunnelAlias(spec.network)). A sit device under the
+  // name marked by another network, or not marked and with another 6rd prefix (an operator's own),
+  // is a Conflict naming the owner and the "tunnel" field; an unmarked one with this network's 6rd
+  // prefix (made by a sixrd before the mark, or by a racing ADD) is adopted and marked. When
+  // another sit device already uses the node IPv4 as its local address (the kernel allows one per
+  // local address and underlying link), the tunnel is bound to the underlay interface.
   // Throws SitUnavailable, Conflict, NetlinkError, SysctlError (IPv6 forwarding).
   virtual void ensureTunnel(const NodeSpec& spec, const Node& node) = 0;
 

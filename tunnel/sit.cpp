@@ -81,7 +81,7 @@ std::vector<std::string> diff(rtnl_link* link, const SitParams& want, std::strin
   return out;
 }
 
-nl::Link sitLink(std::string_view name, const SitParams& p) {
+nl::Link sitLink(std::string_view name, const SitParams& p, std::uint32_t underlying = 0) {
   auto link = nl::alloc<nl::Link>();
   nl::check(rtnl_link_set_type(link.get(), "sit"), "set type sit", name);
   rtnl_link_set_name(link.get(), std::string(name).c_str());
@@ -95,7 +95,73 @@ nl::Link sitLink(std::string_view name, const SitParams& p) {
   rtnl_link_sit_set_ip6rd_prefixlen(link.get(), p.prefixLen);
   rtnl_link_sit_set_ip6rd_relay_prefix(link.get(), p.relayPrefix);
   rtnl_link_sit_set_ip6rd_relay_prefixlen(link.get(), p.relayPrefixLen);
+  // A change that left IFLA_IPTUN_LINK out would reset it to 0: it is always given.
+  rtnl_link_sit_set_link(link.get(), underlying);
   return link;
+}
+
+std::string aliasOf(rtnl_link* link) {
+  const char* alias = rtnl_link_get_ifalias(link);
+  return alias != nullptr ? alias : "";
+}
+
+ipam::Ipv6Prefix sixrdPrefixOf(rtnl_link* link) {
+  in6_addr addr{};
+  std::uint16_t len = 0;
+  rtnl_link_sit_get_ip6rd_prefix(link, &addr);
+  rtnl_link_sit_get_ip6rd_prefixlen(link, &len);
+  ipam::Ipv6Prefix prefix;
+  std::memcpy(prefix.addr.data(), &addr, 16);
+  prefix.len = len;
+  return prefix;
+}
+
+// Whose the sit device under the tunnel's name is. Returns whether it still needs this network's
+// mark (adopted); throws Conflict when it belongs to someone else.
+bool checkOwner(rtnl_link* link, const NodeSpec& spec) {
+  const std::string alias = aliasOf(link);
+  const std::string mine = tunnelAlias(spec.network);
+  if (alias == mine) return false;
+  if (alias.starts_with("sixrd/")) {
+    throw Conflict(fmt::format(
+        "tunnel {} belongs to sixrd network {} (its alias is \"{}\"), not to network {}: two "
+        "sixrd networks on one node need two tunnels: set \"tunnel\" in network {}'s "
+        "configuration to another name (e.g. {}1)",
+        spec.tunnel, alias.substr(6), alias, spec.network, spec.network, spec.tunnel));
+  }
+  const ipam::Ipv6Prefix theirs = sixrdPrefixOf(link);
+  if (alias.empty() && theirs == spec.plan.prefix) {
+    // A tunnel of this network made before sixrd marked its devices (an upgrade), or by a
+    // concurrent ADD that has not marked it yet: the same 6rd prefix is the same network.
+    spdlog::info("adopting sit device {} (6rd-prefix {}, no owner mark): marking it \"{}\"",
+                 spec.tunnel, ipam::formatPrefix(theirs), mine);
+    return true;
+  }
+  throw Conflict(fmt::format(
+      "tunnel {} is a sit device sixrd network {} did not make (6rd-prefix {}, {}): sixrd leaves "
+      "it alone; set \"tunnel\" in network {}'s configuration to another name, or remove the "
+      "device if it is a leftover",
+      spec.tunnel, spec.network, ipam::formatPrefix(theirs),
+      alias.empty() ? std::string("no owner mark") : fmt::format("alias \"{}\"", alias),
+      spec.network));
+}
+
+// The sit devices whose local address is `local` (network order), for messages.
+std::string sitDevicesWithLocal(nl_sock* sock, std::uint32_t local) {
+  std::string out;
+  nl_cache* raw = nullptr;
+  if (rtnl_link_alloc_cache(sock, AF_UNSPEC, &raw) < 0) return "unknown";
+  const nl::Cache cache(raw);
+  for (nl_object* o = nl_cache_get_first(cache.get()); o != nullptr; o = nl_cache_get_next(o)) {
+    auto* l = reinterpret_cast<rtnl_link*>(o);
+    if (!nl::isKind(l, "sit") || rtnl_link_sit_get_local(l) != local) {
+      continue;
+    }
+    const std::string alias = aliasOf(l);
+    out += fmt::format("{}{}{}", out.empty() ? "" : ", ", rtnl_link_get_name(l),
+                       alias.empty() ? "" : " (" + alias + ")");
+  }
+  return out.empty() ? "none found" : out;
 }
 
 bool isSit(rtnl_link* link) { return nl::isKind(link, "sit"); }
@@ -191,18 +257,45 @@ void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
   const SitParams want = wanted(spec, node);
   nl::Link link = nl::findLink(sock, spec.tunnel);
   bool changed = false;
+  bool mark = false;
   if (!link) {
-    const nl::Link fresh = sitLink(spec.tunnel, want);
-    const int rc = rtnl_link_add(sock, fresh.get(), NLM_F_CREATE | NLM_F_EXCL);
-    if (isUnsupported(rc)) sitMissing(spec.tunnel, rc);
-    // EEXIST: a concurrent ADD created it first; verify below like any existing device.
+    // The kernel keeps one sit device per (local, remote, underlying link): where another
+    // network's tunnel has the node IPv4 already, this one is bound to the underlay interface.
+    std::uint32_t underlying = 0;
+    auto create = [&] {
+      const nl::Link fresh = sitLink(spec.tunnel, want, underlying);
+      const int rc = rtnl_link_add(sock, fresh.get(), NLM_F_CREATE | NLM_F_EXCL);
+      if (isUnsupported(rc)) sitMissing(spec.tunnel, rc);
+      return rc;
+    };
+    int rc = create();
+    // EEXIST with the name taken: a concurrent ADD created it first; it is verified below like
+    // any existing device. EEXIST without it: the (local, remote, link) triple is taken.
+    if (rc == -NLE_EXIST && !nl::findLink(sock, spec.tunnel) && node.underlayIfindex != 0) {
+      spdlog::info("another sit device already uses local {} ({}): binding {} to {}",
+                   ipam::formatIpv4(node.prefix.nodeIp), sitDevicesWithLocal(sock, want.local),
+                   spec.tunnel, node.underlayInterface);
+      underlying = static_cast<std::uint32_t>(node.underlayIfindex);
+      rc = create();
+    }
+    if (rc == -NLE_EXIST && !nl::findLink(sock, spec.tunnel)) {
+      throw Conflict(fmt::format(
+          "cannot create tunnel {}: other sit devices already use local {} on every link it "
+          "could be bound to ({}): the kernel allows one per local address and underlying link",
+          spec.tunnel, ipam::formatIpv4(node.prefix.nodeIp),
+          sitDevicesWithLocal(sock, want.local)));
+    }
     if (rc != -NLE_EXIST) nl::check(rc, "create sit device", spec.tunnel);
     if (rc == 0) {
-      spdlog::info("created sit device {} local {} 6rd-prefix {} 6rd-relay_prefix {} mtu {}",
-                   spec.tunnel, ipam::formatIpv4(node.prefix.nodeIp),
-                   ipam::formatPrefix(spec.plan.prefix), ipam::formatSubnet(spec.plan.underlay),
-                   want.mtu);
+      spdlog::info(
+          "created sit device {} local {}{} 6rd-prefix {} 6rd-relay_prefix {} mtu {} for network "
+          "{}",
+          spec.tunnel, ipam::formatIpv4(node.prefix.nodeIp),
+          underlying != 0 ? " dev " + node.underlayInterface : std::string(),
+          ipam::formatPrefix(spec.plan.prefix), ipam::formatSubnet(spec.plan.underlay), want.mtu,
+          spec.network);
       changed = true;
+      mark = true;
     }
     link = nl::getLink(sock, spec.tunnel);
   }
@@ -212,12 +305,16 @@ void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
                     "\"tunnel\" to another name",
                     spec.tunnel, kindName(link.get())));
   }
-  if (const auto differences = diff(link.get(), want, spec.tunnel); !differences.empty()) {
+  if (!mark) mark = checkOwner(link.get(), spec);
+  const auto differences = diff(link.get(), want, spec.tunnel);
+  if (!differences.empty() || mark) {
     for (const auto& d : differences) spdlog::info("repairing: {}", d);
-    const nl::Link change = sitLink(spec.tunnel, want);
+    const nl::Link change = sitLink(spec.tunnel, want, rtnl_link_sit_get_link(link.get()));
+    const std::string alias = tunnelAlias(spec.network);
+    rtnl_link_set_ifalias(change.get(), alias.c_str());
     nl::check(rtnl_link_change(sock, link.get(), change.get(), 0), "reconfigure sit device",
               spec.tunnel);
-    changed = true;
+    changed = changed || !differences.empty();
   }
   const int ifindex = rtnl_link_get_ifindex(link.get());
   if (changed) removeStaleState(sock, ifindex, spec, node);
@@ -228,7 +325,7 @@ void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
   const nl::Route route = unreachableRoute(node);
   nl::addRouteIdempotent(sock, route.get(),
                          "unreachable " + ipam::formatPrefix(node.prefix.node64));
-  ensureSysctl("net/ipv6/conf/all/forwarding", "1");
+  for (const auto& what : enableForwarding()) spdlog::info("sysctl {}", what);
 }
 
 std::vector<std::string> verifyTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
@@ -236,6 +333,11 @@ std::vector<std::string> verifyTunnel(nl_sock* sock, const NodeSpec& spec, const
   if (!link) return {fmt::format("tunnel {} does not exist", spec.tunnel)};
   if (!isSit(link.get())) return {fmt::format("tunnel {} is not a sit device", spec.tunnel)};
   auto out = diff(link.get(), wanted(spec, node), spec.tunnel);
+  if (const std::string alias = aliasOf(link.get()); alias != tunnelAlias(spec.network)) {
+    out.push_back(fmt::format(
+        "tunnel {} is not marked as network {}'s ({})", spec.tunnel, spec.network,
+        alias.empty() ? std::string("no owner mark") : fmt::format("alias \"{}\"", alias)));
+  }
 
   const int ifindex = rtnl_link_get_ifindex(link.get());
   const nl::Cache addrs = nl::dumpAddresses(sock, AF_INET6, ifindex);

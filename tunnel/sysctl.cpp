@@ -1,12 +1,16 @@
 #include "tunnel/sysctl.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <filesystem>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "tunnel/error.hpp"
 #include "util/owner.hpp"
@@ -53,6 +57,36 @@ std::optional<std::string> readSysctl(std::string_view key) {
 
 void ensureSysctl(std::string_view key, std::string_view value) {
   if (readSysctl(key) != std::optional<std::string>(value)) writeSysctl(key, value);
+}
+
+std::vector<std::string> listSysctl(std::string_view dir) {
+  std::error_code ec;
+  std::vector<std::string> out;
+  for (const auto& entry : std::filesystem::directory_iterator(procPath(dir), ec)) {
+    out.push_back(entry.path().filename().string());
+  }
+  if (ec) fail(ec.value(), "sysctl " + std::string(dir));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> enableForwarding() {
+  constexpr std::string_view kForwarding = "net/ipv6/conf/all/forwarding";
+  if (readSysctl(kForwarding) == std::optional<std::string>("1")) return {};
+  std::vector<std::string> changed;
+  for (const std::string& name : listSysctl("net/ipv6/conf")) {
+    if (name == "all" || name == "default" || name == "lo") continue;
+    const std::string key = "net/ipv6/conf/" + name + "/accept_ra";
+    // An interface that went away since the listing has no key any more: nothing to keep.
+    if (readSysctl(key) != std::optional<std::string>("1")) continue;
+    writeSysctl(key, "2");
+    changed.push_back(fmt::format(
+        "net.ipv6.conf.{}.accept_ra 1 -> 2 (keeps taking router advertisements with forwarding on)",
+        name));
+  }
+  writeSysctl(kForwarding, "1");
+  changed.emplace_back("net.ipv6.conf.all.forwarding 0 -> 1 (pods' traffic is routed)");
+  return changed;
 }
 
 }  // namespace sixrd::tunnel

@@ -98,17 +98,34 @@ TEST_F(NodeResolution, NoAddressInsideTheUnderlayIsANodeErrorNamingNodeIpAndUnde
 }
 
 TEST_F(NodeResolution, TwoAddressesInsideTheUnderlayAreANodeErrorAskingWhichOne) {
-  must("ip -n " + node() + " addr add 198.18.0.12/16 dev ul0");
+  addSecondUnderlay(node());
   try {
     static_cast<void>(datapath().resolveNode(nodeSpec()));
     FAIL() << "resolveNode picked one of two underlay addresses by itself";
   } catch (const tunnel::NodeError& e) {
     EXPECT_THAT(e.what(), HasSubstr("more than one IPv4 address inside underlay"));
-    EXPECT_THAT(e.what(), HasSubstr("198.18.0.11"));
-    EXPECT_THAT(e.what(), HasSubstr("198.18.0.12"));
+    EXPECT_THAT(e.what(), HasSubstr("198.18.0.11/16 on ul0"));
+    EXPECT_THAT(e.what(), HasSubstr("198.18.0.12/16 on ul1"));
     EXPECT_THAT(e.what(), HasSubstr("nodeIP"));
     EXPECT_THAT(e.what(), HasSubstr("underlayInterface"));
   }
+}
+
+// keepalived / kube-vip put a floating /32 next to the node's address: it is never the node's.
+TEST_F(NodeResolution, A32VipInsideTheUnderlayIsNotTheNodeAddress) {
+  must("ip -n " + node() + " addr add 198.18.0.100/32 dev ul0");
+  EXPECT_EQ(ipam::formatIpv4(datapath().resolveNode(nodeSpec()).prefix.nodeIp), kNodeIp);
+  tunnel::NodeSpec spec = nodeSpec();
+  spec.underlayInterface = "ul0";
+  EXPECT_EQ(ipam::formatIpv4(datapath().resolveNode(spec).prefix.nodeIp), kNodeIp);
+  spec.nodeIp = ipam::parseIpv4("198.18.0.100", "nodeIP");
+  EXPECT_EQ(ipam::formatIpv4(datapath().resolveNode(spec).prefix.nodeIp), "198.18.0.100");
+}
+
+// A second address of the same subnet on the same interface is secondary (IFA_F_SECONDARY).
+TEST_F(NodeResolution, ASecondaryAddressInsideTheUnderlayIsNotTheNodeAddress) {
+  must("ip -n " + node() + " addr add 198.18.0.12/16 dev ul0");
+  EXPECT_EQ(ipam::formatIpv4(datapath().resolveNode(nodeSpec()).prefix.nodeIp), kNodeIp);
 }
 
 TEST_F(NodeResolution, NodeIpThatIsNotLocalIsANodeError) {

@@ -45,6 +45,8 @@ struct FakeKernel {
   int underlayMtu = 1500;
   bool sit = true;
   bool noIpv4 = false;
+  // Several candidates inside the underlay: only nodeIP or underlayInterface decides.
+  bool ambiguous = false;
   bool procSysReadOnly = false;  // as in an unprivileged container
   std::vector<std::string> otherProblems;
 
@@ -65,6 +67,9 @@ class FakeDatapath : public tunnel::Datapath {
   tunnel::Node resolveNode(const tunnel::NodeSpec& spec) override {
     k_.resolved.push_back(spec);
     if (k_.noIpv4) throw tunnel::NodeError("no IPv4 address inside underlay on this node");
+    if (k_.ambiguous && !spec.nodeIp && spec.underlayInterface.empty()) {
+      throw tunnel::NodeError("more than one IPv4 address inside underlay could be the node's");
+    }
     if (spec.nodeIp && *spec.nodeIp != k_.hostIp) {
       throw tunnel::NodeError("nodeIP is not an address of this node");
     }
@@ -843,9 +848,91 @@ TEST_F(InstallTest, AnIpv6NodeIpFromTheEnvironmentFallsBackToTheNodesIpv4) {
                          "--underlay", "198.18.0.0/16"},
                         {{"SIXRD_NODE_IP", "2001:db8::7"}});
   ASSERT_EQ(o.status, 0) << o.error;
-  EXPECT_EQ(conf()["plugins"][0]["nodeIP"], "198.18.3.7") << "the IPv4 found on the node";
+  EXPECT_FALSE(conf()["plugins"][0].contains("nodeIP")) << "found on the node at every ADD";
   ASSERT_EQ(kernel_.resolved.size(), 1U);
   EXPECT_FALSE(kernel_.resolved[0].nodeIp.has_value()) << "resolved without the IPv6 hint";
+}
+
+// The DaemonSet passes status.hostIP: where the kubelet talks on a management network, that is
+// outside the underlay. A hint, not an order.
+TEST_F(InstallTest, AKubeletAddressOutsideTheUnderlayIsAWarningAndTheNodeIsFound) {
+  const Outcome o = run({"install", "--host-root", root_.string(), "--prefix", "fd00:10::/48",
+                         "--underlay", "198.18.0.0/16"},
+                        {{"SIXRD_NODE_IP", "192.168.50.7"}});
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_NE(o.out.find("warning: SIXRD_NODE_IP=192.168.50.7 (the kubelet's address) is outside "
+                       "underlay 198.18.0.0/16"),
+            std::string::npos)
+      << o.out;
+  ASSERT_FALSE(kernel_.resolved.empty());
+  EXPECT_FALSE(kernel_.resolved[0].nodeIp.has_value());
+  EXPECT_FALSE(conf()["plugins"][0].contains("nodeIP"));
+  EXPECT_FALSE(conf()["plugins"][0].contains("underlayInterface"));
+  EXPECT_TRUE(kernel_.tunnelUp);
+  EXPECT_NE(o.out.find("node 198.18.3.7 has fd00:10:0:307::/64"), std::string::npos) << o.out;
+}
+
+TEST_F(InstallTest, AKubeletAddressThatIsNotTheNodesIsAWarning) {
+  const Outcome o = run({"install", "--host-root", root_.string(), "--prefix", "fd00:10::/48",
+                         "--underlay", "198.18.0.0/16"},
+                        {{"SIXRD_NODE_IP", "198.18.9.9"}});
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_NE(o.out.find("SIXRD_NODE_IP=198.18.9.9 (the kubelet's address) is not the node IPv4"),
+            std::string::npos)
+      << o.out;
+  EXPECT_FALSE(conf()["plugins"][0].contains("nodeIP"));
+}
+
+TEST_F(InstallTest, AKubeletAddressDecidesBetweenCandidatesByPinningItsInterface) {
+  kernel_.ambiguous = true;
+  const Outcome o = run({"install", "--host-root", root_.string(), "--prefix", "fd00:10::/48",
+                         "--underlay", "198.18.0.0/16"},
+                        {{"SIXRD_NODE_IP", "198.18.3.7"}});
+  ASSERT_EQ(o.status, 0) << o.error;
+  EXPECT_EQ(conf()["plugins"][0]["underlayInterface"], "eth0");
+  EXPECT_FALSE(conf()["plugins"][0].contains("nodeIP")) << "the interface is enough";
+  EXPECT_NE(o.out.find("decides: underlayInterface eth0 is written"), std::string::npos) << o.out;
+}
+
+TEST_F(InstallTest, WithoutAHintAnAmbiguousNodeFailsNamingTheFlags) {
+  kernel_.ambiguous = true;
+  const Outcome o = installWithTunnel();
+  EXPECT_FALSE(o.status.has_value());
+  EXPECT_NE(o.error.find("more than one IPv4 address"), std::string::npos) << o.error;
+  EXPECT_TRUE(rootIsEmpty());
+}
+
+// After the node's IPv4 changed, pods ADDed before hold addresses of the old /64: status names
+// them.
+TEST_F(InstallTest, StatusNamesPodsHoldingAnAddressOfAnOldNode64) {
+  ASSERT_EQ(installWithTunnel().status, 0);
+  ipam::LeaseStore store(root_ / "run/sixrd", "sixrd");
+  const auto old64 =
+      ipam::nodePrefix(ipam::SixrdPlan::make(ipam::parseIpv6Prefix("fd00:10::/48", "p"),
+                                             ipam::parseIpv4Subnet("198.18.0.0/16", "u")),
+                       ipam::parseIpv4("198.18.1.5", "old"));
+  const ipam::Lease stale = store.acquire({"oldpod", "eth0"}, old64.node64);
+  const Outcome current = run({"status", "--host-root", root_.string()});
+  ASSERT_EQ(current.status, 0) << current.error << current.out;
+  EXPECT_NE(current.out.find("node 198.18.3.7 with fd00:10:0:307::/64"), std::string::npos)
+      << current.out;
+  EXPECT_NE(current.out.find("1 pod(s) still hold an address outside this node's "
+                             "fd00:10:0:307::/64"),
+            std::string::npos)
+      << current.out;
+  EXPECT_NE(current.out.find(ipam::formatIpv6(stale.address) + " (container oldpod, eth0)"),
+            std::string::npos)
+      << current.out;
+  // A pod inside the current /64 is not named.
+  static_cast<void>(store.acquire(
+      {"newpod", "eth0"},
+      ipam::nodePrefix(ipam::SixrdPlan::make(ipam::parseIpv6Prefix("fd00:10::/48", "p"),
+                                             ipam::parseIpv4Subnet("198.18.0.0/16", "u")),
+                       kernel_.hostIp)
+          .node64));
+  const Outcome again = run({"status", "--host-root", root_.string()});
+  EXPECT_EQ(again.out.find("newpod"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("1 pod(s)"), std::string::npos) << again.out;
 }
 
 TEST_F(InstallTest, AnIpv6NodeIpFlagIsRefusedNamingIt) {
@@ -922,7 +1009,7 @@ TEST_F(InstallTest, EveryInputFallsBackToItsEnvironmentVariable) {
   const json& p = c["plugins"][0];
   EXPECT_EQ(p["prefix"], "fd00:20::/40");
   EXPECT_EQ(p["underlay"], "198.18.0.0/16");
-  EXPECT_EQ(p["nodeIP"], "198.18.3.7");
+  EXPECT_FALSE(p.contains("nodeIP")) << "SIXRD_NODE_IP is a hint, never pinned";
   EXPECT_EQ(p["mtu"], 1400);
   EXPECT_EQ(p["tunnel"], "sx1");
   EXPECT_EQ(p["underlayInterface"], "eth7");
@@ -966,7 +1053,8 @@ TEST_F(InstallTest, FindsTheNodeIpOnTheNodeWhenNotGiven) {
   ASSERT_EQ(o.status, 0) << o.error;
   ASSERT_EQ(kernel_.resolved.size(), 1U);
   EXPECT_FALSE(kernel_.resolved[0].nodeIp.has_value());
-  EXPECT_EQ(conf()["plugins"][0]["nodeIP"], "198.18.3.7");
+  EXPECT_FALSE(conf()["plugins"][0].contains("nodeIP")) << "an address the node can lose";
+  EXPECT_NE(o.out.find("node 198.18.3.7 has"), std::string::npos) << o.out;
   EXPECT_TRUE(kernel_.ensured.empty()) << "--no-tunnel";
   EXPECT_NE(o.out.find("fd00:10:0:307::/64"), std::string::npos) << o.out;
 }
