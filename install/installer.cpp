@@ -346,7 +346,7 @@ tunnel::Node resolveWithHint(tunnel::Datapath& datapath, const tunnel::NodeSpec&
   if (!hint) return datapath.resolveNode(spec);
   std::optional<tunnel::NodeError> unhinted;
   try {
-    const tunnel::Node node = datapath.resolveNode(spec);
+    tunnel::Node node = datapath.resolveNode(spec);
     if (node.prefix.nodeIp != *hint) {
       warnings.push_back(fmt::format(
           "{}={} (the kubelet's address) is not the node IPv4 sixrd finds inside the underlay, "
@@ -674,6 +674,7 @@ std::vector<ipam::Lease> staleLeases(const cni::PluginConfig& config,
 
 std::vector<std::string> describeLeases(const std::vector<ipam::Lease>& leases) {
   std::vector<std::string> out;
+  out.reserve(leases.size());
   for (const auto& l : leases) {
     out.push_back(fmt::format("{} (container {}, {})", ipam::formatIpv6(l.address),
                               l.owner.containerId, l.owner.ifname));
