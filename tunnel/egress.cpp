@@ -100,6 +100,18 @@ std::vector<ipam::Ipv4Addr> gatewaysOf(rtnl_route* r) {
   return out;
 }
 
+// An IPv6 unicast route of sixrd's (RTPROT_STATIC) to `dst` in `table`, without next hops yet.
+nl::Route staticRoute(std::uint32_t table, const ipam::Ipv6Prefix& dst) {
+  auto route = nl::alloc<nl::Route>();
+  rtnl_route_set_family(route.get(), AF_INET6);
+  rtnl_route_set_table(route.get(), table);
+  rtnl_route_set_type(route.get(), RTN_UNICAST);
+  rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
+  const nl::Address to = nl::ipv6(dst.addr, dst.len);
+  nl::check(rtnl_route_set_dst(route.get(), to.get()), "set route dst", nl::format(to.get()));
+  return route;
+}
+
 void removeEgress(nl_sock* sock, std::vector<std::string>& changed) {
   for (const Rule& r : ourRules(sock)) {
     const int rc = rtnl_rule_delete(sock, r.get(), 0);
@@ -133,13 +145,7 @@ void setRoute(nl_sock* sock, int ifindex, const std::vector<ipam::Ipv4Addr>& rel
     const int rc = rtnl_route_delete(sock, old.get(), 0);
     if (rc != -NLE_OBJ_NOTFOUND) nl::check(rc, "delete", "egress route");
   }
-  const auto route = nl::alloc<nl::Route>();
-  rtnl_route_set_family(route.get(), AF_INET6);
-  rtnl_route_set_table(route.get(), kEgressTable);
-  rtnl_route_set_type(route.get(), RTN_UNICAST);
-  rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
-  const nl::Address any = nl::ipv6(ipam::Ipv6Addr{}, 0);
-  nl::check(rtnl_route_set_dst(route.get(), any.get()), "set route dst", "::/0");
+  const nl::Route route = staticRoute(kEgressTable, ipam::Ipv6Prefix{});
   for (const auto relay : relays) {
     auto nh = nl::alloc<nl::Nexthop>();
     rtnl_route_nh_set_ifindex(nh.get(), ifindex);
@@ -253,13 +259,7 @@ std::vector<std::string> ensureNat64Route(nl_sock* sock, const ipam::Ipv6Prefix&
                                           const std::string& device) {
   std::vector<std::string> changed;
   const nl::Link link = nl::getLink(sock, device);
-  const auto route = nl::alloc<nl::Route>();
-  rtnl_route_set_family(route.get(), AF_INET6);
-  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
-  rtnl_route_set_type(route.get(), RTN_UNICAST);
-  rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
-  const nl::Address dst = nl::ipv6(prefix.addr, prefix.len);
-  nl::check(rtnl_route_set_dst(route.get(), dst.get()), "set route dst", nl::format(dst.get()));
+  const nl::Route route = staticRoute(RT_TABLE_MAIN, prefix);
   auto nh = nl::alloc<nl::Nexthop>();
   rtnl_route_nh_set_ifindex(nh.get(), rtnl_link_get_ifindex(link.get()));
   rtnl_route_add_nexthop(route.get(), nh.release());  // the route owns it from here

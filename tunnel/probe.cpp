@@ -60,6 +60,35 @@ std::uint16_t checksum(const std::uint8_t* data, std::size_t len) {
   return htons(static_cast<std::uint16_t>(~sum));
 }
 
+// Sends `packet` to `to` on `fd` and waits up to `timeout` for a datagram `isReply` accepts
+// (bytes, length, sender); returns the round-trip time, nullopt when the send fails or no reply
+// comes. Late replies to earlier probes are drained first.
+template <class Sockaddr, class IsReply>
+std::optional<microseconds> roundTrip(int fd, const std::vector<std::uint8_t>& packet,
+                                      const Sockaddr& to, milliseconds timeout,
+                                      const IsReply& isReply) {
+  std::array<std::uint8_t, 65536> buf{};
+  while (::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT) > 0) {
+  }
+  const auto start = Clock::now();
+  if (::sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+               sizeof to) < 0) {
+    return std::nullopt;
+  }
+  const auto deadline = start + timeout;
+  while (true) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, remaining(deadline)) <= 0) return std::nullopt;
+    Sockaddr from{};
+    socklen_t fromLen = sizeof from;
+    const ssize_t n =
+        ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &fromLen);
+    if (n > 0 && isReply(buf.data(), static_cast<std::size_t>(n), from)) {
+      return std::chrono::duration_cast<microseconds>(Clock::now() - start);
+    }
+  }
+}
+
 class SocketProber final : public Prober {
  public:
   SocketProber() : id_(static_cast<std::uint16_t>(::getpid())) {}
@@ -92,28 +121,14 @@ class SocketProber final : public Prober {
     sockaddr_in6 to{};
     to.sin6_family = AF_INET6;
     std::memcpy(&to.sin6_addr, dst.data(), 16);
-    drain(fd);
-    const auto start = Clock::now();
-    if (::sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) <
-        0) {
-      // EMSGSIZE: larger than the route's MTU here; EHOSTUNREACH/ENETUNREACH: no route (the
-      // unreachable /64 of a peer that is this node, or no tunnel). Either way nothing went out.
-      return std::nullopt;
-    }
-    const auto deadline = start + timeout;
-    std::array<std::uint8_t, 65536> buf{};
-    while (true) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, remaining(deadline)) <= 0) return std::nullopt;
-      sockaddr_in6 from{};
-      socklen_t fromLen = sizeof from;
-      const ssize_t n =
-          ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &fromLen);
-      if (n < kIcmpHeader) continue;
-      if (std::memcmp(&from.sin6_addr, dst.data(), 16) != 0) continue;
-      if (buf[0] != ICMP6_ECHO_REPLY || !matches(buf.data(), seq)) continue;
-      return std::chrono::duration_cast<microseconds>(Clock::now() - start);
-    }
+    // EMSGSIZE: larger than the route's MTU here; EHOSTUNREACH/ENETUNREACH: no route (the
+    // unreachable /64 of a peer that is this node, or no tunnel). Either way nothing went out.
+    return roundTrip(fd, packet, to, timeout,
+                     [&](const std::uint8_t* icmp, std::size_t n, const sockaddr_in6& from) {
+                       return n >= kIcmpHeader &&
+                              std::memcmp(&from.sin6_addr, dst.data(), 16) == 0 &&
+                              icmp[0] == ICMP6_ECHO_REPLY && matches(icmp, seq);
+                     });
   }
 
   std::optional<microseconds> echo4(ipam::Ipv4Addr dst, milliseconds timeout) override {
@@ -133,29 +148,14 @@ class SocketProber final : public Prober {
     sockaddr_in to{};
     to.sin_family = AF_INET;
     to.sin_addr.s_addr = htonl(dst);
-    drain(fd);
-    const auto start = Clock::now();
-    if (::sendto(fd, packet.data(), packet.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) <
-        0) {
-      return std::nullopt;
-    }
-    const auto deadline = start + timeout;
-    std::array<std::uint8_t, 65536> buf{};
-    while (true) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, remaining(deadline)) <= 0) return std::nullopt;
-      sockaddr_in from{};
-      socklen_t fromLen = sizeof from;
-      const ssize_t n =
-          ::recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &fromLen);
-      if (n < 20 || from.sin_addr.s_addr != to.sin_addr.s_addr) continue;
-      // A raw IPv4 socket hands the IP header over too.
-      const std::size_t ihl = static_cast<std::size_t>(buf[0] & 0x0f) * 4;
-      if (static_cast<std::size_t>(n) < ihl + kIcmpHeader) continue;
-      const std::uint8_t* icmp = buf.data() + ihl;
-      if (icmp[0] != ICMP_ECHOREPLY || !matches(icmp, seq)) continue;
-      return std::chrono::duration_cast<microseconds>(Clock::now() - start);
-    }
+    return roundTrip(fd, packet, to, timeout,
+                     [&](const std::uint8_t* ip, std::size_t n, const sockaddr_in& from) {
+                       // A raw IPv4 socket hands the IP header over too.
+                       if (n < 20 || from.sin_addr.s_addr != to.sin_addr.s_addr) return false;
+                       const std::size_t ihl = static_cast<std::size_t>(ip[0] & 0x0f) * 4;
+                       return n >= ihl + kIcmpHeader && ip[ihl] == ICMP_ECHOREPLY &&
+                              matches(ip + ihl, seq);
+                     });
   }
 
   std::optional<microseconds> tcpConnect(ipam::Ipv4Addr dst, int port,
@@ -195,14 +195,6 @@ class SocketProber final : public Prober {
   [[nodiscard]] bool matches(const std::uint8_t* icmp, std::uint16_t seq) const {
     return ((icmp[4] << 8) | icmp[5]) == id_ && ((icmp[6] << 8) | icmp[7]) == seq;
   }
-  // Late replies to an earlier probe must not answer this one (the sequence number already
-  // tells them apart; draining keeps the socket's queue short).
-  static void drain(int fd) {
-    std::array<std::uint8_t, 2048> buf{};
-    while (::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT) > 0) {
-    }
-  }
-
   std::uint16_t id_;
   std::uint16_t seq_ = 0;
   std::optional<util::UniqueFd> icmp6_;
