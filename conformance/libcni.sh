@@ -354,7 +354,7 @@ scenario_chain() { # VERSION
 }
 
 scenario_11() {
-  local v=1.1.0 conf res_a nsa nsb nsc nsd
+  local v=1.1.0 conf res_a nsa nsb nsc nsd other
   echo "== cniVersion 1.1.0: sixrd executed directly (libcni 1.1.2 cannot parse 1.1.0 results)"
   conf=$(plugin_conf "$v" 1)
   res_a=$E2E_STATE/gc-a.result
@@ -376,8 +376,11 @@ scenario_11() {
   expect "1.1.0 ADD B (gc-b/eth0)" to_file /dev/null direct 1 ADD gc-b eth0 "$nsb" "$conf"
   # C has A's container id and another ifname: GC must key on the (containerID, ifname) pair.
   expect "1.1.0 ADD C (gc-a/net1: A's container id, another ifname)" to_file /dev/null direct 1 ADD gc-a net1 "$nsc" "$conf"
-  expect "1.1.0 ADD D (gc-d/eth0) on another network (name \"other\")" \
-    to_file /dev/null direct 1 ADD gc-d eth0 "$nsd" "$(plugin_conf "$v" 1 "{}" other)"
+  # Another sixrd network on the same node has its own prefix and its own tunnel (sixrd0
+  # belongs to the first network: sixrd refuses to share it).
+  other='{"prefix": "fd00:20::/48", "tunnel": "sixrd1"}'
+  expect "1.1.0 ADD D (gc-d/eth0) on another network (name \"other\", tunnel sixrd1)" \
+    to_file /dev/null direct 1 ADD gc-d eth0 "$nsd" "$(plugin_conf "$v" 1 "$other" other)"
   expect "1.1.0 before GC: leases A, B, C on $NET, D on other" \
     eval 'equals "$(lease_owners 1)" "gc-a/eth0 gc-a/net1 gc-b/eth0" && equals "$(lease_owners 1 other)" "gc-d/eth0"'
   expect "1.1.0 before GC: four host veths" equals "$(host_veths 1 | wc -w)" 4
@@ -393,7 +396,7 @@ scenario_11() {
   expect "1.1.0 CHECK of A still succeeds after GC" \
     direct 1 CHECK gc-a eth0 "$nsa" "$(plugin_conf "$v" 1 "{\"prevResult\": $(cat "$res_a")}")"
   expect "1.1.0 GC of network other with no valid attachments succeeds" \
-    direct 1 GC "" "" "" "$(plugin_conf "$v" 1 '{"cni.dev/valid-attachments": []}' other)"
+    direct 1 GC "" "" "" "$(plugin_conf "$v" 1 "$(jq -c '. + {"cni.dev/valid-attachments": []}' <<<"$other")" other)"
   expect "1.1.0 ... it removed D only" \
     eval 'equals "$(lease_owners 1 other)" "" && equals "$(lease_owners 1)" "gc-a/eth0" && equals "$(host_veths 1 | wc -w)" 1'
   expect "1.1.0 DEL A succeeds" direct 1 DEL gc-a eth0 "$nsa" "$conf"
