@@ -4,6 +4,11 @@
 # CNI_COMMAND=VERB, container ID, eth0, netns /run/netns/bp-ID and CONFIG on stdin, and appends
 # the call's wall time in microseconds ($EPOCHREALTIME, no fork) to OUT; the plugin's stderr and
 # a "FAIL VERB ID" line per failed call go to OUT.err.
+# With KFLOOR (sixrd-kernel-floor) and KFLOORS set ("NAME:NODE_NETNS_PATH:POD_NETNS_PREFIX:LAYOUT
+# ...", LAYOUT as sixrd-kernel-floor takes it, "-" for sixrd's), each call is followed by one
+# kernel-floor call of the same verb per entry, for pod N (the number ending ID) in that node
+# namespace, netns /run/netns/POD_NETNS_PREFIX-N; the floor's own timing of its work goes to
+# OUT.NAME. Interleaved, all see the same state of the machine.
 set -euo pipefail
 # shellcheck source=tests/lib/harness.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
@@ -11,6 +16,8 @@ set -euo pipefail
 out=$1 verb=$2 conf=$3
 shift 3
 : >"$out"
+read -r -a floors <<<"${KFLOORS:-}"
+for f in "${floors[@]}"; do : >"$out.${f%%:*}"; done
 for id in "$@"; do
   t0=$EPOCHREALTIME
   cni_call -E -a "IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=$id" \
@@ -18,4 +25,12 @@ for id in "$@"; do
     echo "FAIL $verb $id" >>"$out.err"
   t1=$EPOCHREALTIME
   echo $((${t1/./} - ${t0/./})) >>"$out"
+  for f in "${floors[@]}"; do
+    IFS=: read -r name node pods layout <<<"$f"
+    [ "$layout" = - ] && layout=
+    n=${id##*-}
+    # shellcheck disable=SC2086 # no layout: no argument
+    "$KFLOOR" "${verb,,}" "$node" "/run/netns/$pods-$n" "$n" $layout >>"$out.$name" 2>>"$out.err" ||
+      echo "FAIL kernel floor $name $verb $n" >>"$out.err"
+  done
 done

@@ -1,37 +1,52 @@
 #!/usr/bin/env bash
-# bench-vm.sh SIXRD DRIVER — the guest half of tests/bench/bench.sh. Runs as root INSIDE the VM
-# (a kernel with sit); two nodes are network namespaces on a bridge underlay (tests/e2e/lib.sh).
+# bench-vm.sh SIXRD DRIVER FLOOR_PLUGIN KERNEL_FLOOR — the guest half of tests/bench/bench.sh.
+# Runs as root INSIDE the VM (a kernel with sit); two nodes are network namespaces on a bridge
+# underlay (tests/e2e/lib.sh). The floors (tests/bench/floor_plugin.cpp, kernel_floor.cpp) are what
+# sixrd is measured against: any exec'd plugin pays the exec floor (a trivial static plugin through
+# libcni) plus the kernel work of the pod layout it builds (the kernel floor: sixrd's pod plumbing
+# in raw netlink, timed inside the program).
 #
 #   1. cost of one run: peak RSS of one sixrd ADD and DEL (/usr/bin/time -v), binary size, stripped?
 #   2. datapath: iperf3 TCP pod(node 1) -> pod(node 2) over sixrd vs node 1 -> node 2 on the
 #      bare underlay, interleaved rounds in the same run
 #   3. pod network setup through libcni (`cnidriver bench`: libcni in-process in node 1's
 #      namespace, one plugin exec per pod, as containerd does; cniVersion 1.0.0 conflists): sixrd
-#      vs reference ptp + host-local (fd00:99::/64, ipMasq false); latency of each pod's
-#      AddNetworkList/DelNetworkList call, p50/p90/p99, serially and with N parallel workers
-#   4. scale: SIXRD_BENCH_SCALE pods on node 1, sixrd invoked directly (CNI_* env + config on
-#      stdin, like a runtime; cheaper than the Go driver); ADD/DEL p50 with 0-100 pods on the
-#      node vs with the node full
+#      vs the exec floor vs reference ptp + host-local (fd00:99::/64, ipMasq false), and the
+#      kernel floor (direct, in node 1's namespace); serially in SIXRD_BENCH_ROUNDS interleaved
+#      rounds, then with N parallel workers; latency of each pod's AddNetworkList/DelNetworkList
+#      call, p50/p90/p99
+#   4. start-up: CNI_COMMAND=VERSION of sixrd vs the trivial plugin, interleaved
+#   5. kernel objects one pod adds to the node namespace: IPv6 routes (all tables) and addresses,
+#      sixrd vs the kernel floor
+#   6. scale: SIXRD_BENCH_SCALE pods on node 1, sixrd invoked directly (CNI_* env + config on
+#      stdin, like a runtime; cheaper than the Go driver), each ADD followed by one kernel-floor
+#      ADD on node 2; ADD/DEL p50 with 0-100 pods on the node vs with the node full
 # Scale latency is wall time around each plugin exec, taken with bash's $EPOCHREALTIME (no fork)
-# inside a loop that already runs in the node namespace (tests/bench/bench-loop.sh). Pod
-# namespaces are made before and removed after (ip -batch), untimed. Everything is removed on
-# exit (trap).
+# inside a loop that already runs in the node namespace (tests/bench/bench-loop.sh); the kernel
+# floor times itself. Pod namespaces are made before and removed after (ip -batch), untimed.
+# Everything is removed on exit (trap). These are printed figures, never assertions.
 # Pod id lists are split into arguments on purpose.
 # shellcheck disable=SC2046
 set -euo pipefail
 
-[ $# -eq 2 ] || { echo "usage: $0 SIXRD_BINARY DRIVER" >&2; exit 2; }
+[ $# -eq 4 ] || { echo "usage: $0 SIXRD_BINARY DRIVER FLOOR_PLUGIN KERNEL_FLOOR" >&2; exit 2; }
 SIXRD=$(realpath "$1")
 DRIVER=$(realpath "$2")
-export SIXRD DRIVER
+FLOOR_PLUGIN=$(realpath "$3")
+KFLOOR=$(realpath "$4")
+export SIXRD DRIVER KFLOOR
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 
 PODS=${SIXRD_BENCH_PODS:-50}
+read -r -a SCALE_FLOORS <<<"${SIXRD_BENCH_SCALE_FLOORS:-sixrd classic}"
+ROUNDS=${SIXRD_BENCH_ROUNDS:-5}
+VERSIONS=${SIXRD_BENCH_VERSION:-100}
 WORKERS=${SIXRD_BENCH_WORKERS:-4}
 SCALE=${SIXRD_BENCH_SCALE:-1000}
 IPERF_T=${SIXRD_BENCH_IPERF:-5}
 
-export E2E_NODES=2 E2E_PODS=0 E2E_STATE=/run/sixrd-bench
+# node 1: sixrd; nodes 2, 3, 4: the kernel floor in sixrd's layout, the classic one, the minimal one
+export E2E_NODES=4 E2E_PODS=0 E2E_STATE=/run/sixrd-bench
 export E2E_PREFIX=fd00:10::/48 E2E_UNDERLAY=198.18.0.0/16 E2E_VERSION=1.0.0
 # shellcheck source=tests/e2e/lib.sh
 . "$here/../e2e/lib.sh"
@@ -55,6 +70,7 @@ teardown
 underlay_up
 mkdir -p "$BIN" "$RES"
 install -m 0755 "$SIXRD" "$BIN/sixrd"
+install -m 0755 "$FLOOR_PLUGIN" "$BIN/floor"
 
 ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
 # pct FILE P -> the P-th percentile (nearest rank) of the microsecond figures in FILE, in ms
@@ -86,15 +102,16 @@ sixrd_plugin() {
 for n in 1 2; do
   sixrd_plugin "$n" | jq --arg v "$E2E_VERSION" '{cniVersion: $v, name: "bench"} + .' >"$E2E_STATE/node$n/sixrd.json"
 done
-jq -n --argjson p "$(sixrd_plugin 1)" '{cniVersion: "1.0.0", name: "bench-sixrd", plugins: [$p]}' \
+jq -n --argjson p "$(sixrd_plugin 1)" '{cniVersion: "1.0.0", name: "bench", plugins: [$p]}' \
   >"$E2E_STATE/sixrd.conflist"
+jq -n '{cniVersion: "1.0.0", name: "bench-floor", plugins: [{type: "floor"}]}' >"$E2E_STATE/floor.conflist"
 jq -n --arg d "$E2E_STATE/host-local" '{cniVersion: "1.0.0", name: "bench-ptp", plugins: [
   {type: "ptp", ipMasq: false, ipam: {type: "host-local", ranges: [[{subnet: "fd00:99::/64"}]], dataDir: $d}}]}' \
   >"$E2E_STATE/ptp.conflist"
 
 declare -A R # summary figures
 
-echo "sixrd bench: $(nproc) vCPU guest, kernel $(uname -r), pods=$PODS workers=$WORKERS scale=$SCALE iperf=${IPERF_T}s"
+echo "sixrd bench: $(nproc) vCPU guest, kernel $(uname -r), pods=$PODS rounds=$ROUNDS workers=$WORKERS scale=$SCALE iperf=${IPERF_T}s"
 
 # --- 1. cost of one run --------------------------------------------------------------------------
 section "cost of one run"
@@ -158,66 +175,168 @@ cni 2 DEL dp-2 eth0 /run/netns/bp-dp-2 "$(cat "$E2E_STATE/node2/sixrd.json")" >/
 ip netns del bp-dp-1
 ip netns del bp-dp-2
 
-# --- 3. libcni: sixrd vs ptp + host-local ---------------------------------------------------------
-# run_set PLUGIN MODE(serial|parallel) : ADD then DEL of $PODS fresh pods through libcni, in one
-# driver process per verb as a runtime would (cnidriver bench: libcni in-process, one plugin exec
-# per pod); each figure is the wall time of one pod's AddNetworkList/DelNetworkList call
+# --- 3. libcni: sixrd vs the floors vs ptp + host-local -----------------------------------------
+# run_set PLUGIN MODE FIRST LAST : ADD then DEL of pods FIRST..LAST (fresh namespaces) through
+# libcni, in one driver process per verb as a runtime would (cnidriver bench: libcni in-process,
+# one plugin exec per pod); each figure, appended to $RES/PLUGIN-MODE.VERB, is the wall time of
+# one pod's AddNetworkList/DelNetworkList call. PLUGIN kfloor is the kernel floor instead: one
+# direct sixrd-kernel-floor exec per pod in node 1's namespace, its own timing of the work;
+# kfloorclassic and kfloormin the same in the floor's other layouts (sixrd-kernel-floor says which).
 run_set() {
-  local plugin=$1 mode=$2 tag=$1-$2 nw=1 verb t0 t1
+  local plugin=$1 mode=$2 first=$3 last=$4 tag=$1-$2 nw=1 verb i
   [ "$mode" = parallel ] && nw=$WORKERS
-  mk_netns "$tag" 1 "$PODS"
+  mk_netns "$tag" "$first" "$last"
   for verb in ADD DEL; do
-    t0=$(now_us)
+    if [[ $plugin == kfloor* ]]; then
+      # shellcheck disable=SC2016 # expanded by the inner bash
+      ip netns exec "$(node_ns 1)" bash -c 'for ((i = $1; i <= $2; i++)); do
+        "$KFLOOR" "$3" - "/run/netns/bp-$4-$i" "$i" $5 || echo "FAIL kfloor $3 $i" >&2; done' \
+        _ "$first" "$last" "${verb,,}" "$tag" "${plugin#kfloor}" >>"$RES/$tag.$verb" 2>>"$RES/$tag.err"
+      continue
+    fi
     ip netns exec "$(node_ns 1)" "$DRIVER" bench "${verb,,}" --conflist "$E2E_STATE/$plugin.conflist" \
       --netns-dir /run/netns --workers "$nw" --bin-dirs "$BIN:/usr/lib/cni" --cache-dir "$E2E_STATE/cache" \
-      $(ids "bp-$tag" 1 "$PODS") >"$RES/$tag.$verb.raw" 2>>"$RES/$tag.err" || true
-    t1=$(now_us)
+      $(ids "bp-$tag" "$first" "$last") >"$RES/$tag.$verb.raw" 2>>"$RES/$tag.err" || true
     awk '$2 == "FAIL" { print "FAIL " $0 >"/dev/stderr"; next } { print $2 }' "$RES/$tag.$verb.raw" \
-      >"$RES/$tag.$verb" 2>>"$RES/$tag.err"
-    R[$tag.$verb.wall]=$((t1 - t0))
-    for p in 50 90 99; do R[$tag.$verb.p$p]=$(pct "$RES/$tag.$verb" "$p"); done
-    printf '%-6s %-8s %s: n=%s p50 %s ms, p90 %s ms, p99 %s ms; wall %s s (%s pods/s)\n' \
-      "$plugin" "$mode" "$verb" "$(wc -l <"$RES/$tag.$verb")" "${R[$tag.$verb.p50]}" \
-      "${R[$tag.$verb.p90]}" "${R[$tag.$verb.p99]}" "$(awk -v u="$((t1 - t0))" 'BEGIN { printf "%.1f", u / 1e6 }')" \
-      "$(awk -v u="$((t1 - t0))" -v n="$PODS" 'BEGIN { printf "%.1f", n * 1e6 / u }')"
+      >>"$RES/$tag.$verb" 2>>"$RES/$tag.err"
   done
-  rm_netns "$tag" 1 "$PODS"
+  rm_netns "$tag" "$first" "$last"
 }
-section "pod setup through libcni (cnidriver, cniVersion 1.0.0): sixrd vs ptp + host-local"
-for mode in serial parallel; do
-  for plugin in sixrd ptp; do run_set "$plugin" "$mode"; done
+report_set() { # report_set PLUGIN MODE
+  local tag=$1-$2 verb p
+  for verb in ADD DEL; do
+    for p in 50 90 99; do R[$tag.$verb.p$p]=$(pct "$RES/$tag.$verb" "$p"); done
+    printf '%-6s %-8s %s: n=%s p50 %s ms, p90 %s ms, p99 %s ms\n' "$1" "$2" "$verb" \
+      "$(wc -l <"$RES/$tag.$verb")" "${R[$tag.$verb.p50]}" "${R[$tag.$verb.p90]}" "${R[$tag.$verb.p99]}"
+  done
+}
+section "pod setup through libcni (cnidriver, cniVersion 1.0.0): sixrd vs floors vs ptp + host-local"
+# Serial: ROUNDS rounds, each running every plugin on its share of the pods, so that drift over
+# the run (the VM warming up, the host's other load) falls on all of them alike.
+per=$(((PODS + ROUNDS - 1) / ROUNDS))
+for ((r = 0; r * per < PODS; r++)); do
+  first=$((r * per + 1)) last=$(((r + 1) * per))
+  ((last > PODS)) && last=$PODS
+  for plugin in floor sixrd kfloor kfloorclassic kfloormin ptp; do run_set "$plugin" serial "$first" "$last"; done
+done
+for plugin in floor sixrd kfloor kfloorclassic kfloormin ptp; do report_set "$plugin" serial; done
+for plugin in sixrd ptp; do
+  run_set "$plugin" parallel 1 "$PODS"
+  report_set "$plugin" parallel
 done
 R[libcni_errors]=$(errors)
 echo "driver failures: ${R[libcni_errors]}"
 cat "$RES"/*.err 2>/dev/null | head -5 >&2 || true
 rm -f "$RES"/*.err
+for verb in ADD DEL; do
+  R[floors.$verb]=$(awk -v a="${R[floor-serial.$verb.p50]}" -v b="${R[kfloor-serial.$verb.p50]}" 'BEGIN { printf "%.1f", a + b }')
+  R[vsfloor.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[floors.$verb]}")
+  echo "$verb p50: sixrd ${R[sixrd-serial.$verb.p50]} ms, exec floor ${R[floor-serial.$verb.p50]} ms + kernel floor ${R[kfloor-serial.$verb.p50]} ms = ${R[floors.$verb]} ms; sixrd/floors ${R[vsfloor.$verb]} (kernel floor, classic layout ${R[kfloorclassic-serial.$verb.p50]} ms, min layout ${R[kfloormin-serial.$verb.p50]} ms)"
+done
 
-# --- 4. scale -----------------------------------------------------------------------------------
-section "scale: $SCALE pods on node 1, direct sixrd invocation"
+# --- 4. start-up ---------------------------------------------------------------------------------
+section "start-up: CNI_COMMAND=VERSION, $VERSIONS calls each, interleaved"
+: >"$RES/version.sixrd"
+: >"$RES/version.floor"
+for ((i = 0; i < VERSIONS; i++)); do
+  for p in sixrd floor; do
+    t0=$EPOCHREALTIME
+    CNI_COMMAND=VERSION "$BIN/$p" </dev/null >/dev/null
+    t1=$EPOCHREALTIME
+    echo $((${t1/./} - ${t0/./})) >>"$RES/version.$p"
+  done
+done
+R[version.sixrd]=$(pct "$RES/version.sixrd" 50)
+R[version.floor]=$(pct "$RES/version.floor" 50)
+R[version.ratio]=$(ratio "${R[version.sixrd]}" "${R[version.floor]}")
+echo "VERSION p50: sixrd ${R[version.sixrd]} ms, trivial plugin ${R[version.floor]} ms, ratio ${R[version.ratio]}"
+
+# --- 5. kernel objects per pod -------------------------------------------------------------------
+section "IPv6 routes and addresses one pod adds to the node namespace"
+node_objects() { # node_objects NODE -> "ROUTES ADDRESSES"
+  echo "$(ip -n "$(node_ns "$1")" -6 route show table all | wc -l) $(ip -n "$(node_ns "$1")" -6 -o addr show | wc -l)"
+}
+ip netns add bp-obj-1
+ip -n "$(node_ns 1)" -6 route show table all >"$RES/obj.before"
+read -r r0 a0 < <(node_objects 1)
+cni_call -n "$(node_ns 1)" -a K8S_POD_NAME=obj-1 ADD obj-1 eth0 /run/netns/bp-obj-1 \
+  <"$E2E_STATE/node1/sixrd.json" >/dev/null
+read -r r1 a1 < <(node_objects 1)
+ip -n "$(node_ns 1)" -6 route show table all >"$RES/obj.after"
+cni_call -n "$(node_ns 1)" -a K8S_POD_NAME=obj-1 DEL obj-1 eth0 /run/netns/bp-obj-1 \
+  <"$E2E_STATE/node1/sixrd.json" >/dev/null
+R[obj.sixrd]="$((r1 - r0)) routes, $((a1 - a0)) addresses"
+echo "sixrd: +${R[obj.sixrd]}:"
+diff "$RES/obj.before" "$RES/obj.after" | sed -n 's/^> /  /p' || true
+for layout in "" classic min; do
+  read -r r0 a0 < <(node_objects 1)
+  ip netns exec "$(node_ns 1)" "$KFLOOR" add - /run/netns/bp-obj-1 1 $layout >/dev/null
+  read -r r1 a1 < <(node_objects 1)
+  ip netns exec "$(node_ns 1)" "$KFLOOR" del - /run/netns/bp-obj-1 1 >/dev/null
+  R[obj.kfloor$layout]="$((r1 - r0)) routes, $((a1 - a0)) addresses"
+  echo "kernel floor${layout:+ ($layout layout)}: +${R[obj.kfloor$layout]}"
+done
+ip netns del bp-obj-1
+
+# --- 6. scale -----------------------------------------------------------------------------------
+section "scale: $SCALE pods on node 1 (direct sixrd invocation), interleaved with the kernel floor (${SCALE_FLOORS[*]} layouts) on nodes 2-4"
 mk_netns sc 1 "$SCALE"
+KFLOORS=
+for layout in "${SCALE_FLOORS[@]}"; do
+  case $layout in sixrd) n=2 ;; classic) n=3 ;; min) n=4 ;; *) echo "unknown floor layout $layout" >&2; exit 2 ;; esac
+  mk_netns "k$layout" 1 "$SCALE"
+  l=$layout; [ "$l" = sixrd ] && l=-
+  KFLOORS+=" $layout:/run/netns/$(node_ns "$n"):bp-k$layout:$l"
+done
+export KFLOORS
 ip netns exec "$(node_ns 1)" "$here/bench-loop.sh" "$RES/scale.ADD" ADD "$E2E_STATE/node1/sixrd.json" \
   $(ids sc 1 "$SCALE")
-R[scale_routes]=$(ip -n "$(node_ns 1)" -6 route | grep -c . || true)
+R[scale_routes]=$(ip -n "$(node_ns 1)" -6 route show table all | grep -c . || true)
 R[scale_links]=$(ip -n "$(node_ns 1)" -o link | grep -c . || true)
+for n in 2 3 4; do R[scale_routes$n]=$(ip -n "$(node_ns "$n")" -6 route show table all | grep -c . || true); done
 # DEL in reverse order: the first 100 DELs run on a full node, the last 100 on a near-empty one
 ip netns exec "$(node_ns 1)" "$here/bench-loop.sh" "$RES/scale.DEL" DEL "$E2E_STATE/node1/sixrd.json" \
   $(ids sc 1 "$SCALE" | tac)
 rm_netns sc 1 "$SCALE"
+for layout in "${SCALE_FLOORS[@]}"; do rm_netns "k$layout" 1 "$SCALE"; done
 K=100
-head -n "$K" "$RES/scale.ADD" >"$RES/sa.empty"; tail -n "$K" "$RES/scale.ADD" >"$RES/sa.full"
-tail -n "$K" "$RES/scale.DEL" >"$RES/sd.empty"; head -n "$K" "$RES/scale.DEL" >"$RES/sd.full"
-for f in sa.empty sa.full sd.empty sd.full; do R[$f]=$(pct "$RES/$f" 50); done
+growth() { # growth FULL EMPTY -> FULL - EMPTY (ms)
+  awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a") print "n/a"; else printf "%+.1f", a - b }'
+}
+for s in "" .sixrd .classic .min; do
+  [ -s "$RES/scale.ADD$s" ] || continue
+  head -n "$K" "$RES/scale.ADD$s" >"$RES/sa.empty$s"; tail -n "$K" "$RES/scale.ADD$s" >"$RES/sa.full$s"
+  tail -n "$K" "$RES/scale.DEL$s" >"$RES/sd.empty$s"; head -n "$K" "$RES/scale.DEL$s" >"$RES/sd.full$s"
+  for f in sa.empty sa.full sd.empty sd.full; do R[$f$s]=$(pct "$RES/$f$s" 50); done
+  R[sa.growth$s]=$(growth "${R[sa.full$s]}" "${R[sa.empty$s]}")
+  R[sd.growth$s]=$(growth "${R[sd.full$s]}" "${R[sd.empty$s]}")
+done
 R[sa.ratio]=$(ratio "${R[sa.full]}" "${R[sa.empty]}")
 R[sd.ratio]=$(ratio "${R[sd.full]}" "${R[sd.empty]}")
 R[scale_errors]=$(errors)
-echo "node 1 with $SCALE pods: ${R[scale_links]} links, ${R[scale_routes]} IPv6 routes"
-echo "ADD p50: first $K ${R[sa.empty]} ms, last $K ${R[sa.full]} ms, last/first ${R[sa.ratio]}"
-echo "DEL p50 (reverse order): on the near-empty node ${R[sd.empty]} ms, on the full node ${R[sd.full]} ms, full/empty ${R[sd.ratio]}"
+echo "IPv6 routes (all tables) with $SCALE pods: node 1 (sixrd) ${R[scale_routes]} (${R[scale_links]} links); kernel floor nodes: sixrd layout ${R[scale_routes2]}, classic ${R[scale_routes3]}, min ${R[scale_routes4]}"
+echo "sixrd ADD p50: first $K ${R[sa.empty]} ms, last $K ${R[sa.full]} ms, growth ${R[sa.growth]} ms (last/first ${R[sa.ratio]})"
+echo "sixrd DEL p50 (reverse order): near-empty ${R[sd.empty]} ms, full ${R[sd.full]} ms, growth ${R[sd.growth]} ms (full/empty ${R[sd.ratio]})"
+for layout in "${SCALE_FLOORS[@]}"; do
+  echo "kernel floor ($layout layout) ADD p50: first $K ${R[sa.empty.$layout]} ms, last $K ${R[sa.full.$layout]} ms, growth ${R[sa.growth.$layout]} ms; DEL near-empty ${R[sd.empty.$layout]} ms, full ${R[sd.full.$layout]} ms, growth ${R[sd.growth.$layout]} ms"
+done
 echo "failures: ${R[scale_errors]}"
 cat "$RES"/*.err 2>/dev/null | head -5 >&2 || true
 
 # --- summary ------------------------------------------------------------------------------------
 section "SUMMARY ($(nproc) vCPU qemu TCG guest, $(date -u +%Y-%m-%d))"
+echo "against the floors (p50 ms; serial, $PODS pods each in $ROUNDS interleaved rounds; target ADD <= 1.2, DEL <= 1.1)"
+printf '  %-5s sixrd %-8s exec floor %-8s kernel floor %-8s sixrd/(exec+kernel) %s\n' \
+  ADD "${R[sixrd-serial.ADD.p50]}" "${R[floor-serial.ADD.p50]}" "${R[kfloor-serial.ADD.p50]}" "${R[vsfloor.ADD]}" \
+  DEL "${R[sixrd-serial.DEL.p50]}" "${R[floor-serial.DEL.p50]}" "${R[kfloor-serial.DEL.p50]}" "${R[vsfloor.DEL]}"
+printf '  growth at %d pods (last %d - first %d ADD p50): sixrd %s ms; kernel floor: sixrd layout %s ms, classic %s ms, min %s ms\n' \
+  "$SCALE" "$K" "$K" "${R[sa.growth]}" "${R[sa.growth.sixrd]:-n/a}" "${R[sa.growth.classic]:-n/a}" "${R[sa.growth.min]:-n/a}"
+printf '  DEL growth (full - near-empty p50): sixrd %s ms; kernel floor: sixrd layout %s ms, classic %s ms, min %s ms\n' \
+  "${R[sd.growth]}" "${R[sd.growth.sixrd]:-n/a}" "${R[sd.growth.classic]:-n/a}" "${R[sd.growth.min]:-n/a}"
+printf '  VERSION start-up: sixrd %s ms, trivial static plugin %s ms, ratio %s (target <= 1.2)\n' \
+  "${R[version.sixrd]}" "${R[version.floor]}" "${R[version.ratio]}"
+printf '  IPv6 objects one pod adds to the node namespace: sixrd %s; kernel floor %s, classic layout %s, min layout %s\n' \
+  "${R[obj.sixrd]}" "${R[obj.kfloor]}" "${R[obj.kfloorclassic]}" "${R[obj.kfloormin]}"
 echo "libcni pod setup latency, ms (p50 / p90 / p99); ratio = ptp / sixrd"
 printf '  %-24s %-26s %-26s %s\n' "figure" "sixrd" "ptp+host-local" "ratio p50/p90/p99"
 for mode in serial parallel; do
@@ -229,7 +348,7 @@ for mode in serial parallel; do
       "$(ratio "${R[$p.p50]}" "${R[$s.p50]}") / $(ratio "${R[$p.p90]}" "${R[$s.p90]}") / $(ratio "${R[$p.p99]}" "${R[$s.p99]}")"
   done
 done
-echo "scale, $SCALE pods on one node (direct invocation), p50 ms; target ratio <= 1.2"
+echo "scale, $SCALE pods on one node (direct invocation), p50 ms"
 printf '  ADD  first %d: %-8s last %d: %-8s last/first: %s\n' "$K" "${R[sa.empty]}" "$K" "${R[sa.full]}" "${R[sa.ratio]}"
 printf '  DEL  full node: %-8s near-empty: %-8s full/empty: %s\n' "${R[sd.full]}" "${R[sd.empty]}" "${R[sd.ratio]}"
 echo "cost of one run"

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# bench.sh — sixrd benchmarks, run on the host. Builds sixrd and the libcni driver when missing,
-# then runs tests/bench/bench-vm.sh inside ONE throwaway VM (tests/e2e/vm/run-in-vm.sh: Debian's
+# bench.sh — sixrd benchmarks, run on the host. Builds sixrd, the two floors (sixrd-floor-plugin,
+# sixrd-kernel-floor: tests/CMakeLists.txt) and the libcni driver when missing, then runs
+# tests/bench/bench-vm.sh inside ONE throwaway VM (tests/e2e/vm/run-in-vm.sh: Debian's
 # kernel with sit under qemu) and prints its report, ending in a summary table.
 #
 # Usage: tests/bench/bench.sh [BUILD_DIR]        (default: build)
 #
 # Knobs (passed into the VM; defaults in brackets):
 #   SIXRD_BENCH_PODS      pods per libcni latency run, serial and 4-worker, each plugin   [50]
+#   SIXRD_BENCH_ROUNDS    interleaved rounds the serial pods are split into               [5]
+#   SIXRD_BENCH_VERSION   VERSION calls per plugin (start-up cost)                        [100]
 #   SIXRD_BENCH_WORKERS   parallel workers of the libcni latency runs                     [4]
 #   SIXRD_BENCH_SCALE     pods on one sixrd node in the scale run                         [1000]
 #   SIXRD_BENCH_IPERF     seconds per iperf3 run                                          [5]
@@ -18,11 +21,10 @@ here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd -- "$here/../.." && pwd)
 build=${1:-$root/build}
 
-if [ ! -x "$build/sixrd" ]; then
-  cmake --build "$build" -j2 --target sixrd
-fi
+cmake --build "$build" -j2 --target sixrd sixrd_floor_plugin sixrd_kernel_floor
 "$root/conformance/build-driver.sh" "$build/conformance"
 
 exec "$root/tests/e2e/vm/run-in-vm.sh" --timeout 1500 \
   --smp "${SIXRD_BENCH_SMP:-2}" --mem "${SIXRD_BENCH_MEM:-2048}" \
-  "$here/bench-vm.sh" "$build/sixrd" "$build/conformance/cnidriver"
+  "$here/bench-vm.sh" "$build/sixrd" "$build/conformance/cnidriver" \
+  "$build/tests/sixrd-floor-plugin" "$build/tests/sixrd-kernel-floor"
