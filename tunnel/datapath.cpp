@@ -7,8 +7,6 @@
 #include "tunnel/pod.hpp"
 #include "tunnel/sit.hpp"
 
-#include <stdexcept>
-
 namespace sixrd::tunnel {
 
 namespace {
@@ -68,20 +66,6 @@ class KernelDatapath final : public Datapath {
 };
 
 }  // namespace
-
-std::vector<std::string> Datapath::removeTunnel(const std::string& /*name*/) {
-  throw std::logic_error("this datapath cannot remove a tunnel");
-}
-
-std::vector<std::string> Datapath::setEgressRelays(const NodeSpec& /*spec*/, const Node& /*node*/,
-                                                   const std::vector<ipam::Ipv4Addr>& /*active*/) {
-  throw std::logic_error("this datapath cannot route egress");
-}
-
-std::vector<std::string> Datapath::ensureNat64Route(const ipam::Ipv6Prefix& /*prefix*/,
-                                                    const std::string& /*device*/) {
-  throw std::logic_error("this datapath cannot route NAT64");
-}
 
 std::unique_ptr<Datapath> makeKernelDatapath() { return std::make_unique<KernelDatapath>(); }
 

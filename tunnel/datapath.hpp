@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -109,20 +110,26 @@ class Datapath {
   // Leaves IPv6 forwarding and the sit module alone. Returns what it removed, one sentence each;
   // empty when there is no such device. Throws Conflict when `name` is not a sit device,
   // NetlinkError. The default, for datapaths without a kernel, throws std::logic_error.
-  virtual std::vector<std::string> removeTunnel(const std::string& name);
+  virtual std::vector<std::string> removeTunnel(const std::string& /*name*/) {
+    throw std::logic_error("this datapath cannot remove a tunnel");
+  }
 
   // Egress (spec.relays set, this node not one of them): routes it through `active` (a non-empty
   // subset of spec.relays, the ones that answer), replacing the route when it differs. Returns
   // what changed. The default, for datapaths without a kernel, throws std::logic_error.
-  virtual std::vector<std::string> setEgressRelays(const NodeSpec& spec, const Node& node,
-                                                   const std::vector<ipam::Ipv4Addr>& active);
+  virtual std::vector<std::string> setEgressRelays(const NodeSpec& /*spec*/, const Node& /*node*/,
+                                                   const std::vector<ipam::Ipv4Addr>& /*active*/) {
+    throw std::logic_error("this datapath cannot route egress");
+  }
   // The relays the egress route goes through now; empty when there is none. Default: empty.
   virtual std::vector<ipam::Ipv4Addr> egressRelaysInUse() { return {}; }
   // On a relay node: `prefix` (NAT64, e.g. 64:ff9b::/96) routed to the translator's `device`, and
   // IPv4 and IPv6 forwarding on. Returns what changed. Throws NetlinkError (no such device). The
   // default throws std::logic_error.
-  virtual std::vector<std::string> ensureNat64Route(const ipam::Ipv6Prefix& prefix,
-                                                    const std::string& device);
+  virtual std::vector<std::string> ensureNat64Route(const ipam::Ipv6Prefix& /*prefix*/,
+                                                    const std::string& /*device*/) {
+    throw std::logic_error("this datapath cannot route NAT64");
+  }
 
   // Creates the veth pair, addresses, routes and sysctls of one pod. On any failure removes what
   // it created and rethrows. Throws NetnsError, Conflict (ifname taken), NetlinkError,
