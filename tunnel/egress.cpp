@@ -73,9 +73,10 @@ bool ruleFrom(rtnl_rule* r, const ipam::Ipv6Prefix& src) {
          std::memcmp(nl_addr_get_binary_addr(a), src.addr.data(), 16) == 0;
 }
 
-// The default route of kEgressTable, if any (owned copy).
+// The default route of kEgressTable, if any (owned copy). Every ADD asks: the dump is of that
+// table alone, whose size does not follow the pods (the main table holds a route per pod).
 nl::Route egressRoute(nl_sock* sock) {
-  const nl::Cache routes = nl::dumpRoutes(sock, AF_INET6, 0);
+  const nl::Cache routes = nl::dumpRoutes(sock, AF_INET6, 0, kEgressTable);
   for (nl_object* o = nl_cache_get_first(routes.get()); o != nullptr; o = nl_cache_get_next(o)) {
     auto* r = reinterpret_cast<rtnl_route*>(o);
     const nl_addr* dst = rtnl_route_get_dst(r);

@@ -46,6 +46,14 @@ Socket openRouteSocket() {
   return sock;
 }
 
+Socket openSmallReplySocket() {
+  Socket sock = openRouteSocket();
+  // libnl then reads into a buffer of four pages: a link reply without a VF list, an ack, or one
+  // chunk of a dump (the kernel sizes those to the reader's buffer) fits.
+  nl_socket_disable_msg_peek(sock.get());
+  return sock;
+}
+
 Link findLink(nl_sock* sock, std::string_view name) {
   rtnl_link* raw = nullptr;
   const std::string n(name);
@@ -106,6 +114,14 @@ void setUp(nl_sock* sock, rtnl_link* link, std::string_view what) {
   check(rtnl_link_change(sock, link, change.get(), 0), "set up", what);
 }
 
+void setUpByName(nl_sock* sock, const std::string& name) {
+  const auto orig = alloc<Link>();
+  const auto change = alloc<Link>();
+  rtnl_link_set_name(change.get(), name.c_str());
+  rtnl_link_set_flags(change.get(), IFF_UP);
+  check(rtnl_link_change(sock, orig.get(), change.get(), 0), "set up", name);
+}
+
 void addAddressIdempotent(nl_sock* sock, rtnl_addr* addr, std::string_view what) {
   const int rc = rtnl_addr_add(sock, addr, NLM_F_CREATE | NLM_F_EXCL);
   if (rc == -NLE_EXIST) return;
@@ -121,7 +137,7 @@ void addRouteIdempotent(nl_sock* sock, rtnl_route* route, std::string_view what)
 namespace {
 
 Cache filteredDump(nl_sock* sock, const char* cacheName, int type, const void* header,
-                   std::size_t headerLen, int oif, std::string_view what) {
+                   std::size_t headerLen, int oif, std::uint32_t table, std::string_view what) {
   // Without strict checking the kernel ignores the header fields and dumps everything.
   const int on = 1;
   if (setsockopt(nl_socket_get_fd(sock), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof on) !=
@@ -138,8 +154,12 @@ Cache filteredDump(nl_sock* sock, const char* cacheName, int type, const void* h
         what);
   if (oif != 0)
     check(nla_put_u32(msg.get(), RTA_OIF, static_cast<std::uint32_t>(oif)), "build", what);
+  if (table != 0) check(nla_put_u32(msg.get(), RTA_TABLE, table), "build", what);
   check(nl_send_auto(sock, msg.get()), "dump", what);
-  check(nl_cache_pickup(sock, cache.get()), "read", what);
+  const int rc = nl_cache_pickup(sock, cache.get());
+  // A table that does not exist (no route was ever added to it) holds no route.
+  if (table != 0 && rc == -NLE_OBJ_NOTFOUND) return cache;
+  check(rc, "read", what);
   return cache;
 }
 
@@ -149,21 +169,22 @@ Cache dumpAddresses(nl_sock* sock, int family, int ifindex) {
   ifaddrmsg ifa{};
   ifa.ifa_family = static_cast<unsigned char>(family);
   ifa.ifa_index = static_cast<unsigned>(ifindex);
-  return filteredDump(sock, "route/addr", RTM_GETADDR, &ifa, sizeof ifa, 0,
+  return filteredDump(sock, "route/addr", RTM_GETADDR, &ifa, sizeof ifa, 0, 0,
                       fmt::format("addresses of ifindex {}", ifindex));
 }
 
-Cache dumpRoutes(nl_sock* sock, int family, int oif) {
+Cache dumpRoutes(nl_sock* sock, int family, int oif, std::uint32_t table) {
   rtmsg rtm{};
   rtm.rtm_family = static_cast<unsigned char>(family);
-  return filteredDump(sock, "route/route", RTM_GETROUTE, &rtm, sizeof rtm, oif,
-                      fmt::format("routes through ifindex {}", oif));
+  return filteredDump(sock, "route/route", RTM_GETROUTE, &rtm, sizeof rtm, oif, table,
+                      table != 0 ? fmt::format("routes of table {}", table)
+                                 : fmt::format("routes through ifindex {}", oif));
 }
 
 Cache dumpRules(nl_sock* sock, int family) {
   fib_rule_hdr frh{};
   frh.family = static_cast<unsigned char>(family);
-  return filteredDump(sock, "route/rule", RTM_GETRULE, &frh, sizeof frh, 0, "policy rules");
+  return filteredDump(sock, "route/rule", RTM_GETRULE, &frh, sizeof frh, 0, 0, "policy rules");
 }
 
 }  // namespace sixrd::tunnel::nl

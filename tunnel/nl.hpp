@@ -88,6 +88,9 @@ inline bool isKind(rtnl_link* link, std::string_view kind) { return kindOf(link)
 
 // A NETLINK_ROUTE socket bound to the network namespace the thread is in *now*.
 Socket openRouteSocket();
+// Same, for a namespace whose replies are all small (a pod's: lo and sixrd's own veth end): each
+// reply is read once into a fixed buffer, not peeked at first to size one.
+Socket openSmallReplySocket();
 
 // The link called `name`, or nullptr when there is none. One RTM_GETLINK, no dump.
 Link findLink(nl_sock* sock, std::string_view name);
@@ -105,6 +108,8 @@ std::string macOf(rtnl_link* link);
 
 // Sets (or clears) IFF_UP through RTM_NEWLINK on an existing link.
 void setUp(nl_sock* sock, rtnl_link* link, std::string_view what);
+// Sets IFF_UP on the link called `name`: one RTM_NEWLINK naming it, no RTM_GETLINK first.
+void setUpByName(nl_sock* sock, const std::string& name);
 
 // Adds `addr` (already carrying ifindex/family/prefixlen/local); EEXIST is success.
 void addAddressIdempotent(nl_sock* sock, rtnl_addr* addr, std::string_view what);
@@ -112,10 +117,11 @@ void addAddressIdempotent(nl_sock* sock, rtnl_addr* addr, std::string_view what)
 void addRouteIdempotent(nl_sock* sock, rtnl_route* route, std::string_view what);
 
 // Dumps filtered in the kernel (NETLINK_GET_STRICT_CHK): the addresses of one family on one link,
-// the routes of one family through one output link (oif 0: every route of the family). Their cost
-// follows that link, not the number of pods on the node.
+// the routes of one family through one output link (oif 0: every route of the family) and, with
+// a table, of that table only (none when the table does not exist). Their cost follows that link
+// or table, not the number of pods on the node.
 Cache dumpAddresses(nl_sock* sock, int family, int ifindex);
-Cache dumpRoutes(nl_sock* sock, int family, int oif);
+Cache dumpRoutes(nl_sock* sock, int family, int oif, std::uint32_t table = 0);
 // The policy rules of one family (libnl's own rule dump sends a header strict checking refuses).
 Cache dumpRules(nl_sock* sock, int family);
 

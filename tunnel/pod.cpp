@@ -109,7 +109,7 @@ nl::Link configurePodSide(const PodSpec& spec, nl_sock* sock, nl_addr* hostMac,
   const nl::Addr addr = hostAddr(ifindex, spec.address, 128);
   nl::check(rtnl_addr_add(sock, addr.get(), NLM_F_CREATE | NLM_F_EXCL), "add address",
             fmt::format("{}/128 on {}", ipam::formatIpv6(spec.address), spec.ifname));
-  if (const nl::Link lo = nl::findLink(sock, "lo"); lo) nl::setUp(sock, lo.get(), "lo");
+  nl::setUpByName(sock, "lo");  // every network namespace has one
   nl::setUp(sock, link.get(), spec.ifname);
   addPermanentNeighbour(sock, ifindex, gatewayBytes(), hostMac, spec.ifname);
   const ipam::Ipv6Addr gw = gatewayBytes();
@@ -190,7 +190,7 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
   nl::Socket podSock;
   {
     const NetnsGuard inPod(podNs);
-    podSock = nl::openRouteSocket();
+    podSock = nl::openSmallReplySocket();
     if (nl::findLink(podSock.get(), spec.ifname)) {
       throw Conflict(
           fmt::format("interface {} already exists in netns {}", spec.ifname, spec.netns));
