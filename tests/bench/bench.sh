@@ -14,6 +14,8 @@
 #   SIXRD_BENCH_SCALE     pods on one sixrd node in the scale run                         [1000]
 #   SIXRD_BENCH_IPERF     seconds per iperf3 run                                          [5]
 #   SIXRD_BENCH_SMP, SIXRD_BENCH_MEM   guest CPUs and RAM (MB)                            [2, 2048]
+#   SIXRD_BENCH_TIMEOUT   seconds before the VM is killed                                 [1500]
+#   SIXRD_BENCH_SCALE_FLOORS  kernel-floor layouts interleaved in the scale run   ["sixrd classic"]
 # Not a test: nothing here is registered in ctest. See README.md "Performance".
 set -euo pipefail
 
@@ -21,10 +23,14 @@ here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd -- "$here/../.." && pwd)
 build=${1:-$root/build}
 
-cmake --build "$build" -j2 --target sixrd sixrd_floor_plugin sixrd_kernel_floor
-"$root/conformance/build-driver.sh" "$build/conformance"
+# A directory that is not a CMake build (a copy of the binaries, say, so that rebuilding during
+# the run cannot change what is measured) is used as it is.
+if [ -f "$build/CMakeCache.txt" ]; then
+  cmake --build "$build" -j2 --target sixrd sixrd_floor_plugin sixrd_kernel_floor
+  "$root/conformance/build-driver.sh" "$build/conformance"
+fi
 
-exec "$root/tests/e2e/vm/run-in-vm.sh" --timeout 1500 \
+exec "$root/tests/e2e/vm/run-in-vm.sh" --timeout "${SIXRD_BENCH_TIMEOUT:-1500}" \
   --smp "${SIXRD_BENCH_SMP:-2}" --mem "${SIXRD_BENCH_MEM:-2048}" \
   "$here/bench-vm.sh" "$build/sixrd" "$build/conformance/cnidriver" \
   "$build/tests/sixrd-floor-plugin" "$build/tests/sixrd-kernel-floor"
