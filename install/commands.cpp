@@ -396,8 +396,9 @@ Commands::Commands(CLI::App& app, Context context, cni::Environment env, std::os
       "--remove-tunnel", m.removeTunnel,
       "also remove the sit tunnel named in the configuration (with its overlay address and the "
       "node's unreachable /64 route), refusing without removing anything while a pod holds it "
-      "(a sixrd host veth on the node, or a lease in the data dir under --host-root). IPv6 "
-      "forwarding stays on");
+      "(a sixrd host veth on the node, or a lease in the data dir under --host-root), and "
+      "leaving a sit device of another network or not made by sixrd alone. IPv6 forwarding "
+      "stays on");
   m.uninstallCmd->add_flag("--wait", m.wait,
                            "afterwards, stay running until SIGTERM (the container of the "
                            "uninstall DaemonSet)");

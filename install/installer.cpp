@@ -561,6 +561,18 @@ UninstallReport uninstall(const Paths& paths, bool removeTunnel, const Context& 
     report.tunnelName = field("tunnel", "sixrd0");
     const std::string dataDir = field("dataDir", "/run/sixrd");
     const std::string network = field("name", "");
+    // The tunnel goes only when it is this network's (its owner mark, or, unmarked, its 6rd
+    // prefix): a prefix the plugin would refuse just leaves an unmarked tunnel in place.
+    std::optional<ipam::Ipv6Prefix> prefix;
+    try {
+      if (const std::string text = field("prefix", ""); !text.empty()) {
+        prefix = ipam::parseIpv6Prefix(text, "prefix");
+      }
+    } catch (const ipam::Error&) {
+      prefix.reset();
+    }
+    report.tunnelNetwork = network;
+    report.tunnelPrefix = prefix;
     if (context.checkCapabilities && lacksNetAdmin()) {
       throw InstallError(
           "removing the tunnel needs CAP_NET_ADMIN, which this process lacks: run as root on the "
@@ -614,7 +626,8 @@ UninstallReport uninstall(const Paths& paths, bool removeTunnel, const Context& 
   report.binaryRemoved = binDir && removeFile(report.binary);
   if (removeTunnel) {
     try {
-      report.removed = datapath->removeTunnel(report.tunnelName);
+      report.removed =
+          datapath->removeTunnel(report.tunnelName, report.tunnelNetwork, report.tunnelPrefix);
     } catch (const std::exception& e) {
       throw InstallError(fmt::format("{} and {} were removed, but not the tunnel: {}",
                                      report.conflist.string(), report.binary.string(), e.what()));

@@ -282,7 +282,9 @@ struct UninstallReport {
   bool binaryRemoved = false;
   std::filesystem::path conflist;
   bool conflistRemoved = false;
-  std::string tunnelName;            // removeTunnel only
+  std::string tunnelName;     // removeTunnel only
+  std::string tunnelNetwork;  // the conflist's network name (empty: any sixrd network's)
+  std::optional<ipam::Ipv6Prefix> tunnelPrefix;  // the conflist's prefix, when it parses
   std::vector<std::string> removed;  // what Datapath::removeTunnel removed (empty: no tunnel)
 };
 
@@ -293,7 +295,9 @@ struct UninstallReport {
 // named in the conflist (else sixrd0) goes too, through Datapath::removeTunnel, but only when no
 // pod holds it: no sixrd host veth on the node and no lease in the conflist's data dir (under the
 // host root; every network there when the conflist is gone). Otherwise throws InstallError naming
-// the veths (with their owners) and leases, and removes nothing. IPv6 forwarding stays on.
+// the veths (with their owners) and leases, and removes nothing. Only the conflist's network's
+// tunnel goes (its owner mark, or unmarked with the conflist's 6rd prefix); another's throws
+// InstallError naming the owner, after the conflist and binary are gone. IPv6 forwarding stays on.
 UninstallReport uninstall(const Paths& paths);
 UninstallReport uninstall(const Paths& paths, bool removeTunnel, const Context& context);
 

@@ -42,8 +42,9 @@ class KernelDatapath final : public Datapath {
     return tunnel::ensureNat64Route(sock(), prefix, device);
   }
   bool sitAvailable(const NodeSpec& spec) override { return tunnel::sitAvailable(sock(), spec); }
-  std::vector<std::string> removeTunnel(const std::string& name) override {
-    return tunnel::removeTunnel(sock(), name);
+  std::vector<std::string> removeTunnel(const std::string& name, const std::string& network,
+                                        const std::optional<ipam::Ipv6Prefix>& prefix) override {
+    return tunnel::removeTunnel(sock(), name, network, prefix);
   }
   PodLinks addPod(const PodSpec& spec) override { return tunnel::addPod(sock(), spec, afterStep_); }
   bool delPod(const std::string& hostVeth) override { return tunnel::delPod(sock(), hostVeth); }

@@ -107,10 +107,15 @@ class Datapath {
 
   // Removes the node's tunnel: the sit device `name` (its overlay address and connected route go
   // with it) and the unreachable /64 routes inside the device's own 6rd prefix (they live on lo).
-  // Leaves IPv6 forwarding and the sit module alone. Returns what it removed, one sentence each;
-  // empty when there is no such device. Throws Conflict when `name` is not a sit device,
-  // NetlinkError. The default, for datapaths without a kernel, throws std::logic_error.
-  virtual std::vector<std::string> removeTunnel(const std::string& /*name*/) {
+  // Leaves IPv6 forwarding and the sit module alone. Only a tunnel of `network` goes: its alias
+  // is tunnelAlias(network) (any sixrd network's when `network` is empty), or it has no owner mark
+  // and its 6rd prefix is `prefix` (made before sixrd marked its tunnels). Returns what it removed,
+  // one sentence each; empty when there is no such device. Throws Conflict when `name` is not a
+  // sit device or not the network's (naming its owner), NetlinkError. The default, for datapaths
+  // without a kernel, throws std::logic_error.
+  virtual std::vector<std::string> removeTunnel(const std::string& /*name*/,
+                                                const std::string& /*network*/,
+                                                const std::optional<ipam::Ipv6Prefix>& /*prefix*/) {
     throw std::logic_error("this datapath cannot remove a tunnel");
   }
 

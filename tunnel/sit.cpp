@@ -146,6 +146,36 @@ bool checkOwner(rtnl_link* link, const NodeSpec& spec) {
       spec.network));
 }
 
+// Whether uninstall may remove the sit device `name` for `network`: its owner mark says so, or it
+// has none and carries the network's own 6rd prefix. Throws Conflict naming the owner otherwise.
+void checkRemovable(rtnl_link* link, const std::string& name, const std::string& network,
+                    const std::optional<ipam::Ipv6Prefix>& prefix) {
+  const std::string alias = aliasOf(link);
+  const std::string forWhom = network.empty() ? std::string("sixrd") : "network " + network;
+  if (network.empty() ? alias.starts_with("sixrd/") : alias == tunnelAlias(network)) return;
+  if (alias.starts_with("sixrd/")) {
+    throw Conflict(fmt::format(
+        "tunnel {} belongs to sixrd network {} (its alias is \"{}\"), not to {}: not removing it; "
+        "uninstall with that network's configuration to remove it",
+        name, alias.substr(6), alias, forWhom));
+  }
+  const ipam::Ipv6Prefix theirs = sixrdPrefixOf(link);
+  if (alias.empty() && prefix && theirs == *prefix) {
+    spdlog::info("sit device {} has no owner mark but {}'s 6rd-prefix {}: removing it", name,
+                 forWhom, ipam::formatPrefix(theirs));
+    return;
+  }
+  std::string why = alias.empty()
+                        ? fmt::format("no owner mark, 6rd-prefix {}", ipam::formatPrefix(theirs))
+                        : fmt::format("alias \"{}\"", alias);
+  if (alias.empty() && prefix) {
+    why += fmt::format(", not the configuration's {}", ipam::formatPrefix(*prefix));
+  }
+  throw Conflict(
+      fmt::format("sit device {} is not {}'s ({}): sixrd did not make it, not removing it", name,
+                  forWhom, why));
+}
+
 // The sit devices whose local address is `local` (network order), for messages.
 std::string sitDevicesWithLocal(nl_sock* sock, std::uint32_t local) {
   std::string out;
@@ -375,25 +405,23 @@ bool sitAvailable(nl_sock* sock, const NodeSpec& spec) {
   return true;
 }
 
-std::vector<std::string> removeTunnel(nl_sock* sock, const std::string& name) {
+std::vector<std::string> removeTunnel(nl_sock* sock, const std::string& name,
+                                      const std::string& network,
+                                      const std::optional<ipam::Ipv6Prefix>& prefix) {
   const nl::Link link = nl::findLink(sock, name);
   if (!link) return {};
   if (!isSit(link.get())) {
     throw Conflict(fmt::format("{} is a {} device, not a sit tunnel: not removing it", name,
                                kindName(link.get())));
   }
+  checkRemovable(link.get(), name, network, prefix);
   std::vector<std::string> removed;
   // The unreachable routes are the node's own /64 inside the tunnel's 6rd prefix, the overlay
   // address the one inside it (the kernel gives a sit device addresses of its own, ::<IPv4>/96 and
   // link-local, which go unmentioned). A sit device without a 6rd prefix (length 0 would match
   // every /64 on the node) has none of sixrd's.
-  in6_addr prefixAddr{};
-  std::uint16_t prefixLen = 0;
-  rtnl_link_sit_get_ip6rd_prefix(link.get(), &prefixAddr);
-  rtnl_link_sit_get_ip6rd_prefixlen(link.get(), &prefixLen);
-  ipam::Ipv6Prefix prefix;
-  std::memcpy(prefix.addr.data(), &prefixAddr, 16);
-  prefix.len = prefixLen;
+  const ipam::Ipv6Prefix sixrdPrefix = sixrdPrefixOf(link.get());
+  const auto prefixLen = sixrdPrefix.len;
   std::string overlay;
   const nl::Cache addrs = nl::dumpAddresses(sock, AF_INET6, rtnl_link_get_ifindex(link.get()));
   for (nl_object* o = nl_cache_get_first(addrs.get()); o != nullptr; o = nl_cache_get_next(o)) {
@@ -401,11 +429,12 @@ std::vector<std::string> removeTunnel(nl_sock* sock, const std::string& name) {
     if (local == nullptr || nl_addr_get_len(local) != 16 || prefixLen == 0) continue;
     ipam::Ipv6Addr bytes{};
     std::memcpy(bytes.data(), nl_addr_get_binary_addr(local), 16);
-    if (ipam::contains(prefix, bytes)) overlay += (overlay.empty() ? "" : ", ") + nl::format(local);
+    if (ipam::contains(sixrdPrefix, bytes))
+      overlay += (overlay.empty() ? "" : ", ") + nl::format(local);
   }
 
   if (prefixLen > 0 && prefixLen <= 64) {
-    for (const std::string& dst : deleteUnreachable64s(sock, prefix, std::nullopt)) {
+    for (const std::string& dst : deleteUnreachable64s(sock, sixrdPrefix, std::nullopt)) {
       spdlog::info("removed route unreachable {}", dst);
       removed.push_back("route unreachable " + dst);
     }

@@ -5,6 +5,7 @@
 
 #include <netlink/netlink.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,10 @@ std::vector<std::string> verifyTunnel(nl_sock* sock, const NodeSpec& spec, const
 // Whether sit devices can be created here (the existing tunnel, or a throw-away probe device).
 bool sitAvailable(nl_sock* sock, const NodeSpec& spec);
 
-// Deletes the sit device `name` and the unreachable /64 routes inside its 6rd prefix. See
-// Datapath::removeTunnel. Throws Conflict, NetlinkError.
-std::vector<std::string> removeTunnel(nl_sock* sock, const std::string& name);
+// Deletes the sit device `name` of `network` and the unreachable /64 routes inside its 6rd prefix.
+// See Datapath::removeTunnel. Throws Conflict, NetlinkError.
+std::vector<std::string> removeTunnel(nl_sock* sock, const std::string& name,
+                                      const std::string& network,
+                                      const std::optional<ipam::Ipv6Prefix>& prefix);
 
 }  // namespace sixrd::tunnel

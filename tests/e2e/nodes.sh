@@ -186,5 +186,39 @@ upgrade_adopts() {
 }
 expect "an unmarked tunnel with the network's own 6rd prefix (previous version) is adopted" upgrade_adopts
 
+echo "== uninstall --remove-tunnel removes only its network's tunnel"
+# A node with no pods (its own namespace), a conflist for network e2e with tunnel sxrm0, and a sit
+# device under that name owned each time by someone else, then by e2e.
+ip netns add sxe2e-rm
+rm_root=$E2E_STATE/rm-root
+rm_try() { # rm_try ALIAS 6RD-PREFIX -> uninstall's output; its status
+  mkdir -p "$rm_root/etc/cni/net.d"
+  printf '%s' '{"cniVersion": "1.0.0", "name": "e2e", "plugins": [{"type": "sixrd",
+    "prefix": "fd00:10::/48", "underlay": "198.18.0.0/16", "tunnel": "sxrm0"}]}' \
+    >"$rm_root/etc/cni/net.d/10-sixrd.conflist"
+  ip -n sxe2e-rm link del sxrm0 2>/dev/null || true
+  ip -n sxe2e-rm link add sxrm0 type sit local 198.18.1.11 ttl 64
+  ip -n sxe2e-rm tunnel 6rd dev sxrm0 6rd-prefix "$2" 6rd-relay_prefix 198.18.0.0/16
+  ip -n sxe2e-rm link set sxrm0 alias "$1"
+  ip netns exec sxe2e-rm "$SIXRD" uninstall --host-root "$rm_root" --remove-tunnel 2>&1
+}
+present() { ip -n sxe2e-rm link show sxrm0 >/dev/null 2>&1; }
+refused() { # refused ALIAS 6RD-PREFIX TEXT: uninstall fails naming TEXT and sxrm0 stays
+  local out
+  out=$(rm_try "$1" "$2") && { echo "   | $out"; return 1; }
+  echo "   | $out"
+  grep -q -- "$3" <<<"$out" && present
+}
+removed() { rm_try "$1" "$2" >/dev/null && ! present; }
+expect "another sixrd network's tunnel is refused, naming it, and left" \
+  refused sixrd/blue fd00:10::/48 "belongs to sixrd network blue"
+expect "an operator's sit device (no mark, another 6rd prefix) is refused and left" \
+  refused "" fd00:99::/48 "did not make it"
+expect "a device marked by something else is refused and left" refused opsit fd00:10::/48 'alias "opsit"'
+expect "the network's own tunnel (alias sixrd/e2e) is removed" removed sixrd/e2e fd00:10::/48
+expect "an unmarked tunnel with the network's 6rd prefix (previous version) is removed" \
+  removed "" fd00:10::/48
+ip netns del sxe2e-rm
+
 echo
 summary

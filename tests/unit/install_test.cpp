@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -58,6 +59,8 @@ struct FakeKernel {
   // Host veths of pods on the node, and the tunnels removeTunnel() took away.
   std::vector<tunnel::Datapath::HostVeth> veths;
   std::vector<std::string> removedTunnels;
+  // For each removal, whose tunnel the installer asked for: "<network> <prefix or none>".
+  std::vector<std::string> removedFor;
 };
 
 class FakeDatapath : public tunnel::Datapath {
@@ -100,10 +103,12 @@ class FakeDatapath : public tunnel::Datapath {
     return problems;
   }
   bool sitAvailable(const tunnel::NodeSpec& /*spec*/) override { return k_.sit; }
-  std::vector<std::string> removeTunnel(const std::string& name) override {
+  std::vector<std::string> removeTunnel(const std::string& name, const std::string& network,
+                                        const std::optional<ipam::Ipv6Prefix>& prefix) override {
     if (!k_.tunnelUp) return {};
     k_.tunnelUp = false;
     k_.removedTunnels.push_back(name);
+    k_.removedFor.push_back(network + " " + (prefix ? ipam::formatPrefix(*prefix) : "none"));
     return {"sit device " + name, "route unreachable fd00:10:0:307::/64"};
   }
   tunnel::PodLinks addPod(const tunnel::PodSpec& /*spec*/) override { throw unused(); }
@@ -1174,6 +1179,8 @@ TEST_F(InstallTest, UninstallRemoveTunnelRemovesItWhenNoPodHoldsIt) {
   const Outcome o = run({"uninstall", "--host-root", root_.string(), "--remove-tunnel"});
   ASSERT_EQ(o.status, 0) << o.error;
   EXPECT_EQ(kernel_.removedTunnels, std::vector<std::string>{"sx9"}) << "the conflist's tunnel";
+  // Only the conflist's network's tunnel goes: its owner mark, or unmarked with its 6rd prefix.
+  EXPECT_EQ(kernel_.removedFor, std::vector<std::string>{"sixrd fd00:10::/48"});
   EXPECT_FALSE(fs::exists(conflist()));
   EXPECT_FALSE(fs::exists(binary()));
   EXPECT_NE(o.out.find("removed sit device sx9"), std::string::npos) << o.out;
