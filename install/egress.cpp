@@ -12,7 +12,6 @@ namespace sixrd::install {
 
 namespace {
 
-constexpr std::chrono::milliseconds kRelayProbeTimeout{700};
 constexpr int kRelayProbeTries = 3;
 constexpr int kProbeSize = 104;
 
@@ -30,11 +29,20 @@ std::vector<RelayProbe> probeRelays(const cni::PluginConfig& config, tunnel::Dat
     RelayProbe p;
     p.relay = relay;
     p.inUse = std::find(inUse.begin(), inUse.end(), relay) != inUse.end();
-    const auto target = ipam::nodePrefix(config.plan, relay).overlayAddr;
-    for (int i = 0; i < kRelayProbeTries && !p.answers; ++i) {
-      p.answers = prober.echo6(target, kProbeSize, kRelayProbeTimeout).has_value();
-    }
     out.push_back(p);
+  }
+  // Rounds over the relays still silent; a silent try costs its whole timeout, an answer its
+  // round trip. The first round is always whole.
+  std::chrono::microseconds spent{0};
+  for (int round = 0; round < kRelayProbeTries; ++round) {
+    if (round > 0 && spent >= kRelayProbeBudget) break;
+    for (RelayProbe& p : out) {
+      if (p.answers || (round > 0 && spent >= kRelayProbeBudget)) continue;
+      const auto target = ipam::nodePrefix(config.plan, p.relay).overlayAddr;
+      const auto rtt = prober.echo6(target, kProbeSize, kRelayProbeTimeout);
+      p.answers = rtt.has_value();
+      spent += rtt ? *rtt : std::chrono::microseconds(kRelayProbeTimeout);
+    }
   }
   return out;
 }

@@ -19,19 +19,25 @@ struct Context;
 
 inline constexpr std::string_view kNat64WellKnownPrefix = "64:ff9b::/96";
 
+inline constexpr std::chrono::milliseconds kRelayProbeTimeout{700};
+inline constexpr std::chrono::milliseconds kRelayProbeBudget{2100};
+
 struct RelayProbe {
   ipam::Ipv4Addr relay = 0;
   bool answers = false;
   bool inUse = false;
 };
 
-// Probes every configured relay through the tunnel (an ICMPv6 echo to its overlay address, a few
-// tries) and reads which ones the egress route uses. Throws ProbeError (no CAP_NET_RAW).
+// Probes every configured relay through the tunnel (an ICMPv6 echo to its overlay address) and
+// reads which ones the egress route uses. Every relay gets one try; the ones that did not answer
+// get more (up to 3 in all) while the time spent waiting stays within kRelayProbeBudget, so that
+// `sixrd status` (a readiness probe, killed at 10 s) answers in time with many relays down.
+// Throws ProbeError (no CAP_NET_RAW).
 std::vector<RelayProbe> probeRelays(const cni::PluginConfig& config, tunnel::Datapath& datapath,
                                     tunnel::Prober& prober);
 
 // One daemon step on an ordinary node with relays: routes egress through the relays that answer
-// (all of them when none does: nothing better is known). Returns what changed, one sentence each;
+// (and leaves the route as it is when none does: nothing better is known). Returns what changed, one sentence each;
 // empty when nothing did, no relay is configured, or this node is a relay.
 std::vector<std::string> steerEgress(const cni::PluginConfig& config, const tunnel::Node& node,
                                      tunnel::Datapath& datapath, tunnel::Prober& prober);

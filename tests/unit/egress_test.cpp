@@ -3,6 +3,7 @@
 // ECMP route) runs for real in tests/e2e/egress.sh.
 #include "install/egress.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <set>
@@ -22,8 +23,10 @@ class RelaysUp : public tunnel::Prober {
  public:
   ipam::SixrdPlan plan;
   std::set<ipam::Ipv4Addr> up;
+  std::vector<ipam::Ipv4Addr> asked;  // every echo, in order
   std::optional<microseconds> echo6(const ipam::Ipv6Addr& dst, int, milliseconds) override {
-    if (!up.contains(ipam::whois(plan, dst).nodeIp)) return std::nullopt;
+    asked.push_back(ipam::whois(plan, dst).nodeIp);
+    if (!up.contains(asked.back())) return std::nullopt;
     return microseconds(800);
   }
   std::optional<microseconds> echo4(ipam::Ipv4Addr, milliseconds) override { return {}; }
@@ -102,6 +105,35 @@ TEST_F(EgressTest, StatusSaysWhichRelayIsInUseAndWhichDoesNotAnswer) {
   ASSERT_EQ(lines.size(), 2U);
   EXPECT_EQ(lines[0], "relay 198.18.9.1 does not answer (unreachable)");
   EXPECT_EQ(lines[1], "relay 198.18.9.2 answers, in use");
+}
+
+TEST_F(EgressTest, ASilentRelayGetsThreeTriesAndAnAnsweringOneOne) {
+  prober_.up = {v4("198.18.9.2")};
+  const auto probes = probeRelays(config_, datapath_, prober_);
+  ASSERT_EQ(probes.size(), 2U);
+  EXPECT_FALSE(probes[0].answers);
+  EXPECT_TRUE(probes[1].answers);
+  // Round robin: both once, then the silent one twice more (2.1 s of timeouts, the budget).
+  EXPECT_EQ(prober_.asked,
+            (std::vector{v4("198.18.9.1"), v4("198.18.9.2"), v4("198.18.9.1"), v4("198.18.9.1")}));
+}
+
+TEST_F(EgressTest, ManySilentRelaysGetOneTryEachWithinTheBudget) {
+  std::vector<std::string> relays;
+  for (int i = 1; i <= 6; ++i) relays.push_back(fmt::format("198.18.9.{}", i));
+  config_ = cni::parseConfig(nlohmann::json{{"cniVersion", "1.1.0"},
+                                            {"name", "k8s"},
+                                            {"type", "sixrd"},
+                                            {"prefix", "fd00:10::/48"},
+                                            {"underlay", "198.18.0.0/16"},
+                                            {"relay", relays}});
+  prober_.up = {v4("198.18.9.6")};
+  const auto probes = probeRelays(config_, datapath_, prober_);
+  ASSERT_EQ(probes.size(), 6U);
+  EXPECT_TRUE(probes[5].answers) << "the last relay still gets its try";
+  // Five silent relays cost 3.5 s in the first round: past the budget, no second round. The
+  // readiness probe (10 s) is not at risk: at most one timeout per relay beyond the budget.
+  EXPECT_EQ(prober_.asked.size(), 6U);
 }
 
 }  // namespace
