@@ -68,6 +68,9 @@ cleanup() {
 trap cleanup EXIT
 teardown
 underlay_up
+# IPv6 forwarding on every node, as sixrd turns it on in node 1: the kernel floor's nodes then
+# carry the same routes per pod (forwarding adds a subnet-router anycast route per prefix).
+for n in 2 3 4; do ip netns exec "$(node_ns "$n")" sysctl -qw net.ipv6.conf.all.forwarding=1; done
 mkdir -p "$BIN" "$RES"
 install -m 0755 "$SIXRD" "$BIN/sixrd"
 install -m 0755 "$FLOOR_PLUGIN" "$BIN/floor"
