@@ -49,13 +49,21 @@ class Invocation {
     datapath_.ensureTunnel(spec_, node);
 
     ipam::LeaseStore store(config_.dataDir, config_.name);
+    // One ADD or DEL of this attachment at a time: a concurrent ADD for the same container (or its
+    // DEL) sees all of this one's work or none of it. The loser of two ADDs finds the winner's
+    // lease and pod and fails with 105 (the interface exists), taking nothing of the winner's.
+    const auto locked = store.lock(owner_);
     // A lease that predates this ADD belongs to an attachment that may still be alive: only a
     // lease this ADD took is given back on failure.
     bool tookLease = false;
-    const ipam::Lease lease = store.acquire(owner_, node.prefix.node64, &tookLease);
+    const auto existing = store.find(owner_);
+    const ipam::Lease lease =
+        store.acquire(owner_, node.prefix.node64, &tookLease,
+                      existing ? ipam::hostVethOf(*existing) : chooseHostVeth());
+    hostVeth_ = ipam::hostVethOf(lease);
     const ipam::Ipv6Addr address = ipam::withInterfaceId(node.prefix.node64, lease.interfaceId);
-    spdlog::info("lease {} (interface id {:016x}) in {}", ipam::formatIpv6(address),
-                 lease.interfaceId, ipam::formatPrefix(node.prefix.node64));
+    spdlog::info("lease {} (interface id {:016x}) in {}, host veth {}", ipam::formatIpv6(address),
+                 lease.interfaceId, ipam::formatPrefix(node.prefix.node64), hostVeth_);
 
     util::ScopeGuard giveBack([&]() noexcept {
       if (!tookLease) return;
@@ -80,21 +88,40 @@ class Invocation {
   }
 
   void del() {
+    ipam::LeaseStore store(config_.dataDir, config_.name);
+    std::optional<ipam::LeaseStore::OwnerLock> locked;
+    try {
+      locked.emplace(store.lock(owner_));
+    } catch (const ipam::StoreError& e) {
+      // A store that cannot even hold a lock file holds no lease either; the veth still goes.
+      spdlog::warn("DEL without the attachment's lock: {}", e.what());
+    }
+    const auto lease = store.find(owner_);
+    if (lease) hostVeth_ = ipam::hostVethOf(*lease);
     // The veth first: its address must not be handed out again while the old pod still holds it.
-    // Only this attachment's: the alias ADD set names it. A veth of that name with another alias
-    // belongs to someone else (another network, or a hash collision) and is left alone; one
-    // without an alias is an ADD of this name killed before it set one, which this DEL ends.
+    // Only this attachment's: the one whose alias names it (ADD sets it right after creating the
+    // veth), or one without an alias under the very name this attachment's lease recorded (its ADD
+    // found the name free and was killed before it set the alias). Anything else of that name
+    // (another network's veth, a hash collision, an operator's device) is left alone.
     bool hadVeth = false;
     const std::string mine = hostVethAlias(config_.name, request_.containerId, request_.ifname);
-    if (const auto veth = datapath_.findHostVeth(hostVeth_)) {
-      if (veth->alias.empty() || veth->alias == mine) {
+    if (const auto alias = datapath_.linkAlias(hostVeth_)) {
+      const bool recorded = lease && lease->hostVeth == hostVeth_;
+      if (*alias == mine || (alias->empty() && recorded)) {
+        if (alias->empty()) {
+          spdlog::info(
+              "DEL: {} has no alias; this attachment's lease names it (an ADD killed "
+              "before it marked the veth)",
+              hostVeth_);
+        }
         hadVeth = datapath_.delPod(hostVeth_);
       } else {
-        spdlog::warn("DEL: host veth {} belongs to {}, not to this attachment ({}): left alone",
-                     hostVeth_, veth->alias, mine);
+        spdlog::warn("DEL: {} is not this attachment's ({}): {}; left alone", hostVeth_, mine,
+                     alias->empty() ? "it has no owner alias and no lease of this attachment "
+                                      "names it (not made by sixrd for it)"
+                                    : "its alias names " + *alias);
       }
     }
-    ipam::LeaseStore store(config_.dataDir, config_.name);
     const bool hadLease = store.release(owner_);
     spdlog::info("DEL: host veth {} {}, lease {}", hostVeth_, hadVeth ? "removed" : "absent",
                  hadLease ? "released" : "absent");
@@ -115,6 +142,7 @@ class Invocation {
                   fmt::format("no lease for container {} ifname {} in {}", owner_.containerId,
                               owner_.ifname, store.dir().string()));
     }
+    hostVeth_ = ipam::hostVethOf(*lease);
     const ipam::Ipv6Addr address = ipam::withInterfaceId(node.prefix.node64, lease->interfaceId);
     const std::string want = ipam::formatIpv6(address) + "/128";
     std::vector<std::string> problems;
@@ -133,11 +161,12 @@ class Invocation {
 
   void gc(const std::set<ipam::Owner>& valid) {
     // Veths before leases, as in DEL: an address is free only once no pod holds it.
+    // By alias, not by name: a valid attachment's veth may carry a later candidate name.
     std::set<std::string> keep;
-    for (const auto& o : valid) keep.insert(ipam::hostVethName(o.containerId, o.ifname));
+    for (const auto& o : valid) keep.insert(hostVethAlias(config_.name, o.containerId, o.ifname));
     const std::string mine = fmt::format("sixrd/{}/", config_.name);
     for (const auto& veth : datapath_.listHostVeths()) {
-      if (keep.contains(veth.name) || !veth.alias.starts_with(mine)) continue;
+      if (keep.contains(veth.alias) || !veth.alias.starts_with(mine)) continue;
       spdlog::info("GC removes host veth {} ({})", veth.name, veth.alias);
       datapath_.delPod(veth.name);
     }
@@ -168,6 +197,30 @@ class Invocation {
   }
 
  private:
+  // The first of this attachment's host veth name candidates that no device holds. One held by a
+  // device that is not this attachment's (another network's veth, a 48-bit hash collision, an
+  // operator's device) is skipped and never touched; one this attachment's own veth holds (a
+  // repeated ADD) is returned, and addPod reports it.
+  std::string chooseHostVeth() {
+    const std::string mine = hostVethAlias(config_.name, request_.containerId, request_.ifname);
+    std::string taken;
+    for (unsigned attempt = 0; attempt < ipam::kMaxHostVethCandidates; ++attempt) {
+      std::string name = ipam::hostVethName(request_.containerId, request_.ifname, attempt);
+      const auto alias = datapath_.linkAlias(name);
+      if (!alias || *alias == mine) return name;
+      const std::string owner = alias->empty() ? "a device without an owner alias" : *alias;
+      spdlog::warn(
+          "host veth name {} is taken by {}, not this attachment: left alone, trying "
+          "another name",
+          name, owner);
+      taken += fmt::format("{}{} ({})", taken.empty() ? "" : ", ", name, owner);
+    }
+    throw tunnel::Conflict(fmt::format(
+        "every host veth name of this attachment is taken by another device: {}; sixrd leaves "
+        "them alone",
+        taken));
+  }
+
   tunnel::PodSpec podSpec(const ipam::Ipv6Addr& address, int mtu) const {
     tunnel::PodSpec pod;
     pod.netns = request_.netns;

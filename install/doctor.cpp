@@ -59,7 +59,7 @@ DoctorCheck staleCheck(const cni::PluginConfig& config, const DoctorSettings& se
   }
   const fs::path store = settings.hostRoot / fs::path(config.dataDir).relative_path();
   for (const auto& lease : ipam::LeaseStore(store, config.name).list()) {
-    const std::string veth = ipam::hostVethName(lease.owner.containerId, lease.owner.ifname);
+    const std::string veth = ipam::hostVethOf(lease);
     if (!veths.contains(veth)) {
       stale.push_back(fmt::format("lease {} of container {} ({}) without a host veth",
                                   ipam::formatIpv6(lease.address), lease.owner.containerId,

@@ -134,8 +134,8 @@ ReclaimReport Reclaimer::run(const fs::path& storeRoot, const std::string& netwo
   }
 
   const auto now = Clock::now();
-  const auto hasVeth = [&](const ipam::Owner& owner) {
-    const std::string name = ipam::hostVethName(owner.containerId, owner.ifname);
+  const auto hasVeth = [&](const ipam::Lease& lease) {
+    const std::string name = ipam::hostVethOf(lease);
     return veths.contains(name) || datapath.findHostVeth(name).has_value();
   };
   for (const File& file : store.scan()) {
@@ -157,7 +157,7 @@ ReclaimReport Reclaimer::run(const fs::path& storeRoot, const std::string& netwo
         // Younger: another reclaim is between its bury and its decision.
         if (now - file.changed < grace_) continue;
         const ipam::LeaseStore::Tombstone tomb = store.tombstoneOf(file);
-        if (hasVeth(tomb.lease.owner)) {
+        if (hasVeth(tomb.lease)) {
           const bool back = store.exhume(tomb);
           spdlog::info("reclaim: {} {} (an interrupted reclaim: its host veth exists)",
                        back ? "put back" : "dropped the tombstone of (a fresh lease took its name)",
@@ -176,7 +176,7 @@ ReclaimReport Reclaimer::run(const fs::path& storeRoot, const std::string& netwo
     }
 
     const ipam::Lease& lease = *file.lease;
-    const std::string vethName = ipam::hostVethName(lease.owner.containerId, lease.owner.ifname);
+    const std::string vethName = ipam::hostVethOf(lease);
     if (veths.contains(vethName)) continue;
     const auto age = now - file.modified;
     if (age < grace_) {

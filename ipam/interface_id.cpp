@@ -73,20 +73,24 @@ std::uint64_t interfaceIdCandidate(std::string_view network, std::string_view co
 
 std::string_view hostVethPrefix() noexcept { return "sx"; }
 
-std::string hostVethName(std::string_view containerId, std::string_view ifname) {
+std::string hostVethName(std::string_view containerId, std::string_view ifname, unsigned attempt) {
   constexpr char kHex[] = "0123456789abcdef";
   // 48 bits keep the name at 14 characters, under IFNAMSIZ - 1 = 15.
-  const std::uint64_t hash = attachmentHash(containerId, ifname);
+  const std::uint64_t hash = attachmentHash(containerId, ifname, attempt);
   std::string name(hostVethPrefix());
   for (int shift = 44; shift >= 0; shift -= 4) name += kHex[(hash >> shift) & 0xf];
   return name;
 }
 
-std::uint64_t attachmentHash(std::string_view containerId, std::string_view ifname) noexcept {
+std::uint64_t attachmentHash(std::string_view containerId, std::string_view ifname,
+                             unsigned attempt) noexcept {
   Fnv1a hash;
   hash.field("host-veth");
   hash.field(containerId);
   hash.field(ifname);
+  // Attempt 0 hashes exactly what releases before the attempt number did: their veths keep their
+  // names.
+  if (attempt != 0) hash.u32(attempt);
   return splitmix64(hash.value());
 }
 

@@ -23,11 +23,18 @@ bool isReservedInterfaceId(std::uint64_t iid) noexcept;
 std::uint64_t interfaceIdCandidate(std::string_view network, std::string_view containerId,
                                    std::string_view ifname, unsigned attempt) noexcept;
 
-// A short stable hash used to name the host-side veth ("sx" + 12 hex digits).
+// How many host veth names ADD tries for one attachment before giving up: a later one is used only
+// when the earlier ones are taken by devices that are not this attachment's.
+inline constexpr unsigned kMaxHostVethCandidates = 8;
+
+// A short stable hash used to name the host-side veth ("sx" + 12 hex digits). Candidate 0 is the
+// name every sixrd release used; later ones mix the attempt number in.
 std::string_view hostVethPrefix() noexcept;
-std::uint64_t attachmentHash(std::string_view containerId, std::string_view ifname) noexcept;
-// The host-side veth name: hostVethPrefix() + the low 48 bits of attachmentHash() as 12 lowercase
-// hex digits, e.g. "sx3f09a1c47b2e" (14 characters, fits IFNAMSIZ).
-std::string hostVethName(std::string_view containerId, std::string_view ifname);
+std::uint64_t attachmentHash(std::string_view containerId, std::string_view ifname,
+                             unsigned attempt = 0) noexcept;
+// Host-side veth name candidate `attempt`: hostVethPrefix() + the low 48 bits of attachmentHash()
+// as 12 lowercase hex digits, e.g. "sx3f09a1c47b2e" (14 characters, fits IFNAMSIZ).
+std::string hostVethName(std::string_view containerId, std::string_view ifname,
+                         unsigned attempt = 0);
 
 }  // namespace sixrd::ipam

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +37,9 @@ constexpr int kClaimRetries = 8;
 // A lease being reclaimed: ".reclaim-<16 hex>-<pid>-<n>". The leading dot keeps it out of every
 // lookup, like a temp file.
 constexpr std::string_view kTombPrefix = ".reclaim-";
+// Owner locks: ".lock-00" to ".lock-ff". Never removed (256 empty files at most), so a waiter never
+// holds a lock on a file someone unlinked meanwhile.
+constexpr std::string_view kLockPrefix = ".lock-";
 
 [[noreturn]] void throwStoreError(std::string_view what, const fs::path& path, int err) {
   throw StoreError("lease store: cannot " + std::string(what) + " " + path.string() + ": " +
@@ -78,10 +82,19 @@ bool storable(std::string_view field) {
 
 bool storable(const Owner& owner) { return storable(owner.containerId) && storable(owner.ifname); }
 
+// The names hostVethName() makes: anything else in a lease was not written by acquire().
+bool isHostVethName(std::string_view name) {
+  const std::string_view prefix = hostVethPrefix();
+  return name.size() == prefix.size() + 12 && name.starts_with(prefix) &&
+         name.find_first_not_of("0123456789abcdef", prefix.size()) == std::string_view::npos;
+}
+
 std::string leaseText(const Lease& lease) {
   char addr[INET6_ADDRSTRLEN] = {};
   inet_ntop(AF_INET6, lease.address.data(), addr, sizeof addr);
-  return lease.owner.containerId + "\n" + lease.owner.ifname + "\n" + addr + "\n";
+  std::string text = lease.owner.containerId + "\n" + lease.owner.ifname + "\n" + addr + "\n";
+  if (!lease.hostVeth.empty()) text += lease.hostVeth + "\n";
+  return text;
 }
 
 std::optional<Lease> parseLease(std::string_view text, std::uint64_t iid) {
@@ -90,9 +103,18 @@ std::optional<Lease> parseLease(std::string_view text, std::uint64_t iid) {
   const auto second = text.find('\n', first + 1);
   if (second == std::string_view::npos) return std::nullopt;
   const auto third = text.find('\n', second + 1);
-  if (third == std::string_view::npos || third + 1 != text.size()) return std::nullopt;
+  if (third == std::string_view::npos) return std::nullopt;
 
   Lease lease;
+  if (third + 1 != text.size()) {
+    // The host veth line; a lease written before it was recorded ends after the address.
+    const auto fourth = text.find('\n', third + 1);
+    if (fourth == std::string_view::npos || fourth + 1 != text.size() || fourth == third + 1) {
+      return std::nullopt;
+    }
+    lease.hostVeth = std::string(text.substr(third + 1, fourth - third - 1));
+    if (!isHostVethName(lease.hostVeth)) return std::nullopt;
+  }
   lease.interfaceId = iid;
   lease.owner.containerId = std::string(text.substr(0, first));
   lease.owner.ifname = std::string(text.substr(first + 1, second - first - 1));
@@ -310,10 +332,31 @@ std::optional<Lease> LeaseStore::find(const Owner& owner) const {
   return std::nullopt;
 }
 
-Lease LeaseStore::acquire(const Owner& owner, const Ipv6Prefix& node64, bool* created) {
+std::string hostVethOf(const Lease& lease) {
+  return lease.hostVeth.empty() ? hostVethName(lease.owner.containerId, lease.owner.ifname)
+                                : lease.hostVeth;
+}
+
+LeaseStore::OwnerLock LeaseStore::lock(const Owner& owner) {
+  ensureDir(dir_);
+  const std::uint64_t hash = attachmentHash(owner.containerId, owner.ifname);
+  const fs::path path = dir_ / (std::string(kLockPrefix) + hex16(hash).substr(14));
+  util::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (fd.get() < 0) throwStoreError("open lock", path, errno);
+  while (::flock(fd.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) throwStoreError("lock", path, errno);
+  }
+  return OwnerLock(std::move(fd));
+}
+
+Lease LeaseStore::acquire(const Owner& owner, const Ipv6Prefix& node64, bool* created,
+                          const std::string& hostVeth) {
   if (created != nullptr) *created = false;
   if (!storable(owner)) {
     throw InvalidInput("owner", "lease store: container id or ifname contains a newline or NUL");
+  }
+  if (!hostVeth.empty() && !isHostVethName(hostVeth)) {
+    throw InvalidInput("hostVeth", "lease store: \"" + hostVeth + "\" is not a host veth name");
   }
   if (node64.len != 64) {
     throw InvalidInput("node64",
@@ -334,6 +377,7 @@ Lease LeaseStore::acquire(const Owner& owner, const Ipv6Prefix& node64, bool* cr
     lease.interfaceId = interfaceIdCandidate(network_, owner.containerId, owner.ifname, attempt);
     lease.address = withInterfaceId(node64, lease.interfaceId);
     lease.owner = owner;
+    lease.hostVeth = hostVeth;
     const fs::path path = dir_ / hex16(lease.interfaceId);
     const std::string content = leaseText(lease);
     for (int tries = 0; tries < kClaimRetries; ++tries) {
@@ -403,6 +447,7 @@ std::vector<LeaseStore::File> LeaseStore::scan() const {
   forEachEntry(dir_, [&](const fs::directory_entry& entry) {
     File file;
     file.name = entry.path().filename().string();
+    if (file.name.starts_with(kLockPrefix)) return;
     std::optional<std::uint64_t> iid;
     if (file.name.starts_with(kTempPrefix)) {
       file.kind = File::Kind::kTemp;

@@ -1,5 +1,7 @@
 // The lease store: one file per leased address under <dataDir>/<network>/, named by the address's
-// interface id (16 lowercase hex digits) and holding "containerId\nifname\naddress\n".
+// interface id (16 lowercase hex digits) and holding "containerId\nifname\naddress\nhostVeth\n"
+// (leases written before the host veth name was recorded lack the last line; they are read as
+// naming ipam::hostVethName(containerId, ifname)).
 // The store belongs to one node, so the interface id alone identifies the address; naming files by
 // it keeps lookups independent of the node /64 (which follows the node IPv4).
 // The file system is the lock: many plugin processes may run at once (runtimes call plugins in
@@ -16,6 +18,11 @@
 // acquire() touches (mtime) a lease it reuses, through its name: an ADD that reuses a lease just
 // before bury() shows up as a changed mtime on the tombstone, and one just after finds no file
 // under the name and claims a fresh lease there, which exhume() never overwrites.
+//
+// ADD and DEL of one attachment serialize on an owner lock (lock()): flock on one of 256 lock files
+// (".lock-XX", chosen by a hash of the owner) in the store directory. Two ADDs for one container,
+// or an ADD racing its DEL, then see each other's finished work, never half of it; attachments of
+// different pods share a lock file only by chance, and then only wait for each other.
 #pragma once
 
 #include <sys/types.h>
@@ -30,6 +37,7 @@
 #include <vector>
 
 #include "ipam/sixrd_math.hpp"
+#include "util/owner.hpp"
 
 namespace sixrd::ipam {
 
@@ -58,7 +66,12 @@ struct Lease {
   std::uint64_t interfaceId = 0;
   Ipv6Addr address{};
   Owner owner;
+  std::string hostVeth;  // the host veth ADD chose; empty in a lease written before it was recorded
 };
+
+// The host veth a lease's attachment has: the recorded one, else the name every sixrd release
+// before the record used (ipam::hostVethName(containerId, ifname)).
+std::string hostVethOf(const Lease& lease);
 
 class LeaseStore {
  public:
@@ -77,7 +90,22 @@ class LeaseStore {
   // AddressesExhausted or StoreError; InvalidInput when node64 is not a /64 or an owner
   // field contains a newline or NUL (it could not be read back). When `created` is given it is set
   // to whether this call made the lease (false: it existed, or a concurrent call made it).
-  Lease acquire(const Owner& owner, const Ipv6Prefix& node64, bool* created = nullptr);
+  // A lease this call makes records `hostVeth` (when not empty); an existing one keeps its own.
+  Lease acquire(const Owner& owner, const Ipv6Prefix& node64, bool* created = nullptr,
+                const std::string& hostVeth = {});
+
+  // Held for as long as the object lives (the lock goes with its file descriptor, also when the
+  // process dies).
+  class OwnerLock {
+   public:
+    explicit OwnerLock(util::UniqueFd fd) noexcept : fd_(std::move(fd)) {}
+
+   private:
+    util::UniqueFd fd_;
+  };
+  // Waits for and takes the owner's lock (see the top of this file), creating the store directory
+  // and the lock file when missing. Throws StoreError.
+  [[nodiscard]] OwnerLock lock(const Owner& owner);
 
   // Removes the owner's lease. Idempotent: no lease is not an error.
   // Returns true when a lease was removed.
@@ -113,8 +141,9 @@ class LeaseStore {
     std::string why;             // kForeign: why it is not a lease
   };
 
-  // Every entry of the store directory (lstat, no symlink followed), in name order. A missing
-  // directory is an empty store. Throws StoreError when the directory cannot be read.
+  // Every entry of the store directory but the lock files (lstat, no symlink followed), in name
+  // order. A missing directory is an empty store. Throws StoreError when the directory cannot be
+  // read.
   [[nodiscard]] std::vector<File> scan() const;
 
   // A lease moved aside by bury().

@@ -55,6 +55,9 @@ class KernelDatapath final : public Datapath {
   std::optional<HostVeth> findHostVeth(const std::string& name) override {
     return tunnel::findHostVeth(sock(), name);
   }
+  std::optional<std::string> linkAlias(const std::string& name) override {
+    return tunnel::linkAlias(sock(), name);
+  }
 
  private:
   nl_sock* sock() {

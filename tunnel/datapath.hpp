@@ -136,9 +136,10 @@ class Datapath {
     throw std::logic_error("this datapath cannot route NAT64");
   }
 
-  // Creates the veth pair, addresses, routes and sysctls of one pod. On any failure removes what
-  // it created and rethrows. Throws NetnsError, Conflict (ifname taken), NetlinkError,
-  // SysctlError.
+  // Creates the veth pair, addresses, routes and sysctls of one pod; marks the host veth with
+  // spec.alias right after creating it. On any failure removes what it created (that link only,
+  // by ifindex) and rethrows. Throws NetnsError, Conflict (ifname or host veth name taken, naming
+  // the owner), NetlinkError, SysctlError.
   virtual PodLinks addPod(const PodSpec& spec) = 0;
 
   // Removes the pod's host veth (its peer goes with it). Idempotent. Returns whether it existed.
@@ -169,6 +170,13 @@ class Datapath {
     for (auto& veth : listHostVeths()) {
       if (veth.name == name) return std::move(veth);
     }
+    return std::nullopt;
+  }
+
+  // Whether any link (of any kind) is called `name` on the node: its IFLA_IFALIAS ("" when it has
+  // none), nullopt when the name is free. The default knows only the host veths.
+  virtual std::optional<std::string> linkAlias(const std::string& name) {
+    if (auto veth = findHostVeth(name)) return std::move(veth->alias);
     return std::nullopt;
   }
 };

@@ -224,30 +224,36 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
   }
   nl::check(rc, "create veth pair",
             fmt::format("{} <-> {}:{}", spec.hostVeth, spec.netns, spec.ifname));
-  // ADD's rollback, the way ptp undoes a half-made pod: the pod end goes with the host veth.
+  const nl::Link host = nl::getLink(sock, spec.hostVeth);
+  const int hostIndex = rtnl_link_get_ifindex(host.get());
+  // ADD's rollback, the way ptp undoes a half-made pod: the pod end goes with the host veth. Only
+  // the link this call made (by ifindex): a device that took the name since is not ours.
   util::ScopeGuard rollback([&]() noexcept {
     try {
       spdlog::warn("rolling back: deleting host veth {}", spec.hostVeth);
-      delPod(sock, spec.hostVeth);
+      const nl::Link now = nl::findLink(sock, spec.hostVeth);
+      if (now && rtnl_link_get_ifindex(now.get()) == hostIndex) delPod(sock, spec.hostVeth);
     } catch (const std::exception& e) {
       spdlog::error("rollback of host veth {} failed: {}", spec.hostVeth, e.what());
     }
   });
-  step("after-veth");
-
-  const nl::Link host = nl::getLink(sock, spec.hostVeth);
-  const int hostIndex = rtnl_link_get_ifindex(host.get());
-  // Before the link comes up: no auto-generated link-local on the host veth (fe80::1 below is the
-  // only address it needs), so no DAD for it either, and no local route of its own in the node
-  // namespace. Every IPv6 route there makes every later link-up slower: the
-  // kernel walks the node's whole IPv6 FIB on each one (fib6_ifup).
   {
+    // The owner's mark first thing (the kernel ignores IFLA_IFALIAS when it creates a link): DEL,
+    // GC and the daemon act only on a veth whose alias names them, so a veth an ADD killed from
+    // here on is still cleaned up by its DEL.
+    // In the same request, before the link comes up: no auto-generated link-local on the host veth
+    // (fe80::1 below is the only address it needs), so no DAD for it either, and no local route of
+    // its own in the node namespace. Every IPv6 route there makes every later link-up slower: the
+    // kernel walks the node's whole IPv6 FIB on each one (fib6_ifup).
     const auto change = nl::alloc<nl::Link>();
+    rtnl_link_set_ifalias(change.get(), spec.alias.c_str());
     nl::check(rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE),
               "set addrgenmode none", spec.hostVeth);
-    nl::check(rtnl_link_change(sock, host.get(), change.get(), 0), "set addrgenmode none",
+    nl::check(rtnl_link_change(sock, host.get(), change.get(), 0), "set alias and addrgenmode none",
               spec.hostVeth);
   }
+  step("after-veth");
+
   writeSysctl(sysctlIf(spec.hostVeth, "accept_ra"), "0");
 
   nl::Link pod;
@@ -262,7 +268,6 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
   {
     const auto change = nl::alloc<nl::Link>();
     rtnl_link_set_flags(change.get(), IFF_UP);
-    rtnl_link_set_ifalias(change.get(), spec.alias.c_str());
     nl::check(rtnl_link_change(sock, host.get(), change.get(), 0), "set up", spec.hostVeth);
   }
   // A /64 with its prefix route: the node answers the pod's link-local address (a ping of the
@@ -305,6 +310,12 @@ std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec) {
   const nl::Link host = nl::findLink(sock, spec.hostVeth);
   if (!host) return {fmt::format("host veth {} does not exist", spec.hostVeth)};
   if (!isVeth(host.get())) out.push_back(fmt::format("{} is not a veth", spec.hostVeth));
+  const char* alias = rtnl_link_get_ifalias(host.get());
+  if (alias == nullptr || spec.alias != alias) {
+    out.push_back(fmt::format("host veth {} is not this attachment's: its alias is {}, want {}",
+                              spec.hostVeth, alias != nullptr && *alias != '\0' ? alias : "(none)",
+                              spec.alias));
+  }
   if (static_cast<int>(rtnl_link_get_mtu(host.get())) != spec.mtu) {
     out.push_back(fmt::format("host veth {} mtu is {}, want {}", spec.hostVeth,
                               rtnl_link_get_mtu(host.get()), spec.mtu));
@@ -375,6 +386,13 @@ std::optional<Datapath::HostVeth> findHostVeth(nl_sock* sock, const std::string&
   const nl::Link link = nl::findLink(sock, name);
   if (!link || !isVeth(link.get())) return std::nullopt;
   return hostVethOf(link.get());
+}
+
+std::optional<std::string> linkAlias(nl_sock* sock, const std::string& name) {
+  const nl::Link link = nl::findLink(sock, name);
+  if (!link) return std::nullopt;
+  const char* alias = rtnl_link_get_ifalias(link.get());
+  return alias != nullptr ? alias : "";
 }
 
 std::vector<Datapath::HostVeth> listHostVeths(nl_sock* sock) {

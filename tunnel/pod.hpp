@@ -20,6 +20,7 @@ bool delPod(nl_sock* sock, const std::string& hostVeth);
 std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec);
 std::vector<Datapath::HostVeth> listHostVeths(nl_sock* sock);
 std::optional<Datapath::HostVeth> findHostVeth(nl_sock* sock, const std::string& name);
+std::optional<std::string> linkAlias(nl_sock* sock, const std::string& name);
 
 // True for names sixrd gives host veths: "sx" followed by 12 lowercase hex digits.
 bool isHostVethName(std::string_view name) noexcept;

@@ -236,7 +236,7 @@ done; done
 
 section "StopPodSandbox and RemovePodSandbox"
 sx_links() { ip -n "$(node_ns "$1")" -j link show | jq -r '[.[].ifname | select(startswith("sx"))] | join(" ")'; }
-leases() { find "$(nodedir "$1")/data" -type f 2>/dev/null | wc -l; }
+leases() { find "$(nodedir "$1")/data" -type f ! -name '.lock-*' 2>/dev/null | wc -l; }
 stop_pod() { # Stop is where the runtime calls CNI DEL: the veth and the lease go there
   local n=$1 p=$2 id
   [ -f "$(pod_file "$n" "$p" id)" ] || return 1

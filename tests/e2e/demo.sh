@@ -100,5 +100,5 @@ for n in $(seq 1 "$E2E_NODES"); do for p in $(seq 1 "$E2E_PODS"); do
 done; done
 echo "$egress_good of $egress_total pods reach the outside host through the relay."
 for n in $(seq 1 "$E2E_NODES"); do for p in $(seq 1 "$E2E_PODS"); do del_pod "$n" "$p"; done; done
-echo "all pods deleted; leases left: $(find "$E2E_STATE" -path '*/data/*' -type f | wc -l)"
+echo "all pods deleted; leases left: $(find "$E2E_STATE" -path '*/data/*' -type f ! -name '.lock-*' | wc -l)"
 [ "$good" = "$total" ] && [ "$egress_good" = "$egress_total" ]

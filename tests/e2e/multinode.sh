@@ -153,7 +153,7 @@ gc_node3() {
   conf=$(conf 3 "{\"cni.dev/valid-attachments\": [{\"containerID\": \"$(pod_id 3 1)\", \"ifname\": \"eth0\"}]}")
   cni 3 GC "" "" "" "$conf" >/dev/null &&
     ping_from "$(pod_ns 1 1)" "$(pod_addr 3 1)" && ! ping_from "$(pod_ns 1 1)" "$(pod_addr 3 2)" &&
-    [ "$(find "$E2E_STATE/node3/data/e2e" -type f | wc -l)" = 1 ]
+    [ "$(find "$E2E_STATE/node3/data/e2e" -type f ! -name '.lock-*' | wc -l)" = 1 ]
 }
 expect "GC on node3 removes pod2 and keeps pod1" gc_node3
 
@@ -166,7 +166,7 @@ nothing_left() {
   local n
   for n in $(seq 1 "$E2E_NODES"); do
     [ "$(ip -n "$(node_ns "$n")" -j link show type veth | jq '[.[] | select(.ifname != "eth0")] | length')" = 0 ] || return 1
-    [ "$(find "$E2E_STATE/node$n/data" -type f | wc -l)" = 0 ] || return 1
+    [ "$(find "$E2E_STATE/node$n/data" -type f ! -name '.lock-*' | wc -l)" = 0 ] || return 1
     # ip -j prints host routes without "/128": look for any route through a sixrd host veth.
     [ "$(ip -n "$(node_ns "$n")" -6 -j route show | jq '[.[] | select(.dev // "" | startswith("sx"))] | length')" = 0 ] || return 1
   done

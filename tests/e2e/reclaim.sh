@@ -255,7 +255,7 @@ rm -f "$LEASES/README"
 nothing_left() {
   local v l
   v=$(ip -n "$NODE" -o link show | awk -F': ' '$2 ~ /^sx[0-9a-f]/ {print $2}')
-  l=$(find "$LEASES" -type f)
+  l=$(find "$LEASES" -type f ! -name '.lock-*')
   [ -z "$v" ] || echo "   veths left: $v"
   [ -z "$l" ] || echo "   files left: $l"
   [ -z "$v$l" ]

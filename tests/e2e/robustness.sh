@@ -40,7 +40,7 @@ echo "   node prefix ${NODE64:-?}"
 
 # Cheap read-backs (awk, not jq: jq costs ~0.3 s per exec under emulation).
 sx_veths() { ip -n "$NODE" -o link show | awk -F': ' '$2 ~ /^sx/ {sub(/@.*/, "", $2); print $2}' | sort; }
-leases() { find "$DATA" -type f 2>/dev/null | sort; }
+leases() { find "$DATA" -type f ! -name '.lock-*' 2>/dev/null | sort; }  # owner lock files stay
 # Pod host routes: ip prints a /128 without its length, so: any non-link-local route on an sx
 # device, or a dst inside the cluster prefix with no "/" (a host route).
 pod_routes() { ip -n "$NODE" -6 route show | awk '$1 !~ /^fe80/ && ($0 ~ / dev sx/ || ($1 ~ /^fd00:10:/ && $1 !~ /\//))'; }

@@ -174,22 +174,33 @@ TEST_F(Binary, DelReleasesTheLeaseOfThatAttachmentOnly) {
 TEST_F(Binary, DelRemovesTheHostVethOfThatAttachmentOnly) {
   const std::string mine = ipam::hostVethName(kContainer, "eth0");
   const std::string other = ipam::hostVethName("other", "eth0");
-  addVeth(mine, "");
-  addVeth(other, "");
+  addVeth(mine, std::string("sixrd/") + kNetwork + "/eth0/" + kContainer);
+  addVeth(other, std::string("sixrd/") + kNetwork + "/eth0/other");
   expectSuccessWithoutOutput(invoke("DEL", config()));
   EXPECT_FALSE(link(node(), mine));
   EXPECT_TRUE(link(node(), other));
 }
 
 // A veth of the hashed name whose alias names another owner (another network's attachment, or a
-// hash collision) is not this DEL's: it used to be deleted whoever owned it.
+// hash collision), or that has no alias at all, is not this DEL's: it used to be deleted whoever
+// owned it. The log names it and says why.
 TEST_F(Binary, DelLeavesAVethOfTheSameNameOwnedBySomeoneElse) {
   const std::string name = ipam::hostVethName(kContainer, "eth0");
-  const std::string foreign = std::string("sixrd/another-net/eth0/") + kContainer;
-  addVeth(name, foreign);
+  addVeth(name, "");
   store().acquire({kContainer, "eth0"}, node64());
-  expectSuccessWithoutOutput(invoke("DEL", config()));
+  ProcessResult r = invoke("DEL", config(), {{"SIXRD_LOG_STDERR", "1"}});
+  expectSuccessWithoutOutput(r);
+  EXPECT_TRUE(link(node(), name)) << "DEL removed a veth without an alias";
+  EXPECT_THAT(r.err, HasSubstr(name + " is not this attachment's"));
+  EXPECT_THAT(r.err, HasSubstr("no owner alias"));
+  EXPECT_FALSE(store().find({kContainer, "eth0"})) << "its own lease goes all the same";
+  const std::string foreign = std::string("sixrd/another-net/eth0/") + kContainer;
+  must("ip -n " + node() + " link set dev " + name + " alias " + foreign);
+  store().acquire({kContainer, "eth0"}, node64());
+  r = invoke("DEL", config(), {{"SIXRD_LOG_STDERR", "1"}});
+  expectSuccessWithoutOutput(r);
   EXPECT_TRUE(link(node(), name)) << "DEL removed a veth it does not own";
+  EXPECT_THAT(r.err, HasSubstr("its alias names " + foreign));
   EXPECT_FALSE(store().find({kContainer, "eth0"})) << "its own lease goes all the same";
   // Its own (the alias ADD sets) goes.
   must("ip -n " + node() + " link set dev " + name + " alias sixrd/" + kNetwork + "/eth0/" +

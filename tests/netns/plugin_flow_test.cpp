@@ -4,7 +4,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "../faults/fault.hpp"
@@ -40,6 +45,12 @@ class TunnelBypass final : public tunnel::Datapath {
     return kernel_->checkPod(spec);
   }
   std::vector<HostVeth> listHostVeths() override { return kernel_->listHostVeths(); }
+  std::optional<HostVeth> findHostVeth(const std::string& name) override {
+    return kernel_->findHostVeth(name);
+  }
+  std::optional<std::string> linkAlias(const std::string& name) override {
+    return kernel_->linkAlias(name);
+  }
 
  private:
   std::unique_ptr<tunnel::Datapath> kernel_;
@@ -187,6 +198,122 @@ TEST_F(PluginFlow, SecondAddOfALiveAttachmentIsCode105AndKeepsTheFirst) {
   json check = config();
   check["prevResult"] = first.doc();
   EXPECT_EQ(invoke("CHECK", check).status, 0);
+}
+
+// --- host veth names and ownership ---------------------------------------------------------------
+
+// A veth holding this attachment's hashed host veth name that is not its own, with no alias or
+// another network's: ADD takes another name and leaves it alone, DEL removes only its own.
+TEST_F(PluginFlow, AddBesideAForeignVethWithTheHashedNameTakesAnotherNameAndDelLeavesIt) {
+  const std::string taken = hostVeth();
+  const std::string mine = std::string("sixrd/") + kNetwork + "/eth0/" + kContainer;
+  for (const std::string& foreign :
+       {std::string(""), std::string("sixrd/another-net/eth0/") + kContainer}) {
+    must("ip -n " + node() + " link add name " + taken + " type veth peer name fx0");
+    if (!foreign.empty()) must("ip -n " + node() + " link set dev " + taken + " alias " + foreign);
+    const Outcome add = invoke("ADD", config());
+    ASSERT_EQ(add.status, 0) << foreign << ": " << add.out;
+    const std::string chosen = add.doc()["interfaces"][0].value("name", "");
+    EXPECT_EQ(chosen, ipam::hostVethName(kContainer, "eth0", 1)) << foreign;
+    ASSERT_TRUE(link(node(), chosen));
+    EXPECT_EQ(link(node(), chosen)->value("ifalias", ""), mine);
+    ASSERT_TRUE(link(node(), taken)) << "ADD removed the foreign veth";
+    EXPECT_EQ(link(node(), taken)->value("ifalias", ""), foreign) << "ADD changed its alias";
+    const auto lease = store().find({kContainer, "eth0"});
+    ASSERT_TRUE(lease);
+    EXPECT_EQ(lease->hostVeth, chosen);
+    EXPECT_EQ(route6(node(), ipam::formatIpv6(lease->address))->value("dev", ""), chosen);
+    json check = config();
+    check["prevResult"] = add.doc();
+    const Outcome checked = invoke("CHECK", check);
+    EXPECT_EQ(checked.status, 0) << checked.out;
+
+    const Outcome del = invoke("DEL", config());
+    EXPECT_EQ(del.status, 0) << del.out;
+    EXPECT_FALSE(link(node(), chosen)) << "DEL left its own veth";
+    EXPECT_FALSE(link(pod().name(), "eth0"));
+    EXPECT_TRUE(link(node(), taken)) << "DEL removed the foreign veth";
+    EXPECT_TRUE(leaseFiles().empty());
+    // A DEL without a lease looks at the hashed name: still not its own.
+    EXPECT_EQ(invoke("DEL", config()).status, 0);
+    EXPECT_TRUE(link(node(), taken)) << "DEL removed the foreign veth";
+    must("ip -n " + node() + " link del " + taken);
+  }
+}
+
+// --- same-container races
+// -------------------------------------------------------------------------
+
+// Runs every verb at once, each in its own process (the way a runtime's retries race), and returns
+// each one's outcome: 0, or the CNI error code.
+std::vector<int> concurrently(const std::vector<std::function<int()>>& runs) {
+  std::vector<pid_t> pids;
+  for (const auto& run : runs) {
+    const pid_t pid = ::fork();
+    if (pid == 0) ::_exit(run());
+    pids.push_back(pid);
+  }
+  std::vector<int> codes;
+  for (const pid_t pid : pids) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    codes.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : 255);
+  }
+  return codes;
+}
+
+class PluginRace : public PluginFlow {
+ protected:
+  std::function<int()> verb(const std::string& name) {
+    return [this, name] {
+      const Outcome o = invoke(name, config());
+      return o.status == 0 ? 0 : static_cast<int>(o.doc().value("code", 255U));
+    };
+  }
+  // Lease, host veth (with this attachment's alias), its route and the pod's address and
+  // interface: all there and agreeing, or all gone. Returns whether they are there.
+  bool expectConsistent(int round) {
+    const auto lease = store().find({kContainer, "eth0"});
+    const std::string veth = lease ? ipam::hostVethOf(*lease) : hostVeth();
+    const bool vethThere = link(node(), veth).has_value();
+    const bool podThere = link(pod().name(), "eth0").has_value();
+    EXPECT_EQ(lease.has_value(), vethThere) << "round " << round;
+    EXPECT_EQ(vethThere, podThere) << "round " << round;
+    if (!lease || !vethThere) return false;
+    const std::string address = ipam::formatIpv6(lease->address);
+    EXPECT_EQ(link(node(), veth)->value("ifalias", ""),
+              std::string("sixrd/") + kNetwork + "/eth0/" + kContainer)
+        << "round " << round;
+    EXPECT_TRUE(address6(pod().name(), "eth0", address, 128)) << "round " << round;
+    const auto route = route6(node(), address);
+    EXPECT_TRUE(route && route->value("dev", "") == veth) << "round " << round;
+    EXPECT_EQ(leaseFiles().size(), 1U) << "round " << round;
+    return true;
+  }
+};
+
+// The loser of two ADDs for one container waits for the winner, finds its pod and fails with 105
+// without giving back the winner's lease (it used to, and CHECK then said "no lease").
+TEST_F(PluginRace, TwoAddsForOneContainerLeaveTheWinnersPodWhole) {
+  for (int round = 0; round < 10; ++round) {
+    std::vector<int> codes = concurrently({verb("ADD"), verb("ADD")});
+    std::sort(codes.begin(), codes.end());
+    EXPECT_EQ(codes, (std::vector<int>{0, 105})) << "round " << round;
+    EXPECT_TRUE(expectConsistent(round));
+    ASSERT_EQ(invoke("DEL", config()).status, 0);
+    EXPECT_FALSE(expectConsistent(round));
+  }
+}
+
+// ADD racing DEL for one container: whichever runs second sees all of the first one's work.
+TEST_F(PluginRace, AddRacingDelEndsWithAllOrNothing) {
+  for (int round = 0; round < 10; ++round) {
+    const std::vector<int> codes = concurrently({verb("ADD"), verb("DEL")});
+    EXPECT_EQ(codes, (std::vector<int>{0, 0})) << "round " << round;
+    expectConsistent(round);
+    ASSERT_EQ(invoke("DEL", config()).status, 0);
+    EXPECT_FALSE(expectConsistent(round));
+  }
 }
 
 TEST_F(PluginFlow, AddWithANetnsThatIsARegularFileIsCode4AndLeavesNothing) {

@@ -179,6 +179,7 @@ std::vector<std::string> filesUnder(const fs::path& dir) {
   if (!fs::exists(dir, ec)) return out;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
+    if (it->path().filename().string().starts_with(".lock-")) continue;
     if (it->is_regular_file(ec)) out.push_back(fs::relative(it->path(), dir, ec).string());
   }
   std::sort(out.begin(), out.end());

@@ -103,7 +103,8 @@ json routes6(const std::string& ns);
 std::optional<json> route6(const std::string& ns, const std::string& dst);
 // `ip netns exec NS cat /proc/sys/KEY` without the newline (KEY with '/' separators).
 std::string sysctl(const std::string& ns, const std::string& key);
-// Files in dir (recursively), as paths relative to it; [] when dir does not exist.
+// Files in dir (recursively), as paths relative to it; [] when dir does not exist. The lease
+// store's owner lock files (".lock-XX": at most 256, kept for good) are left out.
 std::vector<std::string> filesUnder(const std::filesystem::path& dir);
 
 // Sends ICMPv6 echo requests to `dst` from inside namespace `ns` (through `dev` for a link-local

@@ -277,16 +277,17 @@ TEST_P(PluginPerSpec, AddRecordsTheLeaseOnDisk) {
   ASSERT_EQ(o.status, 0) << o;
   const ipam::Ipv6Addr address = podAddress(o.doc);
   EXPECT_EQ(leaseFiles(), std::vector<std::string>{hex16(interfaceIdOf(address))});
-  EXPECT_EQ(readFile(leaseFileOf(address)),
-            std::string(kContainer) + "\neth0\n" + ipam::formatIpv6(address) + "\n");
+  EXPECT_EQ(readFile(leaseFileOf(address)), std::string(kContainer) + "\neth0\n" +
+                                                ipam::formatIpv6(address) + "\n" +
+                                                ipam::hostVethName(kContainer, "eth0") + "\n");
 }
 
 TEST_P(PluginPerSpec, AddBringsUpTheTunnelThenThePod) {
   Outcome o = add(kContainer, "eth0", GetParam());
   ASSERT_EQ(o.status, 0) << o;
   const std::string veth = ipam::hostVethName(kContainer, "eth0");
-  EXPECT_EQ(fake_.calls,
-            (std::vector<std::string>{"resolveNode", "ensureTunnel", "addPod " + veth}));
+  EXPECT_EQ(fake_.calls, (std::vector<std::string>{"resolveNode", "ensureTunnel",
+                                                   "linkAlias " + veth, "addPod " + veth}));
   ASSERT_EQ(fake_.ensured.size(), 1U);
   EXPECT_EQ(fake_.ensured[0].tunnelMtu(), 1480);
   EXPECT_EQ(ipam::formatPrefix(fake_.ensured[0].prefix.node64), kNode64);
@@ -556,13 +557,14 @@ TEST_F(PluginTest, DelLeavesOtherAttachmentsAlone) {
 TEST_F(PluginTest, DelOfNothingSucceedsTwice) {
   expectSilentSuccess(del());
   expectSilentSuccess(del());
-  const std::string ask = "findHostVeth " + ipam::hostVethName(kContainer, "eth0");
+  const std::string ask = "linkAlias " + ipam::hostVethName(kContainer, "eth0");
   EXPECT_EQ(std::count(fake_.calls.begin(), fake_.calls.end(), ask), 2);
   EXPECT_TRUE(fake_.deleted.empty()) << "nothing there, nothing deleted";
 }
 
-// DEL removes only the veth whose alias names this network, container and ifname (or none: an ADD
-// killed before it set one); another owner's veth of the same name stays, and the log says so.
+// DEL removes only the veth whose alias names this network, container and ifname; another
+// owner's veth of the same name stays, and so does one without an alias (not sixrd's: ADD marks
+// its veth right after creating it).
 TEST_F(PluginTest, DelLeavesAVethOfTheSameNameOwnedBySomeoneElse) {
   const std::string name = ipam::hostVethName(kContainer, "eth0");
   fake_.plantVeth(name, std::string("sixrd/another-net/eth0/") + kContainer);
@@ -571,7 +573,23 @@ TEST_F(PluginTest, DelLeavesAVethOfTheSameNameOwnedBySomeoneElse) {
   EXPECT_TRUE(fake_.deleted.empty());
   fake_.plantVeth(name, "");
   expectSilentSuccess(del());
-  EXPECT_TRUE(vethNames().empty()) << "a veth without an alias is a killed ADD's: DEL ends it";
+  EXPECT_EQ(vethNames(), std::set<std::string>{name}) << "DEL removed a veth without an alias";
+  EXPECT_TRUE(fake_.deleted.empty());
+  fake_.plantVeth(name, std::string("sixrd/") + kNetwork + "/eth0/" + kContainer);
+  expectSilentSuccess(del());
+  EXPECT_TRUE(vethNames().empty()) << "its own veth stays";
+}
+
+// An ADD killed between creating the veth and marking it leaves a veth without an alias under the
+// name its lease recorded: that one is this attachment's, and its DEL removes it.
+TEST_F(PluginTest, DelRemovesAnUnmarkedVethUnderTheNameItsLeaseRecorded) {
+  Outcome added = add();
+  ASSERT_EQ(added.status, 0) << added;
+  const std::string name = ipam::hostVethName(kContainer, "eth0");
+  fake_.pods[name].spec.alias = "";
+  expectSilentSuccess(del());
+  EXPECT_TRUE(vethNames().empty());
+  EXPECT_TRUE(leaseFiles().empty());
 }
 
 TEST_F(PluginTest, DelWorksWithoutNetns) {
@@ -648,6 +666,67 @@ TEST_F(PluginTest, CheckWithoutALeaseFails) {
     "ips": [{"address": "fd00:10:0:307::1234/128", "gateway": "fe80::1", "interface": 0}]
   })");
   expectError(check(prev), Code::kCheckFailed, {"no lease", kContainer});
+}
+
+// --- host veth names
+// ------------------------------------------------------------------------------
+
+// A device holding this attachment's hashed host veth name that is not its own (another network's
+// veth, one without an alias, a hash collision) is never touched: ADD takes the next candidate
+// name and records it in the lease, and DEL, CHECK and GC find the veth through it.
+TEST_F(PluginTest, AddSkipsAHostVethNameHeldByAnotherOwnerAndRecordsTheOneItTook) {
+  const std::string taken = ipam::hostVethName(kContainer, "eth0");
+  const std::string next = ipam::hostVethName(kContainer, "eth0", 1);
+  for (const std::string& foreign : {std::string("sixrd/another-net/eth0/") + kContainer,
+                                     std::string(""), std::string("an operator's veth")}) {
+    fake_ = fake::FakeDatapath();
+    fake_.plantVeth(taken, foreign);
+    Outcome added = add();
+    ASSERT_EQ(added.status, 0) << added;
+    EXPECT_EQ(added.doc["interfaces"][0]["name"], next) << foreign;
+    EXPECT_EQ(vethNames(), (std::set<std::string>{taken, next})) << foreign;
+    EXPECT_EQ(fake_.pods[taken].spec.alias, foreign) << "ADD changed the other device";
+    const ipam::Ipv6Addr address = podAddress(added.doc);
+    EXPECT_EQ(readFile(leaseFileOf(address)), std::string(kContainer) + "\neth0\n" +
+                                                  ipam::formatIpv6(address) + "\n" + next + "\n");
+    expectSilentSuccess(check(added.doc));
+    EXPECT_EQ(fake_.count("checkPod " + next), 1U);
+    expectSilentSuccess(
+        gc(json::parse(R"([{"containerID": "c0ffee0123456789", "ifname": "eth0"}])")));
+    EXPECT_EQ(vethNames(), (std::set<std::string>{taken, next})) << "GC removed a valid veth";
+    expectSilentSuccess(del());
+    EXPECT_EQ(vethNames(), std::set<std::string>{taken}) << foreign;
+    EXPECT_EQ(fake_.deleted, std::vector<std::string>{next});
+    EXPECT_TRUE(leaseFiles().empty());
+  }
+}
+
+TEST_F(PluginTest, AddWithEveryHostVethNameTakenIsA105NamingThemAndTakesNothing) {
+  for (unsigned i = 0; i < ipam::kMaxHostVethCandidates; ++i) {
+    fake_.plantVeth(ipam::hostVethName(kContainer, "eth0", i),
+                    "sixrd/another-net/x/" + std::to_string(i));
+  }
+  const std::set<std::string> before = vethNames();
+  expectError(
+      add(), Code::kConflict,
+      {ipam::hostVethName(kContainer, "eth0", 0), "sixrd/another-net/x/7", "leaves them alone"});
+  EXPECT_EQ(vethNames(), before);
+  EXPECT_TRUE(leaseFiles().empty());
+  EXPECT_EQ(fake_.count("addPod"), 0U);
+}
+
+// A lease an earlier release wrote has no host veth line: its veth has the hashed name.
+TEST_F(PluginTest, ALeaseWithoutAHostVethNameMeansTheHashedName) {
+  Outcome added = add();
+  ASSERT_EQ(added.status, 0) << added;
+  const ipam::Ipv6Addr address = podAddress(added.doc);
+  std::ofstream(leaseFileOf(address), std::ios::trunc) << kContainer << "\neth0\n"
+                                                       << ipam::formatIpv6(address) << "\n";
+  expectSilentSuccess(check(added.doc));
+  EXPECT_EQ(fake_.count("checkPod " + ipam::hostVethName(kContainer, "eth0")), 1U);
+  expectSilentSuccess(del());
+  EXPECT_TRUE(vethNames().empty());
+  EXPECT_TRUE(leaseFiles().empty());
 }
 
 // --- GC ------------------------------------------------------------------------------------------

@@ -176,6 +176,13 @@ class FakeDatapath : public tunnel::Datapath {
     return HostVeth{name, it->second.spec.alias, peerOf(name)};
   }
 
+  std::optional<std::string> linkAlias(const std::string& name) override {
+    calls.push_back("linkAlias " + name);
+    const auto it = pods.find(name);
+    if (it == pods.end()) return std::nullopt;
+    return it->second.spec.alias;
+  }
+
  private:
   [[nodiscard]] HostVeth::Peer peerOf(const std::string& name) const {
     const auto it = peers.find(name);
@@ -213,6 +220,9 @@ class ForwardingDatapath : public tunnel::Datapath {
   std::vector<HostVeth> listHostVeths() override { return target_.listHostVeths(); }
   std::optional<HostVeth> findHostVeth(const std::string& name) override {
     return target_.findHostVeth(name);
+  }
+  std::optional<std::string> linkAlias(const std::string& name) override {
+    return target_.linkAlias(name);
   }
 
  private:

@@ -99,5 +99,22 @@ TEST(HostVeth, NameIsSxPlus12LowercaseHexDigitsOfTheHash) {
             attachmentHash("abc123", "eth0") & 0xffffffffffffull);
 }
 
+// Candidate 0 is the name every release before the candidates had, so existing veths keep theirs;
+// the others are distinct names of the same form.
+TEST(HostVeth, CandidateNamesAreDistinctStableAndOfTheSameForm) {
+  EXPECT_EQ(hostVethName("abc123", "eth0", 0), "sxa60ed7f09000");
+  std::set<std::string> names;
+  for (unsigned attempt = 0; attempt < kMaxHostVethCandidates; ++attempt) {
+    const std::string name = hostVethName("abc123", "eth0", attempt);
+    EXPECT_EQ(name.size(), 14u) << attempt;
+    EXPECT_EQ(name.substr(0, 2), "sx") << attempt;
+    EXPECT_EQ(name.find_first_not_of("0123456789abcdef", 2), std::string::npos) << attempt;
+    EXPECT_EQ(name, hostVethName("abc123", "eth0", attempt)) << attempt;
+    names.insert(name);
+  }
+  EXPECT_EQ(names.size(), kMaxHostVethCandidates);
+  EXPECT_NE(hostVethName("abc123", "eth0", 1), hostVethName("abc123", "eth1", 1));
+}
+
 }  // namespace
 }  // namespace sixrd::ipam

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -307,6 +308,72 @@ TEST_F(LeaseStoreTest, NetworkNamesThatCouldEscapeTheDataDirAreRejected) {
   }
   EXPECT_NO_THROW(LeaseStore(dataDir_, "..a"));
   EXPECT_NO_THROW(LeaseStore(dataDir_, "my-net.v6"));
+}
+
+TEST_F(LeaseStoreTest, ALeaseRecordsTheHostVethItsAddMadeAndAnOldOneMeansTheHashedName) {
+  const Owner owner{"c0ffee", "eth0"};
+  const std::string veth = hostVethName("c0ffee", "eth0", 3);
+  const Lease made = store().acquire(owner, node64_, nullptr, veth);
+  EXPECT_EQ(made.hostVeth, veth);
+  EXPECT_EQ(readFile(fileOf(owner, 0)),
+            "c0ffee\neth0\n" + formatIpv6(made.address) + "\n" + veth + "\n");
+  ASSERT_TRUE(store().find(owner));
+  EXPECT_EQ(store().find(owner)->hostVeth, veth);
+  EXPECT_EQ(hostVethOf(*store().find(owner)), veth);
+  // An existing lease keeps the name it recorded.
+  EXPECT_EQ(store().acquire(owner, node64_, nullptr, hostVethName("c0ffee", "eth0", 5)).hostVeth,
+            veth);
+  // Written by a release before the record: three lines.
+  writeFile(fileOf(owner, 0), "c0ffee\neth0\n" + formatIpv6(made.address) + "\n");
+  ASSERT_TRUE(store().find(owner));
+  EXPECT_EQ(store().find(owner)->hostVeth, "");
+  EXPECT_EQ(hostVethOf(*store().find(owner)), hostVethName("c0ffee", "eth0"));
+  EXPECT_THROW(store().acquire({"x", "eth0"}, node64_, nullptr, "eth0"), InvalidInput);
+}
+
+// ADD and DEL of one attachment take its lock for their whole run: a second one waits.
+TEST_F(LeaseStoreTest, TheOwnerLockMakesASecondHolderWait) {
+  const Owner owner{"c0ffee", "eth0"};
+  // An owner on another of the 256 lock files does not wait.
+  Owner other{"other", "eth0"};
+  while ((attachmentHash(other.containerId, "eth0") & 0xff) ==
+         (attachmentHash("c0ffee", "eth0") & 0xff)) {
+    other.containerId += "x";
+  }
+  // The children are forked before the lock is taken (a child would otherwise inherit the held
+  // lock's descriptor, and the lock with it); a byte on the pipe tells them to go.
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  const auto waiter = [&](const Owner& who) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(go[1]);
+      char c = 0;
+      if (::read(go[0], &c, 1) != 1) ::_exit(2);
+      const auto l = store().lock(who);
+      ::_exit(0);
+    }
+    return pid;
+  };
+  const pid_t same = waiter(owner);
+  const pid_t free = waiter(other);
+  ASSERT_GT(same, 0);
+  ASSERT_GT(free, 0);
+  ::close(go[0]);
+  std::optional<LeaseStore::OwnerLock> held(store().lock(owner));
+  ASSERT_EQ(::write(go[1], "gg", 2), 2);
+  ::close(go[1]);
+  int status = 0;
+  EXPECT_EQ(::waitpid(free, &status, 0), free);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ::usleep(200 * 1000);
+  EXPECT_EQ(::waitpid(same, &status, WNOHANG), 0) << "took a lock another holder has";
+  held.reset();
+  EXPECT_EQ(::waitpid(same, &status, 0), same);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // Lock files are not leases, and scan() does not report them.
+  EXPECT_TRUE(store().list().empty());
+  EXPECT_TRUE(store().scan().empty());
 }
 
 TEST_F(LeaseStoreTest, EmptyOrPartialLeaseFilesAreNotOursAndDoNotCrash) {
