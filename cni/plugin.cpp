@@ -44,6 +44,10 @@ class Invocation {
         hostVeth_(ipam::hostVethName(request.containerId, request.ifname)) {}
 
   nlohmann::json add() {
+    // A plugin before sixrd in the chain: its result is merged into, and refused before anything
+    // is changed when it cannot be.
+    const bool chained = !config_.prevResult.is_null();
+    if (chained) checkPrevResult(config_.prevResult, config_.cniVersion);
     const tunnel::Node node = datapath_.resolveNode(spec_);
     const int mtu = podMtu(config_, node.underlayMtu);
     datapath_.ensureTunnel(spec_, node);
@@ -84,7 +88,9 @@ class Invocation {
     result.ips.push_back({ipam::formatIpv6(address) + "/128", std::string(tunnel::kGateway), 1});
     if (links.defaultRoute) result.routes.push_back({"::/0", std::string(tunnel::kGateway)});
     result.dns = config_.dns;
-    return toJson(result, config_.cniVersion);
+    if (!chained) return toJson(result, config_.cniVersion);
+    spdlog::info("prevResult: sixrd's interfaces, address and routes follow the earlier plugin's");
+    return mergeResult(config_.prevResult, result, config_.cniVersion);
   }
 
   void del() {

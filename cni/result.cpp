@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdint>
@@ -279,6 +280,86 @@ Result parseResult(const json& raw) {
     result.dns = *it;
   }
   return result;
+}
+
+void checkPrevResult(const json& prevResult, std::string_view version) {
+  static_cast<void>(parseResult(prevResult));
+  if (const auto it = prevResult.find("cniVersion"); it != prevResult.end() && !it->is_null()) {
+    const auto& prevVersion = it->get_ref<const std::string&>();
+    if (!prevVersion.empty() && prevVersion != version) {
+      throw Error(Code::kIncompatibleVersion,
+                  "prevResult.cniVersion \"" + prevVersion +
+                      "\" is not the network's cniVersion \"" + std::string(version) +
+                      "\": the runtime must pass the previous plugin's result in the network's "
+                      "version (check the cniVersion the plugin before sixrd prints)");
+    }
+  }
+}
+
+json mergeResult(const json& prevResult, const Result& own, std::string_view version) {
+  checkPrevResult(prevResult, version);
+  json out = toJson(own, version);
+  const bool ipsHaveVersion = compareVersions(version, "1.0.0") < 0;
+  const auto earlier = [&](const char* name) {
+    const auto it = prevResult.find(name);
+    return it == prevResult.end() || it->is_null() ? json::array() : *it;
+  };
+
+  json interfaces = earlier("interfaces");
+  const auto shift = static_cast<int>(interfaces.size());
+  for (auto& item : out["interfaces"]) interfaces.push_back(std::move(item));
+
+  json ips = earlier("ips");
+  for (auto& item : ips) {
+    if (ipsHaveVersion) {
+      if (!item.contains("version") || item["version"].is_null()) {
+        item["version"] = isIpv6Text(item["address"].get<std::string>()) ? "6" : "4";
+      }
+    } else {
+      item.erase("version");
+    }
+  }
+  for (auto& item : out["ips"]) {
+    if (item.contains("interface")) item["interface"] = item["interface"].get<int>() + shift;
+    ips.push_back(std::move(item));
+  }
+
+  json routes = earlier("routes");
+  const auto same = [](const json& a, const json& b) {
+    const auto text = [](const json& r, const char* key) {
+      const auto it = r.find(key);
+      return it == r.end() || it->is_null() ? std::string() : it->get<std::string>();
+    };
+    return text(a, "dst") == text(b, "dst") && text(a, "gw") == text(b, "gw");
+  };
+  json ownRoutes = std::move(out["routes"]);
+  for (auto& item : ownRoutes) {
+    if (std::none_of(routes.begin(), routes.end(), [&](const json& r) { return same(r, item); })) {
+      routes.push_back(std::move(item));
+    }
+  }
+
+  json dns = json::object();
+  if (const auto it = prevResult.find("dns"); it != prevResult.end() && it->is_object()) dns = *it;
+  if (own.dns.is_object()) {
+    for (const auto& [key, value] : own.dns.items()) {
+      const auto have = dns.find(key);
+      if (have == dns.end() || isEmptyDns(json{{key, *have}})) {
+        dns[key] = value;
+      } else if (have->is_array() && value.is_array()) {
+        for (const auto& entry : value) {
+          if (std::find(have->begin(), have->end(), entry) == have->end()) have->push_back(entry);
+        }
+      }
+    }
+  }
+
+  out["interfaces"] = std::move(interfaces);
+  out["ips"] = std::move(ips);
+  out["routes"] = std::move(routes);
+  out.erase("dns");
+  if (!isEmptyDns(dns)) out["dns"] = std::move(dns);
+  return out;
 }
 
 json errorJson(const Error& error, std::string_view version) {

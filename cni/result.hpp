@@ -51,6 +51,25 @@ nlohmann::json toJson(const Result& result, std::string_view version);
 // sixrd does not model (socketPath, pciID, route mtu/priority/...) are ignored.
 Result parseResult(const nlohmann::json& json);
 
+// ADD in a chain (a plugin before sixrd produced `prevResult`): sixrd's result `own` merged into
+// the earlier one, in `version` (the config's cniVersion). The earlier interfaces, ips and routes
+// come first and are kept as the earlier plugin wrote them (members sixrd does not model, e.g.
+// socketPath or a route's mtu, included); sixrd's follow, their ips[].interface shifted past the
+// earlier interfaces; a route of sixrd's equal in dst and gw to an earlier one is not repeated.
+// ips[].version is what `version` defines: set from the address family before 1.0.0 where the
+// earlier plugin left it out, removed from 1.0.0 on (the member no longer exists there).
+// dns: the earlier object, with each of sixrd's members added where the earlier one is absent or
+// empty; for arrays (nameservers, search, options) sixrd's entries the earlier list lacks are
+// appended (earlier ones first: the pod's resolver tries them in that order).
+// Throws what parseResult throws (code 6 malformed, code 1 unsupported version), and code 1 when
+// prevResult.cniVersion is set and is not `version` (a runtime passes the previous plugin's result
+// in the network's version; libcni injects the config's when it is missing).
+nlohmann::json mergeResult(const nlohmann::json& prevResult, const Result& own,
+                           std::string_view version);
+
+// The checks of mergeResult alone, for ADD to refuse a bad prevResult before it changes anything.
+void checkPrevResult(const nlohmann::json& prevResult, std::string_view version);
+
 // {"cniVersion", "code", "msg", "details"}; details omitted when empty. Bytes of msg/details that
 // are not valid UTF-8 become U+FFFD, so the document can always be serialized.
 nlohmann::json errorJson(const Error& error, std::string_view version);

@@ -17,10 +17,14 @@
 #     DEL, DEL again, DEL after the netns is gone;
 #   - sixrd + portmap + bandwidth + tuning: ADD, tuning's sysctls and MTU inside the pod,
 #     portmap's DNAT (and a real hostPort connection from node 2 over the tunnel), bandwidth's
-#     qdiscs, CHECK, DEL twice, nothing left.
+#     qdiscs, CHECK, DEL twice, nothing left;
+#   - loopback + sixrd (sixrd gets loopback's result as prevResult): the merged result (lo and its
+#     ips first, sixrd's after with the right indices and ips[].version), the pod's address, CHECK
+#     (0.4.0+), DEL.
 # cniVersion 1.1.0 (libcni 1.1.2 cannot parse 1.1.0 results) is driven by executing the plugin
 # the way a 1.1-aware runtime does: ADD, CHECK with prevResult, DEL twice, GC with
-# cni.dev/valid-attachments (removes exactly the others), STATUS 0, VERSION.
+# cni.dev/valid-attachments (removes exactly the others), ADD with a prevResult (merged; one of
+# another version refused with code 1), STATUS 0, VERSION.
 #
 # Prints "ok   <check>" / "FAIL <check>" per check and finally "SUMMARY libcni: N passed, M failed"
 # (tests/lib/harness.sh); exits non-zero on any failure. Diagnostics of failed checks go to
@@ -353,8 +357,57 @@ scenario_chain() { # VERSION
   del_netns "$tag"
 }
 
+# merged_ok VERSION NETNS RESULT_FILE NODE : sixrd after loopback (which reports lo with 127.0.0.1/8
+# and ::1/128): loopback's interface and ips first and unchanged, sixrd's after, its ips[].interface
+# pointing at its eth0 (shifted past lo), ips[].version as VERSION defines it.
+merged_ok() {
+  local v=$1 netns=$2 file=$3 n=$4 legacy=false pfx
+  is_legacy "$v" && legacy=true
+  pfx=$(node64 "$n")
+  pfx=${pfx%%::/64}
+  jq -e --arg v "$v" --arg ns "$netns" --arg pfx "$pfx:" --argjson legacy "$legacy" '
+    .cniVersion == $v
+    and (.interfaces | length) == 3
+    and .interfaces[0].name == "lo"
+    and (.interfaces[1].name | startswith("sx")) and ((.interfaces[1].sandbox // "") == "")
+    and .interfaces[2].name == "eth0" and .interfaces[2].sandbox == $ns
+    and (.ips | length) == 3
+    and .ips[0].address == "127.0.0.1/8" and .ips[0].interface == 0
+    and .ips[1].address == "::1/128" and .ips[1].interface == 0
+    and (.ips[2].address | startswith($pfx) and endswith("/128"))
+    and .ips[2].interface == 2 and .ips[2].gateway == "fe80::1"
+    and (if $legacy then [.ips[].version] == ["4", "6", "6"] else all(.ips[]; has("version") | not) end)
+    and ([.routes[] | select(.dst == "::/0" and .gw == "fe80::1")] | length) == 1
+  ' "$file" || { cat "$file"; return 1; }
+}
+
+# sixrd as a chained plugin: loopback runs first and produces a result, libcni hands it to sixrd
+# as prevResult, sixrd merges into it.
+scenario_prev() { # VERSION
+  local v=$1 tag id list netns res addr
+  tag=p${v//./}
+  id=conf-$tag
+  list=$E2E_STATE/$tag.conflist
+  res=$E2E_STATE/$tag.result
+  conflist "$v" "$list" '{"type": "loopback"}' "$(sixrd_plugin 1)"
+  echo "== cniVersion $v: loopback + sixrd through libcni (sixrd gets a prevResult)"
+  netns=$(new_netns "$tag")
+  expect "$v loopback+sixrd ADD succeeds" to_file "$res" drv 1 add "$list" "$netns" "$id"
+  expect "$v merged result: loopback's lo and ips first, sixrd's after, indices right" \
+    merged_ok "$v" "$netns" "$res" 1
+  addr=$(jq -r '.ips[2].address | split("/")[0]' "$res" 2>/dev/null) || addr=none
+  expect "$v the pod holds the merged result's sixrd address on eth0 (ip -j)" \
+    eval 'ip -n "$(pod_ns_of "$netns")" -j addr show dev eth0 | jq -e --arg a "$addr" "any(.[0].addr_info[]; .local == \$a)"'
+  if has_check "$v"; then
+    expect "$v loopback+sixrd CHECK with the merged result succeeds" drv 1 check "$list" "$netns" "$id"
+  fi
+  expect "$v loopback+sixrd DEL succeeds" drv 1 del "$list" "$netns" "$id"
+  expect "$v ... and left no veth and no lease" all_gone 1 "$netns" "$id"
+  del_netns "$tag"
+}
+
 scenario_11() {
-  local v=1.1.0 conf res_a nsa nsb nsc nsd other
+  local v=1.1.0 conf res_a nsa nsb nsc nsd other nsp prev
   echo "== cniVersion 1.1.0: sixrd executed directly (libcni 1.1.2 cannot parse 1.1.0 results)"
   conf=$(plugin_conf "$v" 1)
   res_a=$E2E_STATE/gc-a.result
@@ -365,6 +418,10 @@ scenario_11() {
   nsb=$(new_netns gc-b)
   nsc=$(new_netns gc-c)
   nsd=$(new_netns gc-d)
+  nsp=$(new_netns gc-p)
+  # shellcheck disable=SC2034 # read by the eval below
+  prev=$(jq -nc --arg ns "$nsp" '{cniVersion: "1.1.0", interfaces: [{name: "lo", mac: "00:00:00:00:00:00", sandbox: $ns}],
+    ips: [{address: "127.0.0.1/8", interface: 0}, {address: "::1/128", interface: 0}]}')
   expect "1.1.0 ADD A (gc-a/eth0)" to_file "$res_a" direct 1 ADD gc-a eth0 "$nsa" "$conf"
   expect "1.1.0 ADD result is a valid 1.1.0 result" result_ok "$v" "$nsa" "$res_a" 1
   expect "1.1.0 result: the pod interface carries mtu 1480 (new in 1.1.0)" \
@@ -399,6 +456,12 @@ scenario_11() {
     direct 1 GC "" "" "" "$(plugin_conf "$v" 1 "$(jq -c '. + {"cni.dev/valid-attachments": []}' <<<"$other")" other)"
   expect "1.1.0 ... it removed D only" \
     eval 'equals "$(lease_owners 1 other)" "" && equals "$(lease_owners 1)" "gc-a/eth0" && equals "$(host_veths 1 | wc -w)" 1'
+  expect "1.1.0 ADD P with a prevResult (as a runtime passes loopback's): merged, indices right" \
+    eval 'direct 1 ADD gc-p eth0 "$nsp" "$(plugin_conf "$v" 1 "{\"prevResult\": $prev}")" >"$E2E_STATE/gc-p.result" && merged_ok "$v" "$nsp" "$E2E_STATE/gc-p.result" 1'
+  expect "1.1.0 ADD with a prevResult of another version fails with code 1, nothing made" \
+    eval 'fails_with 1 direct 1 ADD gc-q eth0 "$nsp" "$(plugin_conf "$v" 1 "{\"prevResult\": {\"cniVersion\": \"1.0.0\"}}")" && no_trace 1 gc-q'
+  expect "1.1.0 DEL P succeeds" direct 1 DEL gc-p eth0 "$nsp" "$conf"
+  del_netns gc-p
   expect "1.1.0 DEL A succeeds" direct 1 DEL gc-a eth0 "$nsa" "$conf"
   expect "1.1.0 DEL A again succeeds" direct 1 DEL gc-a eth0 "$nsa" "$conf"
   expect "1.1.0 DEL of the GC'd B and C succeeds" \
@@ -420,8 +483,8 @@ t0=$SECONDS
 underlay_up
 mkdir -p "$BIN" "$CACHE"
 install -m 0755 "$SIXRD" "$BIN/sixrd"
-for p in portmap bandwidth tuning; do ln -s "/usr/lib/cni/$p" "$BIN/$p"; done
-echo "== setup: 2 nodes on $E2E_UNDERLAY, prefix $E2E_PREFIX, CNI bin dir $BIN (sixrd portmap bandwidth tuning)"
+for p in portmap bandwidth tuning loopback; do ln -s "/usr/lib/cni/$p" "$BIN/$p"; done
+echo "== setup: 2 nodes on $E2E_UNDERLAY, prefix $E2E_PREFIX, CNI bin dir $BIN (sixrd portmap bandwidth tuning loopback)"
 expect "VERSION through libcni lists 0.3.0 .. 1.1.0" \
   eval 'ip netns exec "$(node_ns 1)" "$DRIVER" version --type sixrd --bin-dirs "$BIN" |
         jq -e ".supportedVersions | sort == [\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]"'
@@ -432,6 +495,7 @@ expect "node2 tunnel up (ADD/DEL of a throwaway pod)" \
 for v in "${VERSIONS[@]}"; do
   scenario_sixrd "$v"
   scenario_chain "$v"
+  scenario_prev "$v"
 done
 scenario_11
 

@@ -312,6 +312,129 @@ TEST_P(PluginPerSpec, MtuLargerThanTheTunnelAllowsIsRefusedBeforeAnythingIsMade)
   EXPECT_TRUE(leaseFiles().empty());
 }
 
+// --- ADD with a prevResult (a plugin before sixrd in the chain) -------------------------------
+
+// What a plugin before sixrd printed, in `version` (0.3.x/0.4.0 results may omit ips[].version;
+// net0 carries members sixrd does not model).
+json earlierResult(std::string_view version) {
+  return {{"cniVersion", version},
+          {"interfaces",
+           {{{"name", "lo"}, {"mac", "00:00:00:00:00:00"}, {"sandbox", kNetns}},
+            {{"name", "net0"}, {"sandbox", kNetns}, {"socketPath", "/run/vhost.sock"}}}},
+          {"ips",
+           {{{"address", "127.0.0.1/8"}, {"interface", 0}},
+            {{"address", "10.1.0.5/24"}, {"gateway", "10.1.0.1"}, {"interface", 1}}}},
+          {"routes", {{{"dst", "0.0.0.0/0"}, {"gw", "10.1.0.1"}, {"priority", 7}}}},
+          {"dns", {{"nameservers", {"10.96.0.10"}}, {"search", {"svc.cluster.local"}}}}};
+}
+
+TEST_P(PluginPerSpec, AddMergesIntoThePrevResult) {
+  const std::string_view v = GetParam();
+  const json dns = {{"nameservers", {"10.96.0.10", "fd00:10:96::a"}},
+                    {"search", {"cluster.local"}},
+                    {"domain", "example.org"}};
+  Outcome o = run(containerEnv("ADD"), config(v, {{"prevResult", earlierResult(v)}, {"dns", dns}}));
+  ASSERT_EQ(o.status, 0) << o;
+  const json& r = o.doc;
+  EXPECT_EQ(r["cniVersion"], v);
+
+  // The earlier interfaces first and as they were; sixrd's host veth and pod interface after.
+  ASSERT_EQ(r["interfaces"].size(), 4U) << o;
+  EXPECT_EQ(r["interfaces"][0], earlierResult(v)["interfaces"][0]);
+  EXPECT_EQ(r["interfaces"][1], earlierResult(v)["interfaces"][1]) << "socketPath kept";
+  EXPECT_EQ(r["interfaces"][2]["name"], ipam::hostVethName(kContainer, "eth0"));
+  EXPECT_EQ(r["interfaces"][3]["name"], "eth0");
+  EXPECT_EQ(r["interfaces"][3]["sandbox"], kNetns);
+
+  // The earlier ips keep their indices; sixrd's points at its pod interface, shifted by two.
+  ASSERT_EQ(r["ips"].size(), 3U) << o;
+  EXPECT_EQ(r["ips"][0]["address"], "127.0.0.1/8");
+  EXPECT_EQ(r["ips"][0]["interface"], 0);
+  EXPECT_EQ(r["ips"][1]["address"], "10.1.0.5/24");
+  EXPECT_EQ(r["ips"][1]["gateway"], "10.1.0.1");
+  EXPECT_EQ(r["ips"][1]["interface"], 1);
+  const json& mine = r["ips"][2];
+  EXPECT_EQ(mine["interface"], 3);
+  EXPECT_EQ(r["interfaces"][mine["interface"].get<int>()]["name"], "eth0");
+  EXPECT_EQ(mine["gateway"], "fe80::1");
+  const std::string address = mine["address"].get<std::string>();
+  EXPECT_TRUE(address.starts_with("fd00:10:0:307:") && address.ends_with("/128")) << o;
+  for (const json& ip : r["ips"]) {
+    if (before(v, "1.0.0")) {
+      const bool v6 = ip["address"].get<std::string>().find(':') != std::string::npos;
+      EXPECT_EQ(ip["version"], v6 ? "6" : "4") << "ips[].version is required before 1.0.0: " << o;
+    } else {
+      EXPECT_FALSE(ip.contains("version")) << "ips[].version was dropped in 1.0.0: " << o;
+    }
+  }
+
+  ASSERT_EQ(r["routes"].size(), 2U) << o;
+  EXPECT_EQ(r["routes"][0], earlierResult(v)["routes"][0]) << "the route's priority kept";
+  EXPECT_EQ(r["routes"][1], json({{"dst", "::/0"}, {"gw", "fe80::1"}}));
+
+  // dns: the earlier lists first, sixrd's entries they lack appended; a member only sixrd has.
+  EXPECT_EQ(r["dns"]["nameservers"], json({"10.96.0.10", "fd00:10:96::a"})) << o;
+  EXPECT_EQ(r["dns"]["search"], json({"svc.cluster.local", "cluster.local"})) << o;
+  EXPECT_EQ(r["dns"]["domain"], "example.org") << o;
+
+  // The merged result is what the runtime hands to CHECK (and the next plugin): CHECK accepts it.
+  if (!before(v, "0.4.0")) expectSilentSuccess(check(r, v));
+}
+
+TEST_P(PluginPerSpec, AddKeepsAnEarlierDefaultRouteAndAddsNoDuplicate) {
+  const std::string_view v = GetParam();
+  json prev = earlierResult(v);
+  prev["routes"] = {{{"dst", "::/0"}, {"gw", "fe80::1"}}};
+  Outcome o = run(containerEnv("ADD"), config(v, {{"prevResult", prev}}));
+  ASSERT_EQ(o.status, 0) << o;
+  EXPECT_EQ(o.doc["routes"], prev["routes"]) << o;
+  EXPECT_EQ(o.doc["dns"], prev["dns"]) << "no dns in the config: the earlier one as it was";
+}
+
+TEST_P(PluginPerSpec, AddWithAnEmptyPrevResultGivesSixrdsOwnResult) {
+  const std::string_view v = GetParam();
+  Outcome chained = run(containerEnv("ADD"), config(v, {{"prevResult", {{"cniVersion", v}}}}));
+  ASSERT_EQ(chained.status, 0) << chained;
+  fake_ = fake::FakeDatapath();
+  fs::remove_all(dataDir_);
+  Outcome alone = add(kContainer, "eth0", v);
+  ASSERT_EQ(alone.status, 0) << alone;
+  EXPECT_EQ(chained.doc, alone.doc);
+}
+
+// A prevResult sixrd cannot merge into is refused before anything is made.
+TEST_P(PluginPerSpec, AddRefusesAPrevResultItCannotMergeInto) {
+  const std::string_view v = GetParam();
+  const std::string other = v == "1.0.0" ? "0.4.0" : "1.0.0";
+  struct Case {
+    json prev;
+    Code code;
+    std::vector<std::string> fragments;
+  };
+  json badIp = earlierResult(v);
+  badIp["ips"][1].erase("address");
+  json badIndex = earlierResult(v);
+  badIndex["ips"][0]["interface"] = 2;
+  const std::vector<Case> cases = {
+      {json::array(), Code::kDecodeFailure, {"prevResult must be an object"}},
+      {badIp, Code::kDecodeFailure, {"prevResult.ips[1].address is missing"}},
+      {badIndex, Code::kDecodeFailure, {"prevResult.ips[0].interface 2 is not an index"}},
+      {{{"cniVersion", "0.2.0"}, {"ip4", {{"ip", "10.0.0.1/24"}}}},
+       Code::kIncompatibleVersion,
+       {"prevResult.cniVersion \"0.2.0\" is not supported"}},
+      {earlierResult(other),
+       Code::kIncompatibleVersion,
+       {"prevResult.cniVersion \"" + other + "\"", "network's cniVersion \"" + std::string(v)}},
+  };
+  for (const Case& c : cases) {
+    Outcome o = run(containerEnv("ADD"), config(v, {{"prevResult", c.prev}}));
+    expectError(o, c.code, c.fragments);
+    EXPECT_EQ(o.doc["cniVersion"], v);
+    EXPECT_TRUE(fake_.calls.empty()) << "refused before touching the kernel: " << c.prev;
+    EXPECT_TRUE(leaseFiles().empty()) << c.prev;
+  }
+}
+
 // --- verbs that exist only from some version ----------------------------------------------------
 
 TEST_P(PluginPerSpec, CheckExistsFrom040) {

@@ -175,6 +175,63 @@ TEST(CniResult, ParseResultTolerates110Extras) {
   EXPECT_EQ(parseResult(prev).interfaces[0].mtu, 9000);
 }
 
+// mergeResult, per spec version that has prevResult (every one sixrd speaks).
+class MergePerSpec : public ::testing::TestWithParam<std::string_view> {};
+INSTANTIATE_TEST_SUITE_P(Cni, MergePerSpec, ::testing::ValuesIn(kSupportedVersions));
+
+TEST_P(MergePerSpec, IpsVersionIsWhatTheSpecVersionDefines) {
+  const std::string_view v = GetParam();
+  const json prev = {{"cniVersion", v},
+                     {"interfaces", {{{"name", "lo"}}}},
+                     {"ips",
+                      {{{"address", "127.0.0.1/8"}, {"interface", 0}},
+                       {{"address", "::1/128"}, {"version", "6"}, {"interface", 0}}}}};
+  Result own;
+  own.interfaces = {{"sx1", "", std::nullopt, ""}, {"eth0", "", 1480, "/ns"}};
+  own.ips = {{"fd00::5/128", "fe80::1", 1}};
+  const json out = mergeResult(prev, own, v);
+  ASSERT_EQ(out["ips"].size(), 3U) << out;
+  const bool legacy = compareVersions(v, "1.0.0") < 0;
+  EXPECT_EQ(out["ips"][0].value("version", "-"), legacy ? "4" : "-") << out;
+  EXPECT_EQ(out["ips"][1].value("version", "-"), legacy ? "6" : "-") << out;
+  EXPECT_EQ(out["ips"][2].value("version", "-"), legacy ? "6" : "-") << out;
+  EXPECT_EQ(out["ips"][2]["interface"], 2) << out;
+  EXPECT_EQ(out["interfaces"][2].contains("mtu"), compareVersions(v, "1.1.0") >= 0) << out;
+  EXPECT_FALSE(out.contains("dns")) << "both empty: omitted, as in sixrd's own result";
+}
+
+TEST_P(MergePerSpec, DnsFillsWhatTheEarlierResultLeftEmpty) {
+  const std::string_view v = GetParam();
+  const json prev = {{"cniVersion", v},
+                     {"dns", {{"nameservers", json::array()}, {"domain", "a.example"}}}};
+  Result own;
+  own.dns = {{"nameservers", {"fd00::53"}}, {"domain", "b.example"}, {"options", {"ndots:5"}}};
+  const json out = mergeResult(prev, own, v);
+  EXPECT_EQ(
+      out["dns"],
+      json({{"nameservers", {"fd00::53"}}, {"domain", "a.example"}, {"options", {"ndots:5"}}}))
+      << out;
+}
+
+TEST_P(MergePerSpec, APrevResultWithoutCniVersionIsReadInTheNetworksVersion) {
+  Result own;
+  EXPECT_EQ(mergeResult(json::object(), own, GetParam())["cniVersion"], GetParam());
+}
+
+TEST_P(MergePerSpec, APrevResultOfAnotherVersionIsRefused) {
+  const std::string_view v = GetParam();
+  for (const std::string_view other : kSupportedVersions) {
+    if (other == v) continue;
+    try {
+      checkPrevResult({{"cniVersion", other}}, v);
+      ADD_FAILURE() << "accepted a " << other << " prevResult in a " << v << " network";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), Code::kIncompatibleVersion);
+      EXPECT_NE(std::string(e.what()).find("prevResult.cniVersion"), std::string::npos);
+    }
+  }
+}
+
 void expectMalformed(const json& prev, const std::string& message,
                      Code code = Code::kDecodeFailure) {
   try {
