@@ -312,7 +312,8 @@ json mergeResult(const json& prevResult, const Result& own, std::string_view ver
   json ips = earlier("ips");
   for (auto& item : ips) {
     if (ipsHaveVersion) {
-      if (!item.contains("version") || item["version"].is_null()) {
+      // libcni re-encodes a 0.3.x/0.4.0 result that lacked it as "version": "".
+      if (!item.contains("version") || item["version"].is_null() || item["version"] == "") {
         item["version"] = isIpv6Text(item["address"].get<std::string>()) ? "6" : "4";
       }
     } else {

@@ -185,17 +185,20 @@ TEST_P(MergePerSpec, IpsVersionIsWhatTheSpecVersionDefines) {
                      {"interfaces", {{{"name", "lo"}}}},
                      {"ips",
                       {{{"address", "127.0.0.1/8"}, {"interface", 0}},
-                       {{"address", "::1/128"}, {"version", "6"}, {"interface", 0}}}}};
+                       {{"address", "::1/128"}, {"version", "6"}, {"interface", 0}},
+                       {{"address", "10.0.0.1/8"}, {"version", ""}, {"interface", 0}}}}};
   Result own;
   own.interfaces = {{"sx1", "", std::nullopt, ""}, {"eth0", "", 1480, "/ns"}};
   own.ips = {{"fd00::5/128", "fe80::1", 1}};
   const json out = mergeResult(prev, own, v);
-  ASSERT_EQ(out["ips"].size(), 3U) << out;
+  ASSERT_EQ(out["ips"].size(), 4U) << out;
   const bool legacy = compareVersions(v, "1.0.0") < 0;
   EXPECT_EQ(out["ips"][0].value("version", "-"), legacy ? "4" : "-") << out;
   EXPECT_EQ(out["ips"][1].value("version", "-"), legacy ? "6" : "-") << out;
-  EXPECT_EQ(out["ips"][2].value("version", "-"), legacy ? "6" : "-") << out;
-  EXPECT_EQ(out["ips"][2]["interface"], 2) << out;
+  EXPECT_EQ(out["ips"][2].value("version", "-"), legacy ? "4" : "-")
+      << "libcni's \"version\": \"\" (a 0.3.x result without it, re-encoded): " << out;
+  EXPECT_EQ(out["ips"][3].value("version", "-"), legacy ? "6" : "-") << out;
+  EXPECT_EQ(out["ips"][3]["interface"], 2) << out;
   EXPECT_EQ(out["interfaces"][2].contains("mtu"), compareVersions(v, "1.1.0") >= 0) << out;
   EXPECT_FALSE(out.contains("dns")) << "both empty: omitted, as in sixrd's own result";
 }
