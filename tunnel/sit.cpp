@@ -6,15 +6,18 @@
 #include <linux/if_tunnel.h>
 #include <netlink/errno.h>
 #include <netlink/route/link/sit.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "tunnel/nl.hpp"
+#include "tunnel/probe_name.hpp"
 #include "tunnel/sysctl.hpp"
 
 namespace sixrd::tunnel {
@@ -391,17 +394,60 @@ std::vector<std::string> verifyTunnel(nl_sock* sock, const NodeSpec& spec, const
   return out;
 }
 
+std::vector<std::string> removeDeadProbes(nl_sock* sock) {
+  nl_cache* raw = nullptr;
+  nl::check(rtnl_link_alloc_cache(sock, AF_UNSPEC, &raw), "dump", "links");
+  const nl::Cache cache(raw);
+  std::vector<std::string> removed;
+  for (nl_object* o = nl_cache_get_first(cache.get()); o != nullptr; o = nl_cache_get_next(o)) {
+    auto* link = reinterpret_cast<rtnl_link*>(o);
+    const char* name = rtnl_link_get_name(link);
+    if (name == nullptr) continue;
+    const std::optional<int> pid = probeDevicePid(name);
+    if (!pid || !isSit(link)) continue;
+    // EPERM: the process exists (another user's); only ESRCH says it is gone.
+    if (kill(*pid, 0) == 0 || errno != ESRCH) {
+      spdlog::debug("probe device {} left alone: process {} is running", name, *pid);
+      continue;
+    }
+    const int rc = rtnl_link_delete(sock, link);
+    if (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) continue;  // its owner removed it after all
+    if (rc < 0) {
+      spdlog::warn("cannot remove probe device {} of process {} (not running): {}", name, *pid,
+                   nl_geterror(rc));
+      continue;
+    }
+    spdlog::info(
+        "removed sit device {}: the probe of sixrd process {}, which is no longer running (killed "
+        "before it removed it, e.g. at a probe timeout)",
+        name, *pid);
+    removed.emplace_back(name);
+  }
+  return removed;
+}
+
 bool sitAvailable(nl_sock* sock, const NodeSpec& spec) {
+  removeDeadProbes(sock);
   if (const nl::Link link = nl::findLink(sock, spec.tunnel); link && isSit(link.get())) return true;
-  // A throw-away device answers for certain (it also makes the kernel autoload sit.ko).
-  const std::string probe = fmt::format("sxprobe{}", getpid() % 100000);
+  // A throw-away device answers for certain (it also makes the kernel autoload sit.ko). Named
+  // after this process, so a later run can tell one left behind by a killed process (above).
+  const std::string probe = fmt::format("{}{}", kProbePrefix, getpid());
   const auto link = nl::alloc<nl::Link>();
   nl::check(rtnl_link_set_type(link.get(), "sit"), "set type sit", probe);
   rtnl_link_set_name(link.get(), probe.c_str());
   const int rc = rtnl_link_add(sock, link.get(), NLM_F_CREATE | NLM_F_EXCL);
   if (isUnsupported(rc)) return false;
+  if (rc == -NLE_EXIST) {
+    // The same pid in another pid namespace (the plugin on the host, status in a container)
+    // probing right now: its sit device answers the question; it is not ours to remove.
+    if (const nl::Link other = nl::findLink(sock, probe); other && isSit(other.get())) return true;
+  }
   nl::check(rc, "create probe sit device", probe);
-  nl::check(rtnl_link_delete(sock, link.get()), "delete probe sit device", probe);
+  const int deleted = rtnl_link_delete(sock, link.get());
+  // Gone already: a run in another pid namespace took it for a dead process's.
+  if (deleted != -NLE_NODEV && deleted != -NLE_OBJ_NOTFOUND) {
+    nl::check(deleted, "delete probe sit device", probe);
+  }
   return true;
 }
 

@@ -20,8 +20,16 @@ void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node);
 // Human-readable differences; empty when the tunnel matches.
 std::vector<std::string> verifyTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node);
 
-// Whether sit devices can be created here (the existing tunnel, or a throw-away probe device).
+// Whether sit devices can be created here (the existing tunnel, or a throw-away probe device
+// sxprobe<pid>, deleted at once). Removes dead processes' probe devices first (removeDeadProbes).
+// Throws NetlinkError.
 bool sitAvailable(nl_sock* sock, const NodeSpec& spec);
+
+// Deletes the sit devices of this namespace named sxprobe<pid> whose pid is no running process
+// (in this pid namespace): probes of sixrd runs killed before they removed theirs. Logs each one
+// removed; names of other devices, other kinds and live pids are left alone. Returns the names
+// removed. Throws NetlinkError when the links cannot be listed.
+std::vector<std::string> removeDeadProbes(nl_sock* sock);
 
 // Deletes the sit device `name` of `network` and the unreachable /64 routes inside its 6rd prefix.
 // See Datapath::removeTunnel. Throws Conflict, NetlinkError.
