@@ -438,9 +438,12 @@ bool sitAvailable(nl_sock* sock, const NodeSpec& spec) {
   const int rc = rtnl_link_add(sock, link.get(), NLM_F_CREATE | NLM_F_EXCL);
   if (isUnsupported(rc)) return false;
   if (rc == -NLE_EXIST) {
-    // The same pid in another pid namespace (the plugin on the host, status in a container)
-    // probing right now: its sit device answers the question; it is not ours to remove.
-    if (const nl::Link other = nl::findLink(sock, probe); other && isSit(other.get())) return true;
+    // The kernel knows sit: it refuses a second sit device with the endpoints of one it has (the
+    // sit0 fallback device has these, in every namespace once sit.ko is loaded), or the name is a
+    // sit device of the same pid in another pid namespace (the plugin on the host, status in a
+    // container) probing right now. Nothing was created.
+    const nl::Link other = nl::findLink(sock, probe);
+    if (!other || isSit(other.get())) return true;
   }
   nl::check(rc, "create probe sit device", probe);
   const int deleted = rtnl_link_delete(sock, link.get());
