@@ -11,6 +11,7 @@
 
 #include "install/doctor.hpp"
 #include "install/egress.hpp"
+#include "install/liveness.hpp"
 #include "tunnel/probe.hpp"
 
 namespace sixrd::install {
@@ -124,8 +125,11 @@ struct Commands::Impl {
   bool wait = false;
   Flags statusFlags;
   std::string statusConf;
+  bool statusLiveness = false;
+  std::string statusHeartbeat;
   Flags daemonFlags;
   std::string daemonConf;
+  std::string daemonHeartbeat;
   int interval = 60;
   Flags doctorFlags;
   std::string doctorConf;
@@ -250,7 +254,18 @@ struct Commands::Impl {
     return 0;
   }
 
+  std::filesystem::path heartbeatPath(const Flags& flags, const std::string& conf,
+                                      const std::string& given) const {
+    if (!given.empty()) return given;
+    return defaultHeartbeatPath(paths(flags, false).hostRoot, confPath(flags, conf));
+  }
+
   int runStatus(std::string_view logLevel) {
+    if (statusLiveness) {
+      const Liveness live = checkLiveness(heartbeatPath(statusFlags, statusConf, statusHeartbeat));
+      out << "sixrd status: " << live.line << '\n';
+      return live.alive ? 0 : 1;
+    }
     const std::string level = logLevel == "trace" || logLevel == "debug" || logLevel == "info"
                                   ? std::string(logLevel)
                                   : "off";
@@ -332,6 +347,7 @@ struct Commands::Impl {
     s.conf = confPath(daemonFlags, daemonConf);
     s.intervalSeconds = interval;
     s.hostRoot = paths(daemonFlags, false).hostRoot;
+    s.heartbeat = heartbeatPath(daemonFlags, daemonConf, daemonHeartbeat);
     if (auto v = daemonFlags.get(kReclaimGrace, env); v && !v->empty()) {
       s.reclaimGraceSeconds = parseInt(kReclaimGrace, *v);
     }
@@ -407,22 +423,38 @@ Commands::Commands(CLI::App& app, Context context, cni::Environment env, std::os
       "status",
       "Run the CNI STATUS checks (node IPv4 found, MTU usable, sit available) on this node's "
       "sixrd configuration and print one line. Exit 0 when the plugin can serve ADD, 1 when not "
-      "(a DaemonSet's liveness probe).");
+      "(the DaemonSet's readinessProbe: a restart would not change it).\nWith --liveness, "
+      "instead: whether `sixrd daemon` is still going round its loop (the DaemonSet's "
+      "livenessProbe). The daemon writes a heartbeat file at the start of every round; exit 1 "
+      "when it is missing or older than 3 rounds of the daemon's --interval (which the file "
+      "records), i.e. the daemon is stuck and a restart helps. Neither the tunnel nor the kernel "
+      "is looked at.");
   m.statusCmd->add_option("--conf", m.statusConf,
                           "network configuration (list) file (default: the one install writes)");
   addPathFlags(m.statusFlags, m.statusCmd, false);
+  m.statusCmd->add_flag("--liveness", m.statusLiveness,
+                        "check the daemon's heartbeat instead of the plugin (see above)");
+  m.statusCmd->add_option("--heartbeat", m.statusHeartbeat,
+                          "the daemon's heartbeat file, for --liveness (default: "
+                          "<host-root>/run/sixrd/.daemon-<conflist file name>.heartbeat, where "
+                          "`sixrd daemon` with the same flags writes it)");
 
   m.daemonCmd = app.add_subcommand(
       "daemon",
       "Keep the tunnel up: every --interval seconds, re-read the configuration and repair the "
       "tunnel if it drifted, and reclaim the leases and host veths of pods whose DEL never "
-      "reached sixrd (a chained plugin failed first). Exits 0 on SIGTERM or SIGINT. The "
-      "DaemonSet's long-running container.");
+      "reached sixrd (a chained plugin failed first). Each round first writes a heartbeat file "
+      "(`sixrd status --liveness` checks it). Exits 0 on SIGTERM or SIGINT. The DaemonSet's "
+      "long-running container.");
   m.daemonCmd->add_option("--conf", m.daemonConf,
                           "network configuration (list) file (default: the one install writes)");
   addPathFlags(m.daemonFlags, m.daemonCmd, false);
   m.daemonCmd->add_option("--interval", m.interval, "seconds between checks")
       ->capture_default_str();
+  m.daemonCmd->add_option("--heartbeat", m.daemonHeartbeat,
+                          "file written at the start of every round, for `sixrd status "
+                          "--liveness` (default: <host-root>/run/sixrd/.daemon-<conflist file "
+                          "name>.heartbeat)");
   m.daemonFlags.add(m.daemonCmd, kReclaimGrace,
                     "seconds a lease without host veth must be old before it is released (DEL "
                     "never reached sixrd: a chained plugin failed first); 0: no reclaim",

@@ -21,6 +21,7 @@
 #include "cni/version.hpp"
 #include "install/egress.hpp"
 #include "install/files.hpp"
+#include "install/liveness.hpp"
 #include "install/reclaim.hpp"
 #include "ipam/lease_store.hpp"
 
@@ -782,7 +783,23 @@ int runDaemon(const DaemonSettings& settings, const Context& context) {
   std::string lastProblem;
   std::optional<ipam::Ipv4Addr> lastNodeIp;
   std::vector<std::string> lastStale;
+  std::string lastHeartbeatProblem;
   for (int round = 1;; ++round) {
+    if (!settings.heartbeat.empty()) {
+      // First thing in the round: a round that hangs leaves the heartbeat aging.
+      std::string heartbeatProblem;
+      try {
+        writeHeartbeat(settings.heartbeat,
+                       {getpid(), round, settings.intervalSeconds, bootSeconds()});
+      } catch (const std::exception& e) {
+        heartbeatProblem = fmt::format("cannot write the heartbeat {} (liveness will fail): {}",
+                                       settings.heartbeat.string(), e.what());
+      }
+      if (heartbeatProblem != lastHeartbeatProblem && !heartbeatProblem.empty()) {
+        spdlog::warn("{}", heartbeatProblem);
+      }
+      lastHeartbeatProblem = heartbeatProblem;
+    }
     std::string problem;
     try {
       const auto datapath = context.makeDatapath();

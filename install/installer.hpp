@@ -344,6 +344,9 @@ struct DaemonSettings {
   int rounds = 0;
   std::filesystem::path hostRoot = "/";
   int reclaimGraceSeconds = 60;  // lease age before reclaim may release it; 0: no reclaim
+  // Written at the start of every round (install/liveness.hpp); empty: none. A failed write is
+  // logged (once per new problem) and retried next round.
+  std::filesystem::path heartbeat;
 };
 int runDaemon(const DaemonSettings& settings, const Context& context);
 

@@ -189,16 +189,27 @@ def main():
     c.check(probe[:2] == ["/sixrd", "status"], "the readinessProbe execs `sixrd status`")
     c.check("--host-root" in probe and probe[probe.index("--host-root") + 1] == HOST_ROOT,
             f"the readinessProbe reads the conflist under {HOST_ROOT}")
-    live = ((main_ctr.get("livenessProbe") or {}).get("exec") or {}).get("command") or []
-    c.check(live[:2] != ["/sixrd", "status"],
-            "no livenessProbe runs `sixrd status` (restarting the daemon fixes nothing for ADD)")
+    liveness = main_ctr.get("livenessProbe") or {}
+    live = (liveness.get("exec") or {}).get("command") or []
+    c.check(live[:3] == ["/sixrd", "status", "--liveness"],
+            "the livenessProbe execs `sixrd status --liveness` (the daemon's heartbeat; the "
+            "readiness check is no liveness check: restarting the daemon fixes nothing for ADD)")
+    c.check("--host-root" in live and live[live.index("--host-root") + 1] == HOST_ROOT,
+            f"the livenessProbe looks for the heartbeat under {HOST_ROOT}, as the daemon writes it")
+    # A slow round must not get the daemon killed: the heartbeat already allows 3 rounds; the
+    # probe adds its own patience on top and gives the first round time to start.
+    c.check(liveness.get("failureThreshold", 3) >= 2 and liveness.get("periodSeconds", 10) >= 10,
+            "the livenessProbe restarts only after several failed probes, at least 10 s apart")
+    c.check(liveness.get("initialDelaySeconds", 0) >= 10,
+            "the livenessProbe waits for the daemon's first round (initialDelaySeconds >= 10)")
     main_mounts = {m["mountPath"]: m for m in main_ctr.get("volumeMounts") or []}
     c.check(HOST_ROOT + "/etc/cni/net.d" in main_mounts,
             "the long-running container mounts the CNI configuration (status reads it)")
     lease = main_mounts.get(HOST_ROOT + LEASE_STORE)
     c.check(lease is not None and not lease.get("readOnly", False)
             and volumes[lease["name"]]["hostPath"]["path"] == LEASE_STORE,
-            f"the daemon mounts the lease store {LEASE_STORE} writable (it reclaims leases)")
+            f"the daemon mounts the lease store {LEASE_STORE} writable (it reclaims leases and "
+            f"writes its heartbeat there)")
     daemon_args = argv_of(main_ctr)
     c.check("daemon" in daemon_args and "--host-root" in daemon_args
             and daemon_args[daemon_args.index("--host-root") + 1] == HOST_ROOT,
@@ -207,7 +218,7 @@ def main():
     check_kustomization(c, os.path.dirname(os.path.abspath(manifest)), manifest, inits + mains,
                         binary, version)
     if binary:
-        check_against_binary(c, binary, inits + mains, probe, install_env, data)
+        check_against_binary(c, binary, inits + mains, [probe, live], install_env, data)
     return report(c)
 
 
@@ -311,9 +322,9 @@ def run(cmd, env=None):
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60, check=False)
 
 
-def check_against_binary(c, binary, containers, probe, install_env, data):
+def check_against_binary(c, binary, containers, probes, install_env, data):
     top = run([binary, "--help"]).stdout
-    argvs = [argv_of(ctr) for ctr in containers] + [probe]
+    argvs = [argv_of(ctr) for ctr in containers] + probes
     for argv in argvs:
         args = argv[1:]
         sub = next((a for i, a in enumerate(args)

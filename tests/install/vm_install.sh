@@ -17,6 +17,7 @@ ROOT=$(mktemp -d /tmp/sixrd-host.XXXXXX)
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
 
 cleanup() {
+  ip netns del sxinst-probe 2>/dev/null
   ip netns del "$POD" 2>/dev/null
   ip netns del "$NS" 2>/dev/null
   ip link del sxinst-u 2>/dev/null
@@ -97,6 +98,53 @@ echo "$out"
 expect "status exits 0 on a healthy node" test "$rc" = 0
 expect "status says ready" grep -q "ready: network sixrd can serve ADD" <<<"$out"
 
+# --- status removes the sit probe devices of dead processes (a status killed at its timeout) ---
+sleep 0 &
+dead=$!
+wait "$dead"
+sleep 0 &
+dead2=$!
+wait "$dead2"
+sleep 300 &
+live=$!
+# (distinct remotes: the kernel refuses two sit devices with the same endpoints)
+ip -n "$NS" link add "sxprobe$dead" type sit remote 192.0.2.1
+ip -n "$NS" link add "sxprobe$live" type sit remote 192.0.2.2
+ip -n "$NS" link add "sxprobe${dead}x" type sit remote 192.0.2.3
+ip -n "$NS" link add "sxprobe$dead2" type dummy
+out=$(container "$SIXRD" --log-level info status --host-root "$ROOT" 2>&1)
+rc=$?
+echo "$out"
+has_link() { ip -n "$NS" link show "$1" >/dev/null 2>&1; }
+expect "status with leftover probe devices exits 0" test "$rc" = 0
+expect "status removed sxprobe$dead (its process is gone)" not has_link "sxprobe$dead"
+expect "status says it removed sxprobe$dead and why" \
+  grep -q "removed sit device sxprobe$dead: the probe of sixrd process $dead, which is no longer running" <<<"$out"
+expect "status left sxprobe$live alone (process $live runs)" has_link "sxprobe$live"
+expect "status left sxprobe${dead}x alone (not the naming pattern)" has_link "sxprobe${dead}x"
+expect "status left the dummy sxprobe$dead2 alone (not a sit device)" has_link "sxprobe$dead2"
+kill "$live"
+wait "$live" 2>/dev/null
+ip -n "$NS" link del "sxprobe$live"
+ip -n "$NS" link del "sxprobe${dead}x"
+ip -n "$NS" link del "sxprobe$dead2"
+no_probe_left() { test -z "$(ip -n "$NS" -j link show type sit | jq -r '.[].ifname | select(startswith("sxprobe"))')"; }
+expect "no sxprobe device is left" no_probe_left
+
+# --- CNI STATUS on a sit node before its tunnel exists: the probe answers, and leaves nothing ---
+ip netns add sxinst-probe
+ip -n sxinst-probe link add eth0 type dummy
+ip -n sxinst-probe addr add 198.18.3.9/16 dev eth0
+ip -n sxinst-probe link set eth0 up
+probe_conf='{"cniVersion": "1.1.0", "name": "sixrd", "type": "sixrd", "prefix": "fd00:10::/48", "underlay": "198.18.0.0/16"}'
+out=$(cni_call -n sxinst-probe STATUS -- "$SIXRD" <<<"$probe_conf" 2>&1)
+rc=$?
+echo "$out"
+expect "CNI STATUS succeeds on a sit node without a tunnel yet (the probe device answers)" test "$rc" = 0
+expect "... and leaves no sxprobe device and no tunnel" \
+  test -z "$(ip -n sxinst-probe -j link show | jq -r '.[].ifname | select(startswith("sxprobe") or . == "sixrd0")')"
+ip netns del sxinst-probe
+
 # --- the plugin, installed, serves a pod as the runtime would call it (full root) ---
 stdin=$(jq -c '.plugins[0] + {name: .name, cniVersion: .cniVersion, dataDir: "/run/sixrd-inst"}' "$conflist")
 result=$(cni_call -n "$NS" -p "$ROOT/opt/cni/bin" ADD inst-pod1 eth0 "/run/netns/$POD" \
@@ -128,6 +176,28 @@ for _ in $(seq 1 50); do
 done
 is_sit() { link_json | jq -e '.[0].linkinfo.info_kind == "sit"' >/dev/null; }
 expect "the daemon recreated the deleted tunnel" is_sit
+
+# --- liveness: the daemon's heartbeat, as the livenessProbe reads it ---
+heartbeat=$ROOT/run/sixrd/.daemon-10-sixrd.conflist.heartbeat
+expect "the daemon writes its heartbeat under the host's /run/sixrd" test -s "$heartbeat"
+liveness() { container "$SIXRD" status --liveness --host-root "$ROOT" 2>&1; }
+out=$(liveness)
+rc=$?
+echo "$out"
+expect "status --liveness exits 0 while the daemon goes round" test "$rc" = 0
+expect "... and says alive" grep -q "sixrd status: alive: the daemon (pid $daemon" <<<"$out"
+# Truly stuck: the daemon stopped mid-loop; 3 rounds of --interval 1 later its heartbeat is stale.
+kill -STOP "$daemon"
+sleep 4.5
+out=$(liveness)
+rc=$?
+echo "$out"
+expect "status --liveness exits 1 once the daemon is stuck (SIGSTOP) for more than 3 rounds" test "$rc" = 1
+expect "... and says stuck" grep -q "sixrd status: stuck: the daemon (pid $daemon" <<<"$out"
+kill -CONT "$daemon"
+alive_again() { liveness >/dev/null; }
+for _ in $(seq 1 25); do alive_again && break; sleep 0.2; done
+expect "status --liveness exits 0 again once the daemon goes round again" alive_again
 kill -TERM "$daemon"
 wait "$daemon"
 rc=$?

@@ -29,6 +29,7 @@
 #include "install/commands.hpp"
 #include "install/files.hpp"
 #include "install/installer.hpp"
+#include "install/liveness.hpp"
 #include "ipam/lease_store.hpp"
 #include "ipam/sixrd_math.hpp"
 #include "test_files.hpp"
@@ -1297,6 +1298,44 @@ TEST_F(InstallTest, DaemonRepairsTheTunnelEveryRound) {
   EXPECT_EQ(runDaemon(settings, context), 0);
   EXPECT_EQ(kernel_.ensured.size(), 2U);
   EXPECT_TRUE(kernel_.tunnelUp);
+}
+
+// The daemon writes the heartbeat where `sixrd status --liveness` with the same flags looks.
+TEST_F(InstallTest, DaemonHeartbeatIsWhatStatusLivenessReads) {
+  ASSERT_EQ(installFiles().status, 0);
+  const Outcome before = run({"status", "--liveness", "--host-root", root_.string()});
+  EXPECT_EQ(before.status, 1) << "no daemon has run: " << before.out;
+  EXPECT_NE(before.out.find("no heartbeat file"), std::string::npos) << before.out;
+
+  Context context;
+  context.makeDatapath = [this] { return std::make_unique<FakeDatapath>(kernel_); };
+  DaemonSettings settings;
+  settings.conf = conflist();
+  settings.hostRoot = root_;
+  settings.intervalSeconds = 1;
+  settings.rounds = 2;
+  settings.heartbeat = defaultHeartbeatPath(root_, conflist());
+  ASSERT_EQ(runDaemon(settings, context), 0);
+  const Heartbeat beat = readHeartbeat(settings.heartbeat);
+  EXPECT_EQ(beat.round, 2);
+  EXPECT_EQ(beat.pid, ::getpid());
+  EXPECT_EQ(beat.intervalSeconds, 1);
+
+  const Outcome alive = run({"status", "--liveness", "--host-root", root_.string()});
+  EXPECT_EQ(alive.status, 0) << alive.out;
+  EXPECT_NE(alive.out.find("sixrd status: alive"), std::string::npos) << alive.out;
+
+  // A daemon that stopped going round: its last heartbeat ages past 3 rounds.
+  writeHeartbeat(settings.heartbeat, {beat.pid, beat.round, 1, bootSeconds() - 10});
+  const Outcome stuck = run({"status", "--liveness", "--host-root", root_.string()});
+  EXPECT_EQ(stuck.status, 1) << stuck.out;
+  EXPECT_NE(stuck.out.find("sixrd status: stuck"), std::string::npos) << stuck.out;
+
+  // --heartbeat points both at another file.
+  const fs::path other = tmp_ / "hb";
+  writeHeartbeat(other, {1, 1, 60, bootSeconds()});
+  const Outcome given = run({"status", "--liveness", "--heartbeat", other.string()});
+  EXPECT_EQ(given.status, 0) << given.out;
 }
 
 TEST_F(InstallTest, DaemonExitsZeroOnSigterm) {
