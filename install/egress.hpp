@@ -37,8 +37,8 @@ std::vector<RelayProbe> probeRelays(const cni::PluginConfig& config, tunnel::Dat
                                     tunnel::Prober& prober);
 
 // One daemon step on an ordinary node with relays: routes egress through the relays that answer
-// (and leaves the route as it is when none does: nothing better is known). Returns what changed, one sentence each;
-// empty when nothing did, no relay is configured, or this node is a relay.
+// (and leaves the route as it is when none does: nothing better is known). Returns what changed,
+// one sentence each; empty when nothing did, no relay is configured, or this node is a relay.
 std::vector<std::string> steerEgress(const cni::PluginConfig& config, const tunnel::Node& node,
                                      tunnel::Datapath& datapath, tunnel::Prober& prober);
 
