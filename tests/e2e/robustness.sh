@@ -2,10 +2,11 @@
 # Robustness e2e, run inside the VM (tests/e2e/vm/run-in-vm.sh): one node, sixrd invoked as a
 # runtime does, under concurrency, SIGKILL at random points of ADD, a wiped data dir, and a
 # hostile environment. Usage: robustness.sh SIXRD_BINARY
-# Knobs (SIXRD_* pass into the VM): SIXRD_ROBUST_CYCLES (ADD/DEL cycles, default 1000),
+# Knobs (SIXRD_* pass into the VM): SIXRD_ROBUST_CYCLES (ADD/DEL cycles, default 600),
 # SIXRD_ROBUST_BUDGET (seconds the cycle phase may take, default 600: a guard against a hang;
 # fewer cycles than asked fail the test), SIXRD_ROBUST_HOLD (pods per worker held at once, default 50),
-# SIXRD_ROBUST_KILLS (SIGKILL trials, default 50), SIXRD_ROBUST_KILL_MS (max delay, default 150).
+# SIXRD_ROBUST_KILLS (SIGKILL trials, default 30), SIXRD_ROBUST_KILL_MS (max delay, default 150),
+# SIXRD_ROBUST_RACES (rounds of two ADDs for one container, and of ADD against DEL, default 20).
 set -euo pipefail
 
 # The pod address from an ADD result, without an exec.
@@ -18,10 +19,11 @@ export E2E_NODES=1
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-CYCLES=${SIXRD_ROBUST_CYCLES:-1000}
+CYCLES=${SIXRD_ROBUST_CYCLES:-600}
 BUDGET=${SIXRD_ROBUST_BUDGET:-600}
 HOLD=${SIXRD_ROBUST_HOLD:-50}
-KILLS=${SIXRD_ROBUST_KILLS:-50}
+KILLS=${SIXRD_ROBUST_KILLS:-30}
+RACES=${SIXRD_ROBUST_RACES:-20}
 KILL_MS=${SIXRD_ROBUST_KILL_MS:-150}
 KILL_BASE=${SIXRD_ROBUST_KILL_BASE:-0}  # added to the random delay
 WORKERS=4
@@ -170,6 +172,125 @@ wait "${pids[@]}" || true
 echo "   ${WORKERS}x$HOLD DELs in $((EPOCHSECONDS - start))s"
 expect "$total concurrent DELs all succeed" test -z "$(catq "$E2E_STATE"/unhold-w*.err)"
 expect "after the held pods: no sx veth, no lease, no pod route, tunnel addresses unchanged" nothing_left
+
+echo "== same-container races: $RACES rounds of two ADDs, $RACES of ADD against DEL"
+# One attachment as the node sees it: its lease (the file naming the container), the host veth the
+# lease records with the attachment's alias, the /128 route through it, and the address on eth0
+# in the pod. Prints "present ADDR VETH" or "absent"; returns 1 when they disagree.
+attachment() { # CID NS
+  local cid=$1 ns=$2 f addr='' veth='' have_veth=0 have_pod=0 marked link addrs route
+  f=$(grep -lx -- "$cid" "$DATA"/e2e/[0-9a-f]* 2>/dev/null | head -1) || true
+  if [ -n "$f" ]; then
+    addr=$(sed -n 3p "$f")
+    veth=$(sed -n 4p "$f")
+  fi
+  marked=$(ip -n "$NODE" -o link show | grep -c "alias sixrd/e2e/eth0/$cid\$" || true)
+  ip -n "$ns" link show eth0 >/dev/null 2>&1 && have_pod=1
+  if [ -z "$f" ]; then
+    [ "$marked" = 0 ] && [ "$have_pod" = 0 ] && { echo absent; return 0; }
+    echo "   no lease, but $marked marked veths, pod eth0: $have_pod"
+    return 1
+  fi
+  # Read whole, then matched: `ip | grep -q` fails under pipefail when grep stops reading early.
+  link=$(ip -n "$NODE" -o link show dev "$veth" 2>/dev/null) || true
+  [[ $link == *"alias sixrd/e2e/eth0/$cid" ]] && have_veth=1
+  addrs=$(ip -n "$ns" -6 -o addr show dev eth0 2>/dev/null) || true
+  route=$(ip -n "$NODE" -6 route show "$addr" 2>/dev/null) || true
+  if [ "$have_veth" = 1 ] && [ "$marked" = 1 ] && [ "$have_pod" = 1 ] &&
+    [[ $addrs == *" $addr/128 "* ]] && [[ $route == *"dev $veth "* ]]; then
+    echo "present $addr $veth"
+    return 0
+  fi
+  echo "   lease $addr on ${veth:-?}, but veth $have_veth (marked $marked), pod eth0 $have_pod, addresses [$addrs], route [$route]"
+  return 1
+}
+race_bad=0
+race_seen=''
+race_round() { # addadd|adddel ROUND
+  local kind=$1 r=$2 ns=sxe2e-race cid=rb-race-$1-$2 p1 p2 rc1=0 rc2=0 out1 out2 st rc=0 win
+  ip netns add "$ns"
+  cni 1 ADD "$cid" eth0 "/run/netns/$ns" "$CONF" >"$E2E_STATE/race1" 2>/dev/null &
+  p1=$!
+  if [ "$kind" = addadd ]; then
+    cni 1 ADD "$cid" eth0 "/run/netns/$ns" "$CONF" >"$E2E_STATE/race2" 2>/dev/null &
+  else
+    cni 1 DEL "$cid" eth0 "/run/netns/$ns" "$CONF" >"$E2E_STATE/race2" 2>/dev/null &
+  fi
+  p2=$!
+  wait "$p1" || rc1=$?
+  wait "$p2" || rc2=$?
+  out1=$(cat "$E2E_STATE/race1")
+  out2=$(cat "$E2E_STATE/race2")
+  st=$(attachment "$cid" "$ns") || { echo "   $kind round $r: $st"; rc=1; }
+  if [ "$kind" = addadd ]; then
+    # One wins; the other waits for it, finds its pod and says so with 105, taking nothing back.
+    if [ "$rc1$rc2" = 01 ] && [[ $out2 == *'"code": 105'* || $out2 == *'"code":105'* ]]; then
+      win=$out1
+    elif [ "$rc1$rc2" = 10 ] && [[ $out1 == *'"code": 105'* || $out1 == *'"code":105'* ]]; then
+      win=$out2
+    else
+      echo "   addadd round $r: exit $rc1/$rc2: $(head -c 200 <<<"$out1") | $(head -c 200 <<<"$out2")"
+      rc=1
+    fi
+    [[ $st == "present $(addr_of "${win:-}") "* ]] || { echo "   addadd round $r: state $st, winner ${win:0:200}"; rc=1; }
+    if [ -n "${win:-}" ]; then
+      out1=$(cni 1 CHECK "$cid" eth0 "/run/netns/$ns" "$(conf 1 "{\"prevResult\": $win}")") ||
+        { echo "   addadd round $r: CHECK after the race: $out1"; rc=1; }
+    fi
+  else
+    # Both succeed, in either order: all of the ADD's work is there, or none of it.
+    [ "$rc1$rc2" = 00 ] || { echo "   adddel round $r: exit $rc1/$rc2: ${out1:0:200} | ${out2:0:200}"; rc=1; }
+    race_seen+=" ${st%% *}"
+  fi
+  out1=$(cni 1 DEL "$cid" eth0 "/run/netns/$ns" "$CONF") || { echo "   $kind round $r: DEL failed: $out1"; rc=1; }
+  st=$(attachment "$cid" "$ns") || true
+  [ "$st" = absent ] || { echo "   $kind round $r: after DEL: $st"; rc=1; }
+  ip netns del "$ns"
+  return $rc
+}
+start=$EPOCHSECONDS
+for r in $(seq 1 "$RACES"); do race_round addadd "$r" || race_bad=$((race_bad + 1)); done
+expect "$RACES rounds of two ADDs for one container: one wins, the other is 105, lease/veth/address agree, CHECK passes" test "$race_bad" = 0
+race_bad=0
+for r in $(seq 1 "$RACES"); do race_round adddel "$r" || race_bad=$((race_bad + 1)); done
+echo "   $((2 * RACES)) rounds in $((EPOCHSECONDS - start))s; ADD against DEL ended:$(tr ' ' '\n' <<<"$race_seen" | sort | uniq -c | tr -s ' \n' ' ')"
+expect "$RACES rounds of ADD against DEL for one container: both succeed, lease/veth/address all there or all gone" test "$race_bad" = 0
+expect "after the races: nothing left" nothing_left
+
+echo "== a foreign veth under the attachment's host veth name"
+foreign_veth() {
+  local ns=sxe2e-foreign cid=rb-foreign out name alias rc=0 chosen
+  ip netns add "$ns"
+  out=$(cni 1 ADD "$cid" eth0 "/run/netns/$ns" "$CONF") || { echo "   first ADD failed: $out"; ip netns del "$ns"; return 1; }
+  name=$(grep -o '"name": *"sx[0-9a-f]*"' <<<"$out" | head -1 | grep -o 'sx[0-9a-f]*')
+  cni 1 DEL "$cid" eth0 "/run/netns/$ns" "$CONF" >/dev/null || { echo "   DEL failed"; rc=1; }
+  for alias in '' "sixrd/other-net/eth0/$cid"; do
+    ip -n "$NODE" link add "$name" type veth peer name sxe2e-fp
+    [ -z "$alias" ] || ip -n "$NODE" link set dev "$name" alias "$alias"
+    # A DEL first (the runtime's cleanup of a failed ADD): not its veth.
+    cni 1 DEL "$cid" eth0 "/run/netns/$ns" "$CONF" >/dev/null || { echo "   DEL before ADD failed"; rc=1; }
+    ip -n "$NODE" link show "$name" >/dev/null 2>&1 || { echo "   DEL removed the foreign $name (alias '$alias')"; rc=1; }
+    if out=$(cni 1 ADD "$cid" eth0 "/run/netns/$ns" "$CONF"); then
+      chosen=$(grep -o '"name": *"sx[0-9a-f]*"' <<<"$out" | head -1 | grep -o 'sx[0-9a-f]*')
+      [ -n "$chosen" ] && [ "$chosen" != "$name" ] || { echo "   ADD took $chosen beside the foreign $name"; rc=1; }
+      attachment "$cid" "$ns" >/dev/null || { echo "   after ADD: $(attachment "$cid" "$ns")"; rc=1; }
+      ping_from "$NODE" "$(addr_of "$out")" || { echo "   the pod does not answer ping"; rc=1; }
+    else
+      echo "   ADD beside the foreign $name (alias '$alias') failed: $out"
+      rc=1
+    fi
+    cni 1 DEL "$cid" eth0 "/run/netns/$ns" "$CONF" >/dev/null || { echo "   DEL failed"; rc=1; }
+    [ "$(attachment "$cid" "$ns")" = absent ] || { echo "   DEL left: $(attachment "$cid" "$ns")"; rc=1; }
+    ip -n "$NODE" link show "$name" >/dev/null 2>&1 || { echo "   DEL removed the foreign $name (alias '$alias')"; rc=1; }
+    [ "$(ip -n "$NODE" -o link show "$name" 2>/dev/null | grep -c "alias $alias\$")" = "$([ -n "$alias" ] && echo 1 || echo 0)" ] ||
+      { echo "   the foreign $name's alias changed"; rc=1; }
+    ip -n "$NODE" link del "$name" 2>/dev/null || true
+  done
+  ip netns del "$ns"
+  return $rc
+}
+expect "a foreign veth (no alias, another network's) holding the host veth name: DEL leaves it, ADD takes another name, DEL removes only its own" foreign_veth
+expect "after the foreign veth: nothing left" nothing_left
 
 echo "== SIGKILL of ADD at a random point ($KILL_BASE-$((KILL_BASE + KILL_MS)) ms after the start), $KILLS trials"
 killed=0
