@@ -17,7 +17,12 @@ int main(int argc, char** argv) noexcept {
   if (std::getenv("CNI_COMMAND") != nullptr) {
     cni::PluginOptions options;
     options.logToStderr = std::getenv("SIXRD_LOG_STDERR") != nullptr;
-    return cni::runPlugin(cni::processEnvironment(), std::cin, std::cout, options);
+    const int rc = cni::runPlugin(cni::processEnvironment(), std::cin, std::cout, options);
+    // Everything the runtime reads is out once stdout is flushed (log lines are written whole as
+    // they come), so the plugin leaves without the static destructors: libnl alone unregisters
+    // about a hundred cache and link types one by one, work a runtime waits for on every call.
+    std::cout.flush();
+    std::_Exit(rc);
   }
   return cni::runCli(argc, argv,
                      {cni::addressingCommands,  // node-prefix, whois, version

@@ -60,10 +60,8 @@ class Invocation {
     // A lease that predates this ADD belongs to an attachment that may still be alive: only a
     // lease this ADD took is given back on failure.
     bool tookLease = false;
-    const auto existing = store.find(owner_);
     const ipam::Lease lease =
-        store.acquire(owner_, node.prefix.node64, &tookLease,
-                      existing ? ipam::hostVethOf(*existing) : chooseHostVeth());
+        store.acquire(owner_, node.prefix.node64, &tookLease, [this] { return chooseHostVeth(); });
     hostVeth_ = ipam::hostVethOf(lease);
     const ipam::Ipv6Addr address = ipam::withInterfaceId(node.prefix.node64, lease.interfaceId);
     spdlog::info("lease {} (interface id {:016x}) in {}, host veth {}", ipam::formatIpv6(address),

@@ -351,12 +351,14 @@ LeaseStore::OwnerLock LeaseStore::lock(const Owner& owner) {
 
 Lease LeaseStore::acquire(const Owner& owner, const Ipv6Prefix& node64, bool* created,
                           const std::string& hostVeth) {
+  return acquire(owner, node64, created, [&hostVeth] { return hostVeth; });
+}
+
+Lease LeaseStore::acquire(const Owner& owner, const Ipv6Prefix& node64, bool* created,
+                          const std::function<std::string()>& chooseHostVeth) {
   if (created != nullptr) *created = false;
   if (!storable(owner)) {
     throw InvalidInput("owner", "lease store: container id or ifname contains a newline or NUL");
-  }
-  if (!hostVeth.empty() && !isHostVethName(hostVeth)) {
-    throw InvalidInput("hostVeth", "lease store: \"" + hostVeth + "\" is not a host veth name");
   }
   if (node64.len != 64) {
     throw InvalidInput("node64",
@@ -365,6 +367,10 @@ Lease LeaseStore::acquire(const Owner& owner, const Ipv6Prefix& node64, bool* cr
   if (auto existing = find(owner)) {
     if (touch(dir_ / hex16(existing->interfaceId))) return *existing;
     // Reclaim buried it between our read and our touch: claim afresh below.
+  }
+  const std::string hostVeth = chooseHostVeth();
+  if (!hostVeth.empty() && !isHostVethName(hostVeth)) {
+    throw InvalidInput("hostVeth", "lease store: \"" + hostVeth + "\" is not a host veth name");
   }
 
   ensureDir(dir_);

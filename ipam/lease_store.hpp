@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -93,6 +94,10 @@ class LeaseStore {
   // A lease this call makes records `hostVeth` (when not empty); an existing one keeps its own.
   Lease acquire(const Owner& owner, const Ipv6Prefix& node64, bool* created = nullptr,
                 const std::string& hostVeth = {});
+  // The same, with the host veth asked of `chooseHostVeth` only when a new lease is made (an ADD
+  // looks for a free device name only then), and the owner's candidates probed once.
+  Lease acquire(const Owner& owner, const Ipv6Prefix& node64, bool* created,
+                const std::function<std::string()>& chooseHostVeth);
 
   // Held for as long as the object lives (the lock goes with its file descriptor, also when the
   // process dies).

@@ -71,7 +71,16 @@ Netns Netns::open(const std::string& path) {
   return {std::move(fd), path};
 }
 
-Netns Netns::current() { return open("/proc/thread-self/ns/net"); }
+Netns Netns::openVerified(const std::string& path) {
+  util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    const int err = errno;
+    throw NetnsError(fmt::format("netns {}: {}", path, std::strerror(err)), err == ENOENT);
+  }
+  return {std::move(fd), path};
+}
+
+Netns Netns::current() { return openVerified("/proc/thread-self/ns/net"); }
 
 NetnsGuard::NetnsGuard(const Netns& target) : origin_(Netns::current()) {
   if (setns(target.fd(), CLONE_NEWNET) != 0) {

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstring>
+#include <functional>
 
 #include "tunnel/datapath.hpp"
 
@@ -40,29 +41,73 @@ std::string_view kindOf(rtnl_link* link) {
 Socket openRouteSocket() {
   auto sock = owned<Socket>(nl_socket_alloc(), "netlink socket");
   check(nl_connect(sock.get(), NETLINK_ROUTE), "connect", "NETLINK_ROUTE socket");
-  // libnl peeks at each reply (MSG_PEEK) to size its buffer before reading it: one recvmsg more
-  // per reply, but a fixed buffer would truncate a GETLINK reply of an SR-IOV NIC, whose VF list
-  // (libnl asks for RTEXT_FILTER_VF) can exceed any size picked here.
+  // Each reply is read once into a buffer of kReplyBuffer bytes, not peeked at first (MSG_PEEK)
+  // to size one: libnl's default costs a second recvmsg per datagram. Every reply sixrd asks for
+  // fits: acks, single links asked for without their VF list (findLink, linkByIndex), and dump
+  // chunks, which the kernel cuts to the reader's buffer (at most 32 KiB). libnl's own link
+  // requests (rtnl_link_get_kernel, rtnl_link_alloc_cache) ask for the VF list, which can outgrow
+  // any buffer on an SR-IOV NIC: sixrd does not use them.
+  nl_socket_disable_msg_peek(sock.get());
+  check(nl_socket_set_msg_buf_size(sock.get(), kReplyBuffer), "configure", "netlink socket");
   return sock;
 }
 
-Socket openSmallReplySocket() {
-  Socket sock = openRouteSocket();
-  // libnl then reads into a buffer of four pages: a link reply without a VF list, an ack, or one
-  // chunk of a dump (the kernel sizes those to the reader's buffer) fits.
-  nl_socket_disable_msg_peek(sock.get());
-  return sock;
+namespace {
+
+void strictChecking(nl_sock* sock, std::string_view what) {
+  // Without it the kernel ignores the header fields and attributes of a dump and dumps everything.
+  const int on = 1;
+  if (setsockopt(nl_socket_get_fd(sock), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof on) !=
+      0) {
+    throw NetlinkError(
+        "configure", "netlink socket", NLE_OPNOTSUPP,
+        fmt::format("dump {}: NETLINK_GET_STRICT_CHK: {}", what, std::strerror(errno)));
+  }
 }
+
+// RTM_GETLINK for one link, without IFLA_EXT_MASK: no VF list, so the reply stays small.
+Link requestLink(nl_sock* sock, int ifindex, const std::string& name, const std::string& what) {
+  ifinfomsg ifi{};
+  ifi.ifi_index = ifindex;
+  const auto msg = owned<Msg>(nlmsg_alloc_simple(RTM_GETLINK, 0), "message");
+  check(nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO), "build", what);
+  if (!name.empty()) check(nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()), "build", what);
+  check(nl_send_auto(sock, msg.get()), "get link", what);
+  nl_cache* raw = nullptr;
+  check(nl_cache_alloc_name("route/link", &raw), "alloc", what);
+  const Cache cache(raw);
+  // The kernel answers ENODEV for an unknown link; libnl maps it to NLE_NODEV.
+  const int rc = nl_cache_pickup(sock, cache.get());
+  if (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) return nullptr;
+  check(rc, "get link", what);
+  // The link came alone; the ack of the request follows it.
+  check(nl_wait_for_ack(sock), "get link", what);
+  nl_object* first = nl_cache_get_first(cache.get());
+  if (first == nullptr) return nullptr;
+  nl_object_get(first);
+  return Link(reinterpret_cast<rtnl_link*>(first));
+}
+
+}  // namespace
 
 Link findLink(nl_sock* sock, std::string_view name) {
-  rtnl_link* raw = nullptr;
   const std::string n(name);
-  const int rc = rtnl_link_get_kernel(sock, 0, n.c_str(), &raw);
-  Link link(raw);
-  // The kernel answers ENODEV for an unknown name; libnl maps it to NLE_OBJ_NOTFOUND.
-  if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV) return nullptr;
-  check(rc, "get link", n);
+  return requestLink(sock, 0, n, n);
+}
+
+Link linkByIndex(nl_sock* sock, int ifindex) {
+  const std::string what = fmt::format("ifindex {}", ifindex);
+  Link link = requestLink(sock, ifindex, {}, what);
+  if (!link) {
+    throw NetlinkError("get link", what, NLE_OBJ_NOTFOUND,
+                       fmt::format("get link {}: no such device", what));
+  }
   return link;
+}
+
+std::string aliasOf(rtnl_link* link) {
+  const char* alias = rtnl_link_get_ifalias(link);
+  return alias != nullptr ? alias : "";
 }
 
 Link getLink(nl_sock* sock, std::string_view name) {
@@ -136,55 +181,75 @@ void addRouteIdempotent(nl_sock* sock, rtnl_route* route, std::string_view what)
 
 namespace {
 
+// A dump of `type` with `header` and the attributes addAttrs puts, filtered in the kernel and
+// parsed into a `cacheName` cache. absentIsEmpty: ENOENT (what the kernel answers for a missing
+// table) is an empty result.
 Cache filteredDump(nl_sock* sock, const char* cacheName, int type, const void* header,
-                   std::size_t headerLen, int oif, std::uint32_t table, std::string_view what) {
-  // Without strict checking the kernel ignores the header fields and dumps everything.
-  const int on = 1;
-  if (setsockopt(nl_socket_get_fd(sock), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof on) !=
-      0) {
-    throw NetlinkError(
-        "configure", "netlink socket", NLE_OPNOTSUPP,
-        fmt::format("dump {}: NETLINK_GET_STRICT_CHK: {}", what, std::strerror(errno)));
-  }
+                   std::size_t headerLen, const std::function<void(nl_msg*)>& addAttrs,
+                   std::string_view what, bool absentIsEmpty = false) {
+  strictChecking(sock, what);
   nl_cache* raw = nullptr;
   check(nl_cache_alloc_name(cacheName, &raw), "alloc", what);
   Cache cache(raw);
   const auto msg = owned<Msg>(nlmsg_alloc_simple(type, NLM_F_DUMP), "message");
   check(nlmsg_append(msg.get(), const_cast<void*>(header), headerLen, NLMSG_ALIGNTO), "build",
         what);
-  if (oif != 0)
-    check(nla_put_u32(msg.get(), RTA_OIF, static_cast<std::uint32_t>(oif)), "build", what);
-  if (table != 0) check(nla_put_u32(msg.get(), RTA_TABLE, table), "build", what);
+  if (addAttrs) addAttrs(msg.get());
   check(nl_send_auto(sock, msg.get()), "dump", what);
   const int rc = nl_cache_pickup(sock, cache.get());
-  // A table that does not exist (no route was ever added to it) holds no route.
-  if (table != 0 && rc == -NLE_OBJ_NOTFOUND) return cache;
+  if (absentIsEmpty && rc == -NLE_OBJ_NOTFOUND) return cache;
   check(rc, "read", what);
   return cache;
 }
 
 }  // namespace
 
+Cache dumpLinks(nl_sock* sock, const std::string& kind) {
+  const ifinfomsg ifi{};
+  const std::string what = kind.empty() ? "links" : kind + " links";
+  return filteredDump(
+      sock, "route/link", RTM_GETLINK, &ifi, sizeof ifi,
+      [&](nl_msg* msg) {
+        // A filter the kernel applies only when it knows the kind (its module is loaded): the
+        // callers check the kind of each link they get all the same.
+        if (kind.empty()) return;
+        nlattr* info = nla_nest_start(msg, IFLA_LINKINFO);
+        if (info == nullptr) outOfMemory(what);
+        check(nla_put_string(msg, IFLA_INFO_KIND, kind.c_str()), "build", what);
+        nla_nest_end(msg, info);
+      },
+      what);
+}
+
 Cache dumpAddresses(nl_sock* sock, int family, int ifindex) {
   ifaddrmsg ifa{};
   ifa.ifa_family = static_cast<unsigned char>(family);
   ifa.ifa_index = static_cast<unsigned>(ifindex);
-  return filteredDump(sock, "route/addr", RTM_GETADDR, &ifa, sizeof ifa, 0, 0,
+  return filteredDump(sock, "route/addr", RTM_GETADDR, &ifa, sizeof ifa, {},
                       fmt::format("addresses of ifindex {}", ifindex));
 }
 
 Cache dumpRoutes(nl_sock* sock, int family, int oif, std::uint32_t table) {
   rtmsg rtm{};
   rtm.rtm_family = static_cast<unsigned char>(family);
-  return filteredDump(sock, "route/route", RTM_GETROUTE, &rtm, sizeof rtm, oif, table,
-                      table != 0 ? fmt::format("routes of table {}", table)
-                                 : fmt::format("routes through ifindex {}", oif));
+  return filteredDump(
+      sock, "route/route", RTM_GETROUTE, &rtm, sizeof rtm,
+      [&](nl_msg* msg) {
+        const std::string_view what = "route dump";
+        if (oif != 0)
+          check(nla_put_u32(msg, RTA_OIF, static_cast<std::uint32_t>(oif)), "build", what);
+        if (table != 0) check(nla_put_u32(msg, RTA_TABLE, table), "build", what);
+      },
+      table != 0 ? fmt::format("routes of table {}", table)
+                 : fmt::format("routes through ifindex {}", oif),
+      // A table that does not exist (no route was ever added to it) holds no route.
+      table != 0);
 }
 
 Cache dumpRules(nl_sock* sock, int family) {
   fib_rule_hdr frh{};
   frh.family = static_cast<unsigned char>(family);
-  return filteredDump(sock, "route/rule", RTM_GETRULE, &frh, sizeof frh, 0, 0, "policy rules");
+  return filteredDump(sock, "route/rule", RTM_GETRULE, &frh, sizeof frh, {}, "policy rules");
 }
 
 }  // namespace sixrd::tunnel::nl

@@ -2,6 +2,7 @@
 // Internal to tunnel/: nothing outside this directory includes libnl.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -86,16 +87,24 @@ Owner alloc() {
 std::string_view kindOf(rtnl_link* link);
 inline bool isKind(rtnl_link* link, std::string_view kind) { return kindOf(link) == kind; }
 
-// A NETLINK_ROUTE socket bound to the network namespace the thread is in *now*.
+// A NETLINK_ROUTE socket bound to the network namespace the thread is in *now*. It reads each
+// reply once into a buffer of kReplyBuffer bytes: ask only for replies that fit (the functions
+// below do; libnl's rtnl_link_get_kernel and rtnl_link_alloc_cache, which ask for VF lists, do
+// not).
+inline constexpr std::size_t kReplyBuffer = 32768;
 Socket openRouteSocket();
-// Same, for a namespace whose replies are all small (a pod's: lo and sixrd's own veth end): each
-// reply is read once into a fixed buffer, not peeked at first to size one.
-Socket openSmallReplySocket();
 
-// The link called `name`, or nullptr when there is none. One RTM_GETLINK, no dump.
+// The link called `name`, or nullptr when there is none. One RTM_GETLINK, no dump, no VF list.
 Link findLink(nl_sock* sock, std::string_view name);
 // Same, throwing NetlinkError when it does not exist.
 Link getLink(nl_sock* sock, std::string_view name);
+// The link with this ifindex; throws NetlinkError when there is none.
+Link linkByIndex(nl_sock* sock, int ifindex);
+// Every link (of one kind, e.g. "sit", when given and known to the kernel; check each link's kind
+// all the same), without VF lists.
+Cache dumpLinks(nl_sock* sock, const std::string& kind = {});
+// IFLA_IFALIAS, empty when the link has none.
+std::string aliasOf(rtnl_link* link);
 
 // Owned nl_addr values.
 Address ipv6(const ipam::Ipv6Addr& addr, int prefixLen);

@@ -66,10 +66,7 @@ Node resolveNode(nl_sock* sock, const NodeSpec& spec) {
   if (!choice.chosen) throw NodeError(choice.error);
   for (const auto& why : choice.passedOver) spdlog::debug("node IPv4: passed over {}", why);
 
-  rtnl_link* raw = nullptr;
-  nl::check(rtnl_link_get_kernel(sock, choice.chosen->ifindex, nullptr, &raw), "get link",
-            fmt::format("ifindex {}", choice.chosen->ifindex));
-  const nl::Link link(raw);
+  const nl::Link link = nl::linkByIndex(sock, choice.chosen->ifindex);
 
   Node node;
   // nodePrefix validates the address against the underlay (network/broadcast) with a clear message.

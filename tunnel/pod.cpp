@@ -186,12 +186,13 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
   const auto step = [&](std::string_view name) {
     if (afterStep) afterStep(name);
   };
-  const Netns podNs = Netns::open(spec.openPath.empty() ? spec.netns : spec.openPath);
+  const Netns podNs =
+      spec.openPath.empty() ? Netns::open(spec.netns) : Netns::openVerified(spec.openPath);
   // Opened inside the pod namespace, it stays bound there for every later pod-side call.
   nl::Socket podSock;
   {
     const NetnsGuard inPod(podNs);
-    podSock = nl::openSmallReplySocket();
+    podSock = nl::openRouteSocket();
     if (nl::findLink(podSock.get(), spec.ifname)) {
       throw Conflict(
           fmt::format("interface {} already exists in netns {}", spec.ifname, spec.netns));
@@ -332,7 +333,8 @@ std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec) {
     out.push_back(fmt::format("host route {}/128 dev {} is missing", podAddr, spec.hostVeth));
   }
 
-  const Netns podNs = Netns::open(spec.openPath.empty() ? spec.netns : spec.openPath);
+  const Netns podNs =
+      spec.openPath.empty() ? Netns::open(spec.netns) : Netns::openVerified(spec.openPath);
   const NetnsGuard inPod(podNs);
   const nl::Socket podSock = nl::openRouteSocket();
   const nl::Link pod = nl::findLink(podSock.get(), spec.ifname);
@@ -375,8 +377,7 @@ Datapath::HostVeth::Peer peerOf(rtnl_link* link) {
 }
 
 Datapath::HostVeth hostVethOf(rtnl_link* link) {
-  const char* alias = rtnl_link_get_ifalias(link);
-  return {rtnl_link_get_name(link), alias != nullptr ? alias : "", peerOf(link)};
+  return {rtnl_link_get_name(link), nl::aliasOf(link), peerOf(link)};
 }
 
 }  // namespace
@@ -391,14 +392,11 @@ std::optional<Datapath::HostVeth> findHostVeth(nl_sock* sock, const std::string&
 std::optional<std::string> linkAlias(nl_sock* sock, const std::string& name) {
   const nl::Link link = nl::findLink(sock, name);
   if (!link) return std::nullopt;
-  const char* alias = rtnl_link_get_ifalias(link.get());
-  return alias != nullptr ? alias : "";
+  return nl::aliasOf(link.get());
 }
 
 std::vector<Datapath::HostVeth> listHostVeths(nl_sock* sock) {
-  nl_cache* raw = nullptr;
-  nl::check(rtnl_link_alloc_cache(sock, AF_UNSPEC, &raw), "dump", "links");
-  const nl::Cache cache(raw);
+  const nl::Cache cache = nl::dumpLinks(sock, "veth");
   std::vector<Datapath::HostVeth> out;
   for (nl_object* o = nl_cache_get_first(cache.get()); o != nullptr; o = nl_cache_get_next(o)) {
     auto* link = reinterpret_cast<rtnl_link*>(o);

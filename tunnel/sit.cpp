@@ -103,11 +103,6 @@ nl::Link sitLink(std::string_view name, const SitParams& p, std::uint32_t underl
   return link;
 }
 
-std::string aliasOf(rtnl_link* link) {
-  const char* alias = rtnl_link_get_ifalias(link);
-  return alias != nullptr ? alias : "";
-}
-
 ipam::Ipv6Prefix sixrdPrefixOf(rtnl_link* link) {
   in6_addr addr{};
   std::uint16_t len = 0;
@@ -122,7 +117,7 @@ ipam::Ipv6Prefix sixrdPrefixOf(rtnl_link* link) {
 // Whose the sit device under the tunnel's name is. Returns whether it still needs this network's
 // mark (adopted); throws Conflict when it belongs to someone else.
 bool checkOwner(rtnl_link* link, const NodeSpec& spec) {
-  const std::string alias = aliasOf(link);
+  const std::string alias = nl::aliasOf(link);
   const std::string mine = tunnelAlias(spec.network);
   if (alias == mine) return false;
   if (alias.starts_with("sixrd/")) {
@@ -153,7 +148,7 @@ bool checkOwner(rtnl_link* link, const NodeSpec& spec) {
 // has none and carries the network's own 6rd prefix. Throws Conflict naming the owner otherwise.
 void checkRemovable(rtnl_link* link, const std::string& name, const std::string& network,
                     const std::optional<ipam::Ipv6Prefix>& prefix) {
-  const std::string alias = aliasOf(link);
+  const std::string alias = nl::aliasOf(link);
   const std::string forWhom = network.empty() ? std::string("sixrd") : "network " + network;
   if (network.empty() ? alias.starts_with("sixrd/") : alias == tunnelAlias(network)) return;
   if (alias.starts_with("sixrd/")) {
@@ -182,15 +177,18 @@ void checkRemovable(rtnl_link* link, const std::string& name, const std::string&
 // The sit devices whose local address is `local` (network order), for messages.
 std::string sitDevicesWithLocal(nl_sock* sock, std::uint32_t local) {
   std::string out;
-  nl_cache* raw = nullptr;
-  if (rtnl_link_alloc_cache(sock, AF_UNSPEC, &raw) < 0) return "unknown";
-  const nl::Cache cache(raw);
+  nl::Cache cache;
+  try {
+    cache = nl::dumpLinks(sock, "sit");
+  } catch (const NetlinkError&) {
+    return "unknown";
+  }
   for (nl_object* o = nl_cache_get_first(cache.get()); o != nullptr; o = nl_cache_get_next(o)) {
     auto* l = reinterpret_cast<rtnl_link*>(o);
     if (!nl::isKind(l, "sit") || rtnl_link_sit_get_local(l) != local) {
       continue;
     }
-    const std::string alias = aliasOf(l);
+    const std::string alias = nl::aliasOf(l);
     out += fmt::format("{}{}{}", out.empty() ? "" : ", ", rtnl_link_get_name(l),
                        alias.empty() ? "" : " (" + alias + ")");
   }
@@ -366,7 +364,7 @@ std::vector<std::string> verifyTunnel(nl_sock* sock, const NodeSpec& spec, const
   if (!link) return {fmt::format("tunnel {} does not exist", spec.tunnel)};
   if (!isSit(link.get())) return {fmt::format("tunnel {} is not a sit device", spec.tunnel)};
   auto out = diff(link.get(), wanted(spec, node), spec.tunnel);
-  if (const std::string alias = aliasOf(link.get()); alias != tunnelAlias(spec.network)) {
+  if (const std::string alias = nl::aliasOf(link.get()); alias != tunnelAlias(spec.network)) {
     out.push_back(fmt::format(
         "tunnel {} is not marked as network {}'s ({})", spec.tunnel, spec.network,
         alias.empty() ? std::string("no owner mark") : fmt::format("alias \"{}\"", alias)));
@@ -395,9 +393,7 @@ std::vector<std::string> verifyTunnel(nl_sock* sock, const NodeSpec& spec, const
 }
 
 std::vector<std::string> removeDeadProbes(nl_sock* sock) {
-  nl_cache* raw = nullptr;
-  nl::check(rtnl_link_alloc_cache(sock, AF_UNSPEC, &raw), "dump", "links");
-  const nl::Cache cache(raw);
+  const nl::Cache cache = nl::dumpLinks(sock, "sit");
   std::vector<std::string> removed;
   for (nl_object* o = nl_cache_get_first(cache.get()); o != nullptr; o = nl_cache_get_next(o)) {
     auto* link = reinterpret_cast<rtnl_link*>(o);
