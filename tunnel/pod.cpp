@@ -193,10 +193,6 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
   {
     const NetnsGuard inPod(podNs);
     podSock = nl::openRouteSocket();
-    if (nl::findLink(podSock.get(), spec.ifname)) {
-      throw Conflict(
-          fmt::format("interface {} already exists in netns {}", spec.ifname, spec.netns));
-    }
   }
 
   // Both ends in one RTM_NEWLINK: the peer is born in the pod namespace under its final name, so
@@ -212,6 +208,12 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
   }
   const int rc = rtnl_link_add(sock, veth.get(), NLM_F_CREATE | NLM_F_EXCL);
   if (rc == -NLE_EXIST) {
+    // Either name can be taken, and the request makes neither end then. The pod's interface is
+    // looked for only now, not before every ADD.
+    if (nl::findLink(podSock.get(), spec.ifname)) {
+      throw Conflict(
+          fmt::format("interface {} already exists in netns {}", spec.ifname, spec.netns));
+    }
     // Name the owner as its alias records it: this very attachment (a retried ADD without a DEL
     // between), or someone else's whose name collides with ours.
     const nl::Link existing = nl::findLink(sock, spec.hostVeth);
