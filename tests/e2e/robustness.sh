@@ -2,11 +2,11 @@
 # Robustness e2e, run inside the VM (tests/e2e/vm/run-in-vm.sh): one node, sixrd invoked as a
 # runtime does, under concurrency, SIGKILL at random points of ADD, a wiped data dir, and a
 # hostile environment. Usage: robustness.sh SIXRD_BINARY
-# Knobs (SIXRD_* pass into the VM): SIXRD_ROBUST_CYCLES (ADD/DEL cycles, default 600),
+# Knobs (SIXRD_* pass into the VM): SIXRD_ROBUST_CYCLES (ADD/DEL cycles, default 400),
 # SIXRD_ROBUST_BUDGET (seconds the cycle phase may take, default 600: a guard against a hang;
 # fewer cycles than asked fail the test), SIXRD_ROBUST_HOLD (pods per worker held at once, default 50),
-# SIXRD_ROBUST_KILLS (SIGKILL trials, default 30), SIXRD_ROBUST_KILL_MS (max delay, default 150),
-# SIXRD_ROBUST_RACES (rounds of two ADDs for one container, and of ADD against DEL, default 20).
+# SIXRD_ROBUST_KILLS (SIGKILL trials, default 20), SIXRD_ROBUST_KILL_MS (max delay, default 150),
+# SIXRD_ROBUST_RACES (rounds of two ADDs for one container, and of ADD against DEL, default 12).
 set -euo pipefail
 
 # The pod address from an ADD result, without an exec.
@@ -19,11 +19,11 @@ export E2E_NODES=1
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-CYCLES=${SIXRD_ROBUST_CYCLES:-600}
+CYCLES=${SIXRD_ROBUST_CYCLES:-400}
 BUDGET=${SIXRD_ROBUST_BUDGET:-600}
 HOLD=${SIXRD_ROBUST_HOLD:-50}
-KILLS=${SIXRD_ROBUST_KILLS:-30}
-RACES=${SIXRD_ROBUST_RACES:-20}
+KILLS=${SIXRD_ROBUST_KILLS:-20}
+RACES=${SIXRD_ROBUST_RACES:-12}
 KILL_MS=${SIXRD_ROBUST_KILL_MS:-150}
 KILL_BASE=${SIXRD_ROBUST_KILL_BASE:-0}  # added to the random delay
 WORKERS=4
