@@ -38,6 +38,19 @@ std::string_view kindOf(rtnl_link* link) {
   return kind != nullptr ? std::string_view(kind) : std::string_view();
 }
 
+namespace {
+
+int dumpStatus(nl_msg* msg, void* /*unused*/) {
+  const nlmsghdr* hdr = nlmsg_hdr(msg);
+  int error = 0;
+  if (nlmsg_datalen(hdr) >= static_cast<int>(sizeof error)) {
+    std::memcpy(&error, nlmsg_data(hdr), sizeof error);
+  }
+  return error < 0 ? -nl_syserr2nlerr(-error) : NL_OK;
+}
+
+}  // namespace
+
 Socket openRouteSocket() {
   auto sock = owned<Socket>(nl_socket_alloc(), "netlink socket");
   check(nl_connect(sock.get(), NETLINK_ROUTE), "connect", "NETLINK_ROUTE socket");
@@ -49,6 +62,10 @@ Socket openRouteSocket() {
   // any buffer on an SR-IOV NIC: sixrd does not use them.
   nl_socket_disable_msg_peek(sock.get());
   check(nl_socket_set_msg_buf_size(sock.get(), kReplyBuffer), "configure", "netlink socket");
+  // A dump the kernel refuses ends in an NLMSG_DONE carrying the error; libnl ignores it and would
+  // hand back an empty result.
+  check(nl_socket_modify_cb(sock.get(), NL_CB_FINISH, NL_CB_CUSTOM, dumpStatus, nullptr),
+        "configure", "netlink socket");
   return sock;
 }
 
@@ -226,7 +243,9 @@ Cache dumpAddresses(nl_sock* sock, int family, int ifindex) {
   ifa.ifa_family = static_cast<unsigned char>(family);
   ifa.ifa_index = static_cast<unsigned>(ifindex);
   return filteredDump(sock, "route/addr", RTM_GETADDR, &ifa, sizeof ifa, {},
-                      fmt::format("addresses of ifindex {}", ifindex));
+                      ifindex != 0
+                          ? fmt::format("addresses of ifindex {}", ifindex)
+                          : std::string(family == AF_INET ? "IPv4 addresses" : "addresses"));
 }
 
 Cache dumpRoutes(nl_sock* sock, int family, int oif, std::uint32_t table) {

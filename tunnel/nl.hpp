@@ -125,7 +125,8 @@ void addAddressIdempotent(nl_sock* sock, rtnl_addr* addr, std::string_view what)
 // Adds `route`; EEXIST is success.
 void addRouteIdempotent(nl_sock* sock, rtnl_route* route, std::string_view what);
 
-// Dumps filtered in the kernel (NETLINK_GET_STRICT_CHK): the addresses of one family on one link,
+// Dumps filtered in the kernel (NETLINK_GET_STRICT_CHK): the addresses of one family on one link
+// (ifindex 0: on every link),
 // the routes of one family through one output link (oif 0: every route of the family) and, with
 // a table, of that table only (none when the table does not exist). Their cost follows that link
 // or table, not the number of pods on the node.

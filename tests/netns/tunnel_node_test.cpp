@@ -31,6 +31,22 @@ TEST_F(NodeResolution, FindsTheOneAddressInsideTheUnderlayAndItsInterfaceMtu) {
   EXPECT_EQ(node.tunnelMtu(), 1480);
 }
 
+// A link dump turns strict checking on for the datapath's socket; the IPv4 address dump after it
+// must still be one the kernel accepts (an rtgenmsg header it refuses, and the refusal read as an
+// empty dump said "no IPv4 address": sixrd doctor, which probes sit before it resolves the node).
+TEST_F(NodeResolution, FindsTheNodeAddressAfterAnotherDumpOnTheSameSocket) {
+  EXPECT_TRUE(datapath().listHostVeths().empty());
+  const tunnel::Node node = datapath().resolveNode(nodeSpec());
+  EXPECT_EQ(ipam::formatIpv4(node.prefix.nodeIp), kNodeIp);
+}
+
+// The kernel refuses a dump of a table that does not exist (ENOENT in the dump's NLMSG_DONE, which
+// the socket now reports instead of reading it as empty): that is no egress route, not an error.
+TEST_F(NodeResolution, AnEgressTableThatDoesNotExistMeansNoRelaysInUse) {
+  EXPECT_TRUE(datapath().egressRelaysInUse().empty());
+  EXPECT_EQ(ipam::formatIpv4(datapath().resolveNode(nodeSpec()).prefix.nodeIp), kNodeIp);
+}
+
 TEST_F(NodeResolution, ReadsTheRealMtuOfTheUnderlayInterface) {
   must("ip -n " + node() + " link set dev ul0 mtu 9000");
   const tunnel::Node node = datapath().resolveNode(nodeSpec());

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# profile-vm.sh SIXRD KERNEL_FLOOR — the guest half of tests/bench/profile.sh: where one sixrd ADD
+# spends its time beyond the kernel floor. Runs as root INSIDE the VM; node 1 runs sixrd, node 2
+# the kernel floor (tests/bench/kernel_floor.cpp), both with forwarding on, after SIXRD_PROFILE_WARM
+# warm-up ADDs (default 5) so that the tunnel exists and the page cache is warm.
+#
+#   1. syscalls of one ADD, sixrd against the kernel floor (strace -f -c): counts per call
+#   2. one sixrd ADD traced with relative timestamps and call durations (strace -f -r -T): where
+#      the gap before a call is large, user-space code ran (libraries, parsing, formatting)
+#   3. with perf (linux-perf) and SIXRD_PROFILE_PERF=1: SIXRD_PROFILE_N (default 20) ADDs sampled
+#      system-wide (cpu-clock), split by command and DSO, sixrd's user-space symbols (a copy of the
+#      binary that is not stripped gives them names), and per-run task-clock and page faults
+#      of sixrd against the kernel floor (perf stat)
+# strace slows every call down by about the same amount: compare counts and gaps, not totals.
+# Not a test: nothing here is registered in ctest. Everything it made is removed on exit.
+set -euo pipefail
+
+[ $# -eq 2 ] || { echo "usage: $0 SIXRD_BINARY KERNEL_FLOOR" >&2; exit 2; }
+SIXRD=$(realpath "$1")
+KFLOOR=$(realpath "$2")
+export SIXRD
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+WARM=${SIXRD_PROFILE_WARM:-5}
+N=${SIXRD_PROFILE_N:-20}
+
+export E2E_NODES=2 E2E_PODS=0 E2E_STATE=/run/sixrd-profile E2E_VERSION=1.0.0
+# shellcheck source=tests/e2e/lib.sh
+. "$here/../e2e/lib.sh"
+modprobe sit 2>/dev/null || [ -d /sys/module/sit ] || { echo "$0: no sit in this kernel; run me through tests/bench/profile.sh" >&2; exit 2; }
+
+cleanup() {
+  set +e
+  ip netns list | awk '/^pf-/ {print "netns del " $1}' >"$E2E_STATE.del" 2>/dev/null
+  [ -s "$E2E_STATE.del" ] && ip -force -batch "$E2E_STATE.del" 2>/dev/null
+  rm -f "$E2E_STATE.del"
+  teardown
+}
+trap cleanup EXIT
+teardown
+underlay_up
+ip netns exec "$(node_ns 2)" sysctl -qw net.ipv6.conf.all.forwarding=1
+conf "1" '{"name": "bench", "log": {"file": "'"$E2E_STATE"'/node1/sixrd.log", "level": "info"}}' >"$E2E_STATE/conf.json"
+total=$((WARM + 2 + N))
+for i in $(seq 1 "$total"); do echo "netns add pf-s-$i"; echo "netns add pf-k-$i"; done >"$E2E_STATE/ns.batch"
+ip -batch "$E2E_STATE/ns.batch"
+
+# sixrd_add N [COMMAND PREFIX...]: one ADD of pod pf-s-N on node 1, as a runtime makes it
+sixrd_add() {
+  local n=$1
+  shift
+  ip netns exec "$(node_ns 1)" env -i PATH="$PATH" CNI_COMMAND=ADD CNI_CONTAINERID="pf-s-$n" \
+    CNI_IFNAME=eth0 CNI_NETNS="/run/netns/pf-s-$n" CNI_PATH=/usr/lib/cni "$@" "$SIXRD" \
+    <"$E2E_STATE/conf.json" >/dev/null
+}
+kfloor_add() { # kfloor_add N [COMMAND PREFIX...]
+  local n=$1
+  shift
+  "$@" "$KFLOOR" add "/run/netns/$(node_ns 2)" "/run/netns/pf-k-$n" "$n" >/dev/null
+}
+for i in $(seq 1 "$WARM"); do sixrd_add "$i"; kfloor_add "$i"; done
+
+echo "== 1. syscalls of one ADD: sixrd, then the kernel floor (strace -f -c)"
+sixrd_add $((WARM + 1)) strace -f -c -o "$E2E_STATE/sixrd.count"
+kfloor_add $((WARM + 1)) strace -f -c -o "$E2E_STATE/kfloor.count"
+for who in sixrd kfloor; do
+  echo "-- $who"
+  awk '/^-|^%|total/ {next} NF >= 5 { printf "  %-16s %5d calls %4s errors\n", $NF, $4, ($5 ~ /^[0-9]+$/ ? $5 : "") }' \
+    "$E2E_STATE/$who.count"
+  awk '/total/ { print "  total: " $4 " calls" }' "$E2E_STATE/$who.count"
+done
+
+echo
+echo "== 2. one sixrd ADD, each call with the time since the previous one and its own duration"
+sixrd_add $((WARM + 2)) strace -f -r -T -s 48 -o "$E2E_STATE/sixrd.trace"
+cut -c1-180 "$E2E_STATE/sixrd.trace"
+echo "-- the 12 largest gaps before a call (user space running, or the exec itself)"
+awk '{ print $2, $0 }' "$E2E_STATE/sixrd.trace" | sort -rn | head -12 | cut -d' ' -f2- | cut -c1-160
+
+if [ "${SIXRD_PROFILE_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+  echo
+  echo "== 3. perf: $N ADDs of each, sampled system-wide (cpu-clock)"
+  sysctl -qw kernel.kptr_restrict=0 kernel.perf_event_paranoid=-1 || true
+  first=$((WARM + 3))
+  last=$((WARM + 2 + N))
+  cat >"$E2E_STATE/loop.sh" <<EOF
+for i in \$(seq $first $last); do
+  CNI_COMMAND=ADD CNI_CONTAINERID=pf-s-\$i CNI_IFNAME=eth0 CNI_NETNS=/run/netns/pf-s-\$i CNI_PATH=/usr/lib/cni $SIXRD <$E2E_STATE/conf.json >/dev/null
+  $KFLOOR add /run/netns/$(node_ns 2) /run/netns/pf-k-\$i \$i >/dev/null
+done
+EOF
+  perf record -q -a -g -e cpu-clock -F 2000 -o "$E2E_STATE/perf.data" -- \
+    ip netns exec "$(node_ns 1)" bash "$E2E_STATE/loop.sh" 2>&1 | tail -3 || true
+  echo "-- by command and DSO"
+  perf report -i "$E2E_STATE/perf.data" --no-children --sort comm,dso --stdio -g none 2>/dev/null |
+    grep -v '^#' | grep -v '^$' | head -12 || true
+  echo "-- sixrd's own code, by symbol"
+  perf report -i "$E2E_STATE/perf.data" --no-children --comm sixrd --dso sixrd --sort sym --stdio -g none 2>/dev/null |
+    grep -v '^#' | grep -v '^$' | head -25 || true
+fi
