@@ -64,7 +64,7 @@ sixrd_add $((WARM + 1)) strace -f -c -o "$E2E_STATE/sixrd.count"
 kfloor_add $((WARM + 1)) strace -f -c -o "$E2E_STATE/kfloor.count"
 for who in sixrd kfloor; do
   echo "-- $who"
-  awk '/^-|^%|total/ {next} NF >= 5 { printf "  %-16s %5d calls %4s errors\n", $NF, $4, ($5 ~ /^[0-9]+$/ ? $5 : "") }' \
+  awk '/^-|^%|total/ {next} NF >= 5 { printf "  %-16s %5d calls%s\n", $NF, $4, (NF == 6 ? ", " $5 " failed" : "") }' \
     "$E2E_STATE/$who.count"
   awk '/total/ { print "  total: " $4 " calls" }' "$E2E_STATE/$who.count"
 done
@@ -74,7 +74,8 @@ echo "== 2. one sixrd ADD, each call with the time since the previous one and it
 sixrd_add $((WARM + 2)) strace -f -r -T -s 48 -o "$E2E_STATE/sixrd.trace"
 cut -c1-180 "$E2E_STATE/sixrd.trace"
 echo "-- the 12 largest gaps before a call (user space running, or the exec itself)"
-awk '{ print $2, $0 }' "$E2E_STATE/sixrd.trace" | sort -rn | head -12 | cut -d' ' -f2- | cut -c1-160
+awk '{ print $2, $0 }' "$E2E_STATE/sixrd.trace" | sort -rn >"$E2E_STATE/gaps"
+head -12 "$E2E_STATE/gaps" | cut -d' ' -f2- | cut -c1-160
 
 if [ "${SIXRD_PROFILE_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
   echo
