@@ -60,9 +60,7 @@ cleanup() {
   local pid
   set +e
   for pid in "${daemons[@]}"; do kill "$pid" 2>/dev/null; done
-  ip netns list | awk '/^bp-/ {print "netns del " $1}' >"$E2E_STATE.del" 2>/dev/null
-  [ -s "$E2E_STATE.del" ] && ip -force -batch "$E2E_STATE.del" 2>/dev/null
-  rm -f "$E2E_STATE.del"
+  del_netns_prefix bp-
   teardown
 }
 trap cleanup EXIT

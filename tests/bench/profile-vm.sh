@@ -30,9 +30,7 @@ modprobe sit 2>/dev/null || [ -d /sys/module/sit ] || { echo "$0: no sit in this
 
 cleanup() {
   set +e
-  ip netns list | awk '/^pf-/ {print "netns del " $1}' >"$E2E_STATE.del" 2>/dev/null
-  [ -s "$E2E_STATE.del" ] && ip -force -batch "$E2E_STATE.del" 2>/dev/null
-  rm -f "$E2E_STATE.del"
+  del_netns_prefix pf-
   teardown
 }
 trap cleanup EXIT
