@@ -66,21 +66,22 @@ Socket openRouteSocket() {
   // hand back an empty result.
   check(nl_socket_modify_cb(sock.get(), NL_CB_FINISH, NL_CB_CUSTOM, dumpStatus, nullptr),
         "configure", "netlink socket");
+  // Strict checking from the start, for every request alike: the kernel filters dumps by their
+  // header and attributes (without it, it ignores them and dumps everything) and refuses a
+  // malformed request instead of guessing. Turned on by the first dump instead, it made a request
+  // sent earlier on the socket behave otherwise than the same request sent later.
+  const int on = 1;
+  if (setsockopt(nl_socket_get_fd(sock.get()), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on,
+                 sizeof on) != 0) {
+    throw NetlinkError(
+        "configure", "netlink socket", NLE_OPNOTSUPP,
+        fmt::format("netlink socket: NETLINK_GET_STRICT_CHK (Linux 4.20 or later): {}",
+                    std::strerror(errno)));
+  }
   return sock;
 }
 
 namespace {
-
-void strictChecking(nl_sock* sock, std::string_view what) {
-  // Without it the kernel ignores the header fields and attributes of a dump and dumps everything.
-  const int on = 1;
-  if (setsockopt(nl_socket_get_fd(sock), SOL_NETLINK, NETLINK_GET_STRICT_CHK, &on, sizeof on) !=
-      0) {
-    throw NetlinkError(
-        "configure", "netlink socket", NLE_OPNOTSUPP,
-        fmt::format("dump {}: NETLINK_GET_STRICT_CHK: {}", what, std::strerror(errno)));
-  }
-}
 
 // RTM_GETLINK for one link, without IFLA_EXT_MASK: no VF list, so the reply stays small.
 Link requestLink(nl_sock* sock, int ifindex, const std::string& name, const std::string& what) {
@@ -198,13 +199,12 @@ void addRouteIdempotent(nl_sock* sock, rtnl_route* route, std::string_view what)
 
 namespace {
 
-// A dump of `type` with `header` and the attributes addAttrs puts, filtered in the kernel and
-// parsed into a `cacheName` cache. absentIsEmpty: ENOENT (what the kernel answers for a missing
-// table) is an empty result.
+// A dump of `type` with `header` and the attributes addAttrs puts, filtered in the kernel (the
+// socket checks strictly) and parsed into a `cacheName` cache. absentIsEmpty: ENOENT (what the
+// kernel answers for a missing table) is an empty result.
 Cache filteredDump(nl_sock* sock, const char* cacheName, int type, const void* header,
                    std::size_t headerLen, const std::function<void(nl_msg*)>& addAttrs,
                    std::string_view what, bool absentIsEmpty = false) {
-  strictChecking(sock, what);
   nl_cache* raw = nullptr;
   check(nl_cache_alloc_name(cacheName, &raw), "alloc", what);
   Cache cache(raw);
