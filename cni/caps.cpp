@@ -1,21 +1,25 @@
 #include "cni/caps.hpp"
 
-#include <sys/capability.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
-#include <memory>
 #include <string>
 
 #include "cni/error.hpp"
-#include "util/owner.hpp"
 
+// The two system calls themselves (capget/capset, version 3: two 32-bit words per set), not
+// libcap: libcap's start-up probes the bounding set with six prctl calls in every run of the
+// plugin, and its cap_t API took five capget calls where one does.
 namespace sixrd::cni {
 namespace {
 
 struct KernelCap {
-  cap_value_t value;
+  unsigned value;
   const char* name;
 };
 
@@ -24,36 +28,39 @@ constexpr std::array<KernelCap, 2> kKernelCaps = {{
     {CAP_SYS_ADMIN, "CAP_SYS_ADMIN"},
 }};
 
-using CapPtr = std::unique_ptr<std::remove_pointer_t<cap_t>, util::Put<cap_free>>;
+using Sets = std::array<__user_cap_data_struct, _LINUX_CAPABILITY_U32S_3>;
 
 [[noreturn]] void fail(const std::string& what) {
   const int err = errno;
   throw Error(Code::kMissingCapability, what + ": " + std::strerror(err));
 }
 
-CapPtr currentCaps() {
-  CapPtr caps(cap_get_proc());
-  if (!caps) {
-    fail("cannot read the process capabilities (cap_get_proc)");
+Sets currentCaps() {
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  Sets sets{};
+  if (::syscall(SYS_capget, &header, sets.data()) != 0) {
+    fail("cannot read the process capabilities (capget)");
   }
-  return caps;
+  return sets;
 }
 
-bool hasFlag(cap_t caps, cap_value_t value, cap_flag_t flag) {
-  cap_flag_value_t set = CAP_CLEAR;
-  if (cap_get_flag(caps, value, flag, &set) != 0) {
-    fail("cannot read the process capabilities (cap_get_flag)");
-  }
-  return set == CAP_SET;
+std::uint32_t bit(unsigned value) { return std::uint32_t{1} << (value % 32); }
+
+bool has(const Sets& sets, unsigned value, std::uint32_t __user_cap_data_struct::*set) {
+  return (sets[value / 32].*set & bit(value)) != 0;
+}
+
+void raise(Sets& sets, unsigned value, std::uint32_t __user_cap_data_struct::*set) {
+  sets[value / 32].*set |= bit(value);
 }
 
 }  // namespace
 
 std::vector<std::string> missingCapabilities() {
-  const CapPtr caps = currentCaps();
+  const Sets caps = currentCaps();
   std::vector<std::string> missing;
   for (const KernelCap& cap : kKernelCaps) {
-    if (!hasFlag(caps.get(), cap.value, CAP_EFFECTIVE)) {
+    if (!has(caps, cap.value, &__user_cap_data_struct::effective)) {
       missing.emplace_back(cap.name);
     }
   }
@@ -77,30 +84,24 @@ void requireKernelCapabilities() {
 }
 
 void dropToKernelCapabilities() {
-  const CapPtr current = currentCaps();
-  // A fresh cap_t is all-clear; only what is permitted now can be kept (raising is not ours to do).
-  const CapPtr wanted(cap_init());
-  if (!wanted) {
-    fail("cannot allocate a capability set (cap_init)");
-  }
+  const Sets current = currentCaps();
+  // All-clear to start with; only what is permitted now can be kept (raising is not ours to do).
+  Sets wanted{};
   for (const KernelCap& cap : kKernelCaps) {
-    if (!hasFlag(current.get(), cap.value, CAP_PERMITTED)) {
+    if (!has(current, cap.value, &__user_cap_data_struct::permitted)) {
       continue;
     }
-    const std::array<cap_value_t, 1> value = {cap.value};
-    for (const cap_flag_t flag : {CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE}) {
-      // Inheritable is only kept, never raised: raising it can need CAP_SETPCAP or the bounding
-      // set, and sixrd executes nothing that would inherit it.
-      if (flag == CAP_INHERITABLE && !hasFlag(current.get(), cap.value, CAP_INHERITABLE)) {
-        continue;
-      }
-      if (cap_set_flag(wanted.get(), flag, 1, value.data(), CAP_SET) != 0) {
-        fail(std::string("cannot build the capability set (cap_set_flag ") + cap.name + ")");
-      }
+    raise(wanted, cap.value, &__user_cap_data_struct::effective);
+    raise(wanted, cap.value, &__user_cap_data_struct::permitted);
+    // Inheritable is only kept, never raised: raising it can need CAP_SETPCAP or the bounding set,
+    // and sixrd executes nothing that would inherit it.
+    if (has(current, cap.value, &__user_cap_data_struct::inheritable)) {
+      raise(wanted, cap.value, &__user_cap_data_struct::inheritable);
     }
   }
-  if (cap_set_proc(wanted.get()) != 0) {
-    fail("cannot drop capabilities other than CAP_NET_ADMIN and CAP_SYS_ADMIN (cap_set_proc)");
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  if (::syscall(SYS_capset, &header, wanted.data()) != 0) {
+    fail("cannot drop capabilities other than CAP_NET_ADMIN and CAP_SYS_ADMIN (capset)");
   }
 }
 

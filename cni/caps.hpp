@@ -1,6 +1,6 @@
-// Linux capabilities of the plugin process (libcap). Everything sixrd does to the kernel needs
-// CAP_NET_ADMIN (links, addresses, routes, sysctls under net/) and CAP_SYS_ADMIN (setns into the
-// pod's network namespace); nothing needs more.
+// Linux capabilities of the plugin process (capget/capset). Everything sixrd does to the kernel
+// needs CAP_NET_ADMIN (links, addresses, routes, sysctls under net/) and CAP_SYS_ADMIN (setns into
+// the pod's network namespace); nothing needs more.
 #pragma once
 
 #include <string>

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <filesystem>
@@ -42,11 +43,15 @@ spdlog::level::level_enum toSpdlogLevel(std::string_view level) noexcept {
 class AppendFileSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   explicit AppendFileSink(const std::string& path) {
-    std::error_code ec;
-    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-                 0640);
+    constexpr int kFlags = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+    fd_ = ::open(path.c_str(), kFlags, 0640);
+    if (fd_ < 0 && errno == ENOENT) {
+      // Its directory is missing: create it (only then, not on every run) and try again.
+      std::error_code ec;
+      const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+      if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+      fd_ = ::open(path.c_str(), kFlags, 0640);
+    }
     if (fd_ < 0) {
       const int err = errno;
       throw std::runtime_error(path + ": " +
@@ -86,14 +91,80 @@ class AppendFileSink final : public spdlog::sinks::base_sink<std::mutex> {
   int fd_ = -1;
 };
 
-void install(std::vector<spdlog::sink_ptr> sinks, const std::string& pattern,
-             spdlog::level::level_enum level,
-             spdlog::pattern_time_type time = spdlog::pattern_time_type::local) {
+void appendDigits(spdlog::memory_buf_t& out, long value, int width) {
+  char digits[20];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value > 0 && n < static_cast<int>(sizeof digits));
+  for (int pad = n; pad < width; ++pad) out.push_back('0');
+  while (n > 0) out.push_back(digits[--n]);
+}
+
+// The plugin's line: "2026-12-03T23:28:00.017+00:00 info [223] <container>/<ifname>: message".
+// Written by hand rather than by spdlog's pattern formatter, whose time fields call gmtime_r: its
+// first call in a process makes glibc read and parse /etc/localtime (seven system calls), and %P
+// asks the kernel for the pid on every line. The date is computed from the clock in UTC, the pid
+// read once.
+class PluginLineFormatter final : public spdlog::formatter {
+ public:
+  PluginLineFormatter(std::string tag, long pid) : tag_(std::move(tag)), pid_(pid) {}
+
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    using namespace std::chrono;
+    const auto day = floor<days>(msg.time);
+    const year_month_day date{day};
+    const hh_mm_ss<milliseconds> time{floor<milliseconds>(msg.time - day)};
+    appendDigits(dest, static_cast<int>(date.year()), 4);
+    dest.push_back('-');
+    appendDigits(dest, static_cast<unsigned>(date.month()), 2);
+    dest.push_back('-');
+    appendDigits(dest, static_cast<unsigned>(date.day()), 2);
+    dest.push_back('T');
+    appendDigits(dest, time.hours().count(), 2);
+    dest.push_back(':');
+    appendDigits(dest, time.minutes().count(), 2);
+    dest.push_back(':');
+    appendDigits(dest, time.seconds().count(), 2);
+    dest.push_back('.');
+    appendDigits(dest, time.subseconds().count(), 3);
+    append(dest, "+00:00 ");
+    append(dest, spdlog::level::to_string_view(msg.level));
+    append(dest, " [");
+    appendDigits(dest, pid_, 1);
+    append(dest, "] ");
+    append(dest, tag_);
+    append(dest, ": ");
+    append(dest, msg.payload);
+    dest.push_back('\n');
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<PluginLineFormatter>(tag_, pid_);
+  }
+
+ private:
+  static void append(spdlog::memory_buf_t& dest, spdlog::string_view_t text) {
+    dest.append(text.data(), text.data() + text.size());
+  }
+
+  std::string tag_;
+  long pid_;
+};
+
+void install(std::vector<spdlog::sink_ptr> sinks, std::unique_ptr<spdlog::formatter> formatter,
+             spdlog::level::level_enum level) {
   auto logger = std::make_shared<spdlog::logger>(kLoggerName, sinks.begin(), sinks.end());
-  logger->set_pattern(pattern, time);
+  logger->set_formatter(std::move(formatter));
   logger->set_level(level);
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(std::move(logger));
+}
+
+void install(std::vector<spdlog::sink_ptr> sinks, const std::string& pattern,
+             spdlog::level::level_enum level) {
+  install(std::move(sinks), std::make_unique<spdlog::pattern_formatter>(pattern), level);
 }
 
 }  // namespace
@@ -104,16 +175,9 @@ bool isLogLevel(std::string_view level) noexcept {
 
 void initLogging(const LogConfig& cfg, std::string_view containerId, std::string_view ifname,
                  bool toStderr) noexcept {
-  // The container id and ifname go into the pattern itself (as literal text, '%' escaped) so that
-  // every line names its attachment without each call site having to repeat them.
-  std::string tag;
-  for (const char c : std::string(containerId) + "/" + std::string(ifname)) {
-    tag += c;
-    if (c == '%') {
-      tag += '%';
-    }
-  }
-  const std::string pattern = "%Y-%m-%dT%H:%M:%S.%e%z %l [%P] " + tag + ": %v";
+  // The container id and ifname are in every line, so that each names its attachment without
+  // each call site having to repeat them.
+  std::string tag = std::string(containerId) + "/" + std::string(ifname);
   const spdlog::level::level_enum level = toSpdlogLevel(cfg.level);
 
   try {
@@ -132,7 +196,8 @@ void initLogging(const LogConfig& cfg, std::string_view containerId, std::string
     // UTC, with its offset written out: local time would make every plugin run read and parse
     // /etc/localtime (glibc's tzset) before its first line, an ADD's cost for nothing a reader
     // needs.
-    install(std::move(sinks), pattern, level, spdlog::pattern_time_type::utc);
+    install(std::move(sinks), std::make_unique<PluginLineFormatter>(std::move(tag), ::getpid()),
+            level);
     if (!fileFailure.empty()) {
       spdlog::warn("cannot open log file {}: {}; logging to stderr instead", cfg.file, fileFailure);
     }

@@ -53,9 +53,9 @@ bool isRelay(const NodeSpec& spec, const Node& node) {
 
 // sixrd's egress rules: priority kEgressRulePriority, table kEgressTable, IPv6.
 std::vector<Rule> ourRules(nl_sock* sock) {
-  const nl::Cache cache = nl::dumpRules(sock, AF_INET6);
+  const nl::Objects cache = nl::dumpRules(sock, AF_INET6);
   std::vector<Rule> out;
-  for (nl_object* o = nl_cache_get_first(cache.get()); o != nullptr; o = nl_cache_get_next(o)) {
+  for (nl_object* o : cache) {
     auto* r = reinterpret_cast<rtnl_rule*>(o);
     if (rtnl_rule_get_family(r) == AF_INET6 && rtnl_rule_get_prio(r) == kEgressRulePriority &&
         rtnl_rule_get_table(r) == kEgressTable) {
@@ -76,8 +76,8 @@ bool ruleFrom(rtnl_rule* r, const ipam::Ipv6Prefix& src) {
 // The default route of kEgressTable, if any (owned copy). Every ADD asks: the dump is of that
 // table alone, whose size does not follow the pods (the main table holds a route per pod).
 nl::Route egressRoute(nl_sock* sock) {
-  const nl::Cache routes = nl::dumpRoutes(sock, AF_INET6, 0, kEgressTable);
-  for (nl_object* o = nl_cache_get_first(routes.get()); o != nullptr; o = nl_cache_get_next(o)) {
+  const nl::Objects routes = nl::dumpRoutes(sock, AF_INET6, 0, kEgressTable);
+  for (nl_object* o : routes) {
     auto* r = reinterpret_cast<rtnl_route*>(o);
     const nl_addr* dst = rtnl_route_get_dst(r);
     if (rtnl_route_get_table(r) == kEgressTable && dst != nullptr &&

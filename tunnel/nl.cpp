@@ -49,6 +49,43 @@ int dumpStatus(nl_msg* msg, void* /*unused*/) {
   return error < 0 ? -nl_syserr2nlerr(-error) : NL_OK;
 }
 
+// Parses each valid message of a reply into the Objects passed as arg. A C callback: nothing may
+// throw through libnl, so a failed append drops the object and stops the read with NLE_NOMEM.
+int collect(nl_msg* msg, void* arg) {
+  struct Into {
+    Objects* out;
+    bool failed = false;
+  } into{static_cast<Objects*>(arg)};
+  const int rc = nl_msg_parse(
+      msg,
+      [](nl_object* object, void* target) {
+        auto* into = static_cast<Into*>(target);
+        nl_object_get(object);
+        try {
+          into->out->adopt(object);
+        } catch (...) {
+          nl_object_put(object);
+          into->failed = true;
+        }
+      },
+      &into);
+  if (into.failed) return -NLE_NOMEM;
+  return rc < 0 ? rc : NL_OK;
+}
+
+// Reads the reply to the request just sent into `out`: every message of a dump up to its
+// NLMSG_DONE, or the one message of a single reply. Returns libnl's error code (0 when done).
+int receiveObjects(nl_sock* sock, Objects& out) {
+  nl_cb* own = nl_socket_get_cb(sock);
+  nl_cb* cb = nl_cb_clone(own);
+  nl_cb_put(own);
+  if (cb == nullptr) return -NLE_NOMEM;
+  nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, collect, &out);
+  const int rc = nl_recvmsgs(sock, cb);
+  nl_cb_put(cb);
+  return rc;
+}
+
 }  // namespace
 
 Socket openRouteSocket() {
@@ -91,19 +128,19 @@ Link requestLink(nl_sock* sock, int ifindex, const std::string& name, const std:
   check(nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO), "build", what);
   if (!name.empty()) check(nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()), "build", what);
   check(nl_send_auto(sock, msg.get()), "get link", what);
-  nl_cache* raw = nullptr;
-  check(nl_cache_alloc_name("route/link", &raw), "alloc", what);
-  const Cache cache(raw);
+  Objects reply;
   // The kernel answers ENODEV for an unknown link; libnl maps it to NLE_NODEV.
-  const int rc = nl_cache_pickup(sock, cache.get());
+  const int rc = receiveObjects(sock, reply);
   if (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) return nullptr;
   check(rc, "get link", what);
   // The link came alone; the ack of the request follows it.
   check(nl_wait_for_ack(sock), "get link", what);
-  nl_object* first = nl_cache_get_first(cache.get());
-  if (first == nullptr) return nullptr;
-  nl_object_get(first);
-  return Link(reinterpret_cast<rtnl_link*>(first));
+  for (nl_object* object : reply) {
+    if (std::string_view(nl_object_get_type(object)) != "route/link") continue;
+    nl_object_get(object);
+    return Link(reinterpret_cast<rtnl_link*>(object));
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -200,32 +237,30 @@ void addRouteIdempotent(nl_sock* sock, rtnl_route* route, std::string_view what)
 namespace {
 
 // A dump of `type` with `header` and the attributes addAttrs puts, filtered in the kernel (the
-// socket checks strictly) and parsed into a `cacheName` cache. absentIsEmpty: ENOENT (what the
-// kernel answers for a missing table) is an empty result.
-Cache filteredDump(nl_sock* sock, const char* cacheName, int type, const void* header,
-                   std::size_t headerLen, const std::function<void(nl_msg*)>& addAttrs,
-                   std::string_view what, bool absentIsEmpty = false) {
-  nl_cache* raw = nullptr;
-  check(nl_cache_alloc_name(cacheName, &raw), "alloc", what);
-  Cache cache(raw);
+// socket checks strictly) and parsed into libnl objects. absentIsEmpty: ENOENT (what the kernel
+// answers for a missing table) is an empty result.
+Objects filteredDump(nl_sock* sock, int type, const void* header, std::size_t headerLen,
+                     const std::function<void(nl_msg*)>& addAttrs, std::string_view what,
+                     bool absentIsEmpty = false) {
+  Objects objects;
   const auto msg = owned<Msg>(nlmsg_alloc_simple(type, NLM_F_DUMP), "message");
   check(nlmsg_append(msg.get(), const_cast<void*>(header), headerLen, NLMSG_ALIGNTO), "build",
         what);
   if (addAttrs) addAttrs(msg.get());
   check(nl_send_auto(sock, msg.get()), "dump", what);
-  const int rc = nl_cache_pickup(sock, cache.get());
-  if (absentIsEmpty && rc == -NLE_OBJ_NOTFOUND) return cache;
+  const int rc = receiveObjects(sock, objects);
+  if (absentIsEmpty && rc == -NLE_OBJ_NOTFOUND) return {};
   check(rc, "read", what);
-  return cache;
+  return objects;
 }
 
 }  // namespace
 
-Cache dumpLinks(nl_sock* sock, const std::string& kind) {
+Objects dumpLinks(nl_sock* sock, const std::string& kind) {
   const ifinfomsg ifi{};
   const std::string what = kind.empty() ? "links" : kind + " links";
   return filteredDump(
-      sock, "route/link", RTM_GETLINK, &ifi, sizeof ifi,
+      sock, RTM_GETLINK, &ifi, sizeof ifi,
       [&](nl_msg* msg) {
         // A filter the kernel applies only when it knows the kind (its module is loaded): the
         // callers check the kind of each link they get all the same.
@@ -238,21 +273,21 @@ Cache dumpLinks(nl_sock* sock, const std::string& kind) {
       what);
 }
 
-Cache dumpAddresses(nl_sock* sock, int family, int ifindex) {
+Objects dumpAddresses(nl_sock* sock, int family, int ifindex) {
   ifaddrmsg ifa{};
   ifa.ifa_family = static_cast<unsigned char>(family);
   ifa.ifa_index = static_cast<unsigned>(ifindex);
-  return filteredDump(sock, "route/addr", RTM_GETADDR, &ifa, sizeof ifa, {},
+  return filteredDump(sock, RTM_GETADDR, &ifa, sizeof ifa, {},
                       ifindex != 0
                           ? fmt::format("addresses of ifindex {}", ifindex)
                           : std::string(family == AF_INET ? "IPv4 addresses" : "addresses"));
 }
 
-Cache dumpRoutes(nl_sock* sock, int family, int oif, std::uint32_t table) {
+Objects dumpRoutes(nl_sock* sock, int family, int oif, std::uint32_t table) {
   rtmsg rtm{};
   rtm.rtm_family = static_cast<unsigned char>(family);
   return filteredDump(
-      sock, "route/route", RTM_GETROUTE, &rtm, sizeof rtm,
+      sock, RTM_GETROUTE, &rtm, sizeof rtm,
       [&](nl_msg* msg) {
         const std::string_view what = "route dump";
         if (oif != 0)
@@ -265,10 +300,10 @@ Cache dumpRoutes(nl_sock* sock, int family, int oif, std::uint32_t table) {
       table != 0);
 }
 
-Cache dumpRules(nl_sock* sock, int family) {
+Objects dumpRules(nl_sock* sock, int family) {
   fib_rule_hdr frh{};
   frh.family = static_cast<unsigned char>(family);
-  return filteredDump(sock, "route/rule", RTM_GETRULE, &frh, sizeof frh, {}, "policy rules");
+  return filteredDump(sock, RTM_GETRULE, &frh, sizeof frh, {}, "policy rules");
 }
 
 }  // namespace sixrd::tunnel::nl

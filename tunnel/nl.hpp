@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <netlink/addr.h>
 #include <netlink/cache.h>
@@ -31,7 +32,7 @@ using Route = std::unique_ptr<rtnl_route, Put<rtnl_route_put>>;
 using Nexthop = std::unique_ptr<rtnl_nexthop, Put<rtnl_route_nh_free>>;
 using Neigh = std::unique_ptr<rtnl_neigh, Put<rtnl_neigh_put>>;
 using Address = std::unique_ptr<nl_addr, Put<nl_addr_put>>;
-using Cache = std::unique_ptr<nl_cache, Put<nl_cache_free>>;
+using Object = std::unique_ptr<nl_object, Put<nl_object_put>>;
 using Msg = std::unique_ptr<nl_msg, Put<nlmsg_free>>;
 
 // Throws NetlinkError("<op> <object>: <nl_geterror(rc)>") when rc < 0; returns rc otherwise.
@@ -83,6 +84,35 @@ Owner alloc() {
   return owned<Owner>(Allocator<Owner>::make(), Allocator<Owner>::kWhat);
 }
 
+// The objects of a reply (links, addresses, routes, rules), one reference held on each; iterating
+// yields nl_object*. Not an nl_cache: a libnl cache allocates and clears a hash table of 1024
+// buckets or more (8 KiB and up) even for the one object of a single-link reply.
+class Objects {
+ public:
+  class Iterator {
+   public:
+    explicit Iterator(std::vector<Object>::const_iterator it) : it_(it) {}
+    nl_object* operator*() const { return it_->get(); }
+    Iterator& operator++() {
+      ++it_;
+      return *this;
+    }
+    bool operator==(const Iterator& other) const = default;
+
+   private:
+    std::vector<Object>::const_iterator it_;
+  };
+
+  Iterator begin() const { return Iterator(items_.begin()); }
+  Iterator end() const { return Iterator(items_.end()); }
+  bool empty() const { return items_.empty(); }
+  // Takes over one reference to `object`.
+  void adopt(nl_object* object) { items_.emplace_back(object); }
+
+ private:
+  std::vector<Object> items_;
+};
+
 // The link's kind as IFLA_INFO_KIND gives it ("veth", "sit"); empty for a link without one.
 std::string_view kindOf(rtnl_link* link);
 inline bool isKind(rtnl_link* link, std::string_view kind) { return kindOf(link) == kind; }
@@ -102,7 +132,7 @@ Link getLink(nl_sock* sock, std::string_view name);
 Link linkByIndex(nl_sock* sock, int ifindex);
 // Every link (of one kind, e.g. "sit", when given and known to the kernel; check each link's kind
 // all the same), without VF lists.
-Cache dumpLinks(nl_sock* sock, const std::string& kind = {});
+Objects dumpLinks(nl_sock* sock, const std::string& kind = {});
 // IFLA_IFALIAS, empty when the link has none.
 std::string aliasOf(rtnl_link* link);
 
@@ -130,9 +160,9 @@ void addRouteIdempotent(nl_sock* sock, rtnl_route* route, std::string_view what)
 // the routes of one family through one output link (oif 0: every route of the family) and, with
 // a table, of that table only (none when the table does not exist). Their cost follows that link
 // or table, not the number of pods on the node.
-Cache dumpAddresses(nl_sock* sock, int family, int ifindex);
-Cache dumpRoutes(nl_sock* sock, int family, int oif, std::uint32_t table = 0);
+Objects dumpAddresses(nl_sock* sock, int family, int ifindex);
+Objects dumpRoutes(nl_sock* sock, int family, int oif, std::uint32_t table = 0);
 // The policy rules of one family (libnl's own rule dump sends a header strict checking refuses).
-Cache dumpRules(nl_sock* sock, int family);
+Objects dumpRules(nl_sock* sock, int family);
 
 }  // namespace sixrd::tunnel::nl

@@ -20,9 +20,9 @@ namespace {
 // under emulation). An ifaddrmsg header, which the kernel accepts with strict checking on (an
 // rtgenmsg one it refuses then).
 std::vector<ipam::LocalIpv4> localIpv4(nl_sock* sock) {
-  const nl::Cache cache = nl::dumpAddresses(sock, AF_INET, 0);
+  const nl::Objects cache = nl::dumpAddresses(sock, AF_INET, 0);
   std::vector<ipam::LocalIpv4> out;
-  for (nl_object* o = nl_cache_get_first(cache.get()); o != nullptr; o = nl_cache_get_next(o)) {
+  for (nl_object* o : cache) {
     auto* a = reinterpret_cast<rtnl_addr*>(o);
     nl_addr* local = rtnl_addr_get_local(a);
     if (rtnl_addr_get_family(a) != AF_INET || local == nullptr || nl_addr_get_len(local) != 4) {

@@ -128,8 +128,8 @@ nl::Link configurePodSide(const PodSpec& spec, nl_sock* sock, nl_addr* hostMac,
 }
 
 bool hasAddress(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& want, int prefixLen) {
-  const nl::Cache addrs = nl::dumpAddresses(sock, AF_INET6, ifindex);
-  for (nl_object* o = nl_cache_get_first(addrs.get()); o != nullptr; o = nl_cache_get_next(o)) {
+  const nl::Objects addrs = nl::dumpAddresses(sock, AF_INET6, ifindex);
+  for (nl_object* o : addrs) {
     auto* a = reinterpret_cast<rtnl_addr*>(o);
     nl_addr* local = rtnl_addr_get_local(a);
     if (local != nullptr && nl_addr_get_len(local) == 16 &&
@@ -144,8 +144,8 @@ bool hasAddress(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& want, int pref
 // A route dst/len through ifindex (via gateway, when given) in the main table.
 bool hasRoute(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& dst, int len,
               const ipam::Ipv6Addr* gateway) {
-  const nl::Cache routes = nl::dumpRoutes(sock, AF_INET6, ifindex);
-  for (nl_object* o = nl_cache_get_first(routes.get()); o != nullptr; o = nl_cache_get_next(o)) {
+  const nl::Objects routes = nl::dumpRoutes(sock, AF_INET6, ifindex);
+  for (nl_object* o : routes) {
     auto* r = reinterpret_cast<rtnl_route*>(o);
     nl_addr* d = rtnl_route_get_dst(r);
     if (rtnl_route_get_table(r) != RT_TABLE_MAIN || d == nullptr) continue;
@@ -398,9 +398,9 @@ std::optional<std::string> linkAlias(nl_sock* sock, const std::string& name) {
 }
 
 std::vector<Datapath::HostVeth> listHostVeths(nl_sock* sock) {
-  const nl::Cache cache = nl::dumpLinks(sock, "veth");
+  const nl::Objects cache = nl::dumpLinks(sock, "veth");
   std::vector<Datapath::HostVeth> out;
-  for (nl_object* o = nl_cache_get_first(cache.get()); o != nullptr; o = nl_cache_get_next(o)) {
+  for (nl_object* o : cache) {
     auto* link = reinterpret_cast<rtnl_link*>(o);
     const char* name = rtnl_link_get_name(link);
     if (name == nullptr || !isHostVethName(name) || !isVeth(link)) continue;

@@ -177,13 +177,13 @@ void checkRemovable(rtnl_link* link, const std::string& name, const std::string&
 // The sit devices whose local address is `local` (network order), for messages.
 std::string sitDevicesWithLocal(nl_sock* sock, std::uint32_t local) {
   std::string out;
-  nl::Cache cache;
+  nl::Objects cache;
   try {
     cache = nl::dumpLinks(sock, "sit");
   } catch (const NetlinkError&) {
     return "unknown";
   }
-  for (nl_object* o = nl_cache_get_first(cache.get()); o != nullptr; o = nl_cache_get_next(o)) {
+  for (nl_object* o : cache) {
     auto* l = reinterpret_cast<rtnl_link*>(o);
     if (!nl::isKind(l, "sit") || rtnl_link_sit_get_local(l) != local) {
       continue;
@@ -219,8 +219,8 @@ bool isUnsupported(int rc) { return rc == -NLE_OPNOTSUPP || rc == -NLE_NOATTR; }
 std::vector<std::string> deleteUnreachable64s(nl_sock* sock, const ipam::Ipv6Prefix& prefix,
                                               const std::optional<ipam::Ipv6Addr>& keep) {
   std::vector<std::string> removed;
-  const nl::Cache routes = nl::dumpRoutes(sock, AF_INET6, 0);
-  for (nl_object* o = nl_cache_get_first(routes.get()); o != nullptr; o = nl_cache_get_next(o)) {
+  const nl::Objects routes = nl::dumpRoutes(sock, AF_INET6, 0);
+  for (nl_object* o : routes) {
     auto* r = reinterpret_cast<rtnl_route*>(o);
     nl_addr* dst = rtnl_route_get_dst(r);
     if (rtnl_route_get_type(r) != RTN_UNREACHABLE || dst == nullptr ||
@@ -240,8 +240,8 @@ std::vector<std::string> deleteUnreachable64s(nl_sock* sock, const ipam::Ipv6Pre
 
 // Overlay addresses inside the prefix other than ours, left behind when the node's IPv4 changed.
 void removeStaleState(nl_sock* sock, int ifindex, const NodeSpec& spec, const Node& node) {
-  const nl::Cache addrs = nl::dumpAddresses(sock, AF_INET6, ifindex);
-  for (nl_object* o = nl_cache_get_first(addrs.get()); o != nullptr; o = nl_cache_get_next(o)) {
+  const nl::Objects addrs = nl::dumpAddresses(sock, AF_INET6, ifindex);
+  for (nl_object* o : addrs) {
     auto* a = reinterpret_cast<rtnl_addr*>(o);
     nl_addr* local = rtnl_addr_get_local(a);
     if (local == nullptr || nl_addr_get_len(local) != 16) continue;
@@ -371,9 +371,9 @@ std::vector<std::string> verifyTunnel(nl_sock* sock, const NodeSpec& spec, const
   }
 
   const int ifindex = rtnl_link_get_ifindex(link.get());
-  const nl::Cache addrs = nl::dumpAddresses(sock, AF_INET6, ifindex);
+  const nl::Objects addrs = nl::dumpAddresses(sock, AF_INET6, ifindex);
   bool haveOverlay = false;
-  for (nl_object* o = nl_cache_get_first(addrs.get()); o != nullptr; o = nl_cache_get_next(o)) {
+  for (nl_object* o : addrs) {
     auto* a = reinterpret_cast<rtnl_addr*>(o);
     nl_addr* local = rtnl_addr_get_local(a);
     if (local != nullptr && nl_addr_get_len(local) == 16 &&
@@ -393,9 +393,9 @@ std::vector<std::string> verifyTunnel(nl_sock* sock, const NodeSpec& spec, const
 }
 
 std::vector<std::string> removeDeadProbes(nl_sock* sock) {
-  const nl::Cache cache = nl::dumpLinks(sock, "sit");
+  const nl::Objects cache = nl::dumpLinks(sock, "sit");
   std::vector<std::string> removed;
-  for (nl_object* o = nl_cache_get_first(cache.get()); o != nullptr; o = nl_cache_get_next(o)) {
+  for (nl_object* o : cache) {
     auto* link = reinterpret_cast<rtnl_link*>(o);
     const char* name = rtnl_link_get_name(link);
     if (name == nullptr) continue;
@@ -468,8 +468,8 @@ std::vector<std::string> removeTunnel(nl_sock* sock, const std::string& name,
   const ipam::Ipv6Prefix sixrdPrefix = sixrdPrefixOf(link.get());
   const auto prefixLen = sixrdPrefix.len;
   std::string overlay;
-  const nl::Cache addrs = nl::dumpAddresses(sock, AF_INET6, rtnl_link_get_ifindex(link.get()));
-  for (nl_object* o = nl_cache_get_first(addrs.get()); o != nullptr; o = nl_cache_get_next(o)) {
+  const nl::Objects addrs = nl::dumpAddresses(sock, AF_INET6, rtnl_link_get_ifindex(link.get()));
+  for (nl_object* o : addrs) {
     nl_addr* local = rtnl_addr_get_local(reinterpret_cast<rtnl_addr*>(o));
     if (local == nullptr || nl_addr_get_len(local) != 16 || prefixLen == 0) continue;
     ipam::Ipv6Addr bytes{};

@@ -92,6 +92,16 @@ EOF
   echo "-- by command and DSO"
   perf report -i "$E2E_STATE/perf.data" --no-children --sort comm,dso --stdio -g none 2>/dev/null |
     grep -v '^#' | grep -v '^$' | head -12 || true
+  for who in sixrd sixrd-kernel-fl; do
+    echo "-- $who, kernel and user space, by symbol"
+    perf report -i "$E2E_STATE/perf.data" --no-children --comm "$who" --sort dso,sym --stdio -g none 2>/dev/null |
+      grep -v '^#' | grep -v '^$' | head -40 || true
+  done
+  for who in sixrd sixrd-kernel-fl; do
+    echo "-- $who, by system call and fault (inclusive: each entry point with what it calls)"
+    perf report -i "$E2E_STATE/perf.data" --children --comm "$who" --sort sym --stdio -g none 2>/dev/null |
+      grep -E '__x64_sys_|exc_page_fault|do_exit|ret_from_fork|entry_SYSCALL|do_group_exit|schedule$' | head -30 || true
+  done
   echo "-- sixrd's own code, by symbol"
   perf report -i "$E2E_STATE/perf.data" --no-children --comm sixrd --dso sixrd --sort sym --stdio -g none 2>/dev/null |
     grep -v '^#' | grep -v '^$' | head -25 || true
