@@ -90,9 +90,8 @@ bool isHostVethName(std::string_view name) {
 }
 
 std::string leaseText(const Lease& lease) {
-  char addr[INET6_ADDRSTRLEN] = {};
-  inet_ntop(AF_INET6, lease.address.data(), addr, sizeof addr);
-  std::string text = lease.owner.containerId + "\n" + lease.owner.ifname + "\n" + addr + "\n";
+  std::string text =
+      lease.owner.containerId + "\n" + lease.owner.ifname + "\n" + formatIpv6(lease.address) + "\n";
   if (!lease.hostVeth.empty()) text += lease.hostVeth + "\n";
   return text;
 }
@@ -134,7 +133,7 @@ struct Probe {
   struct stat st {};           // of the file read, when it could be opened
 };
 
-Probe probe(const fs::path& path, std::uint64_t iid) {
+Probe probe(const std::string& path, std::uint64_t iid) {
   // O_NOFOLLOW and O_NONBLOCK: a planted symlink or FIFO must neither redirect nor hang us.
   util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (fd.get() < 0) {
@@ -163,7 +162,7 @@ Probe probe(const fs::path& path, std::uint64_t iid) {
   return out;
 }
 
-void writeAll(int fd, std::string_view data, const fs::path& path) {
+void writeAll(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
     const ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
@@ -220,7 +219,7 @@ fs::path writeTemp(const fs::path& dir, std::string_view content) {
 // no temp file behind, since an unlinked inode dies with its last descriptor. nullopt when the
 // filesystem or the kernel has no O_TMPFILE, or /proc is not mounted: the caller then falls back
 // to a named temp file.
-std::optional<bool> claimUnnamed(const fs::path& dir, const fs::path& path,
+std::optional<bool> claimUnnamed(const fs::path& dir, const std::string& path,
                                  std::string_view content) {
   util::UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
   if (fd.get() < 0) {
@@ -236,7 +235,7 @@ std::optional<bool> claimUnnamed(const fs::path& dir, const fs::path& path,
 }
 
 // True when this call created `path`; false when the name was already taken.
-bool claim(const fs::path& dir, const fs::path& path, std::string_view content) {
+bool claim(const fs::path& dir, const std::string& path, std::string_view content) {
   if (const auto claimed = claimUnnamed(dir, path, content)) return *claimed;
   const fs::path temp = writeTemp(dir, content);
   const int rc = ::link(temp.c_str(), path.c_str());
@@ -256,7 +255,7 @@ LeaseStore::Clock::time_point timeOf(const timespec& ts) {
 
 // Marks a reused lease as young again (its mtime), through its name: when reclaim has moved the
 // file aside meanwhile, the name is empty (false) and the caller claims a fresh lease there.
-bool touch(const fs::path& path) {
+bool touch(const std::string& path) {
   if (::utimensat(AT_FDCWD, path.c_str(), nullptr, AT_SYMLINK_NOFOLLOW) == 0) return true;
   if (errno == ENOENT) return false;
   throwStoreError("touch", path, errno);
@@ -319,6 +318,13 @@ LeaseStore::LeaseStore(std::filesystem::path dataDir, std::string network)
   dir_ = std::move(dataDir);
 }
 
+std::string LeaseStore::leasePath(std::uint64_t interfaceId) const {
+  std::string path = dir_.native();
+  path += '/';
+  path += hex16(interfaceId);
+  return path;
+}
+
 std::optional<Lease> LeaseStore::find(const Owner& owner) const {
   if (!storable(owner)) return std::nullopt;
   // Every candidate is probed, not just up to the first free one: an earlier candidate may have
@@ -326,7 +332,7 @@ std::optional<Lease> LeaseStore::find(const Owner& owner) const {
   for (unsigned attempt = 0; attempt < kMaxCandidates; ++attempt) {
     const std::uint64_t iid =
         interfaceIdCandidate(network_, owner.containerId, owner.ifname, attempt);
-    Probe held = probe(dir_ / hex16(iid), iid);
+    Probe held = probe(leasePath(iid), iid);
     if (held.lease && held.lease->owner == owner) return std::move(held.lease);
   }
   return std::nullopt;
@@ -365,7 +371,7 @@ Lease LeaseStore::acquire(const Owner& owner, const Ipv6Prefix& node64, bool* cr
                        "lease store: node prefix " + formatPrefix(node64) + " is not a /64");
   }
   if (auto existing = find(owner)) {
-    if (touch(dir_ / hex16(existing->interfaceId))) return *existing;
+    if (touch(leasePath(existing->interfaceId))) return *existing;
     // Reclaim buried it between our read and our touch: claim afresh below.
   }
   const std::string hostVeth = chooseHostVeth();
@@ -384,7 +390,7 @@ Lease LeaseStore::acquire(const Owner& owner, const Ipv6Prefix& node64, bool* cr
     lease.address = withInterfaceId(node64, lease.interfaceId);
     lease.owner = owner;
     lease.hostVeth = hostVeth;
-    const fs::path path = dir_ / hex16(lease.interfaceId);
+    const std::string path = leasePath(lease.interfaceId);
     const std::string content = leaseText(lease);
     for (int tries = 0; tries < kClaimRetries; ++tries) {
       if (claim(dir_, path, content)) {

@@ -177,6 +177,10 @@ class LeaseStore {
   [[nodiscard]] const std::filesystem::path& dir() const noexcept { return dir_; }
 
  private:
+  // dir_/<16 hex digits>, as a plain string: an ADD names 16 candidates, and building each as a
+  // std::filesystem::path (which splits it into components) cost more than probing it.
+  [[nodiscard]] std::string leasePath(std::uint64_t interfaceId) const;
+
   std::filesystem::path dir_;
   std::string network_;
 };

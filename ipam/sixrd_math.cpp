@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <string>
 
@@ -188,19 +189,69 @@ Ipv4Subnet parseIpv4Subnet(std::string_view text, std::string_view field) {
 }
 
 std::string formatIpv6(const Ipv6Addr& addr) {
-  // glibc's inet_ntop already follows RFC 5952: lowercase, longest (first) zero run compressed,
-  // never a single zero group.
-  char buf[INET6_ADDRSTRLEN] = {};
-  inet_ntop(AF_INET6, addr.data(), buf, sizeof buf);
-  return buf;
+  // The text glibc's inet_ntop gives (RFC 5952: lowercase, no leading zeros, the longest run of
+  // two or more zero groups, the first of equals, as "::"; ::a.b.c.d and ::ffff:a.b.c.d dotted),
+  // written here without it: inet_ntop prints each group through sprintf, about 5000 instructions
+  // an address, and an ADD formats a dozen.
+  std::array<unsigned, 8> group{};
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    group[i] = (static_cast<unsigned>(addr[2 * i]) << 8) | addr[2 * i + 1];
+  }
+  int bestStart = -1;
+  int bestLen = 0;
+  for (int i = 0; i < 8;) {
+    if (group[i] != 0) {
+      ++i;
+      continue;
+    }
+    int end = i;
+    while (end < 8 && group[end] == 0) ++end;
+    if (end - i > bestLen) {
+      bestStart = i;
+      bestLen = end - i;
+    }
+    i = end;
+  }
+  if (bestLen < 2) bestStart = -1;
+
+  std::string out;
+  out.reserve(INET6_ADDRSTRLEN);
+  constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 8; ++i) {
+    if (i == bestStart) {
+      out += ':';
+      i += bestLen - 1;
+      if (i == 7) out += ':';
+      continue;
+    }
+    if (i != 0) out += ':';
+    if (i == 6 && bestStart == 0 && (bestLen == 6 || (bestLen == 5 && group[5] == 0xffff))) {
+      for (int b = 12; b < 16; ++b) {
+        if (b != 12) out += '.';
+        out += std::to_string(addr[b]);
+      }
+      break;
+    }
+    bool digits = false;
+    for (int shift = 12; shift >= 0; shift -= 4) {
+      const unsigned nibble = (group[i] >> shift) & 0xfU;
+      if (nibble == 0 && !digits && shift != 0) continue;
+      digits = true;
+      out += kHex[nibble];
+    }
+  }
+  return out;
 }
 
 std::string formatIpv4(Ipv4Addr addr) {
-  in_addr raw{};
-  raw.s_addr = htonl(addr);
-  char buf[INET_ADDRSTRLEN] = {};
-  inet_ntop(AF_INET, &raw, buf, sizeof buf);
-  return buf;
+  // Dotted quad, as inet_ntop writes it (without its sprintf).
+  std::string out;
+  out.reserve(INET_ADDRSTRLEN);
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    if (shift != 24) out += '.';
+    out += std::to_string((addr >> shift) & 0xffU);
+  }
+  return out;
 }
 
 std::string formatPrefix(const Ipv6Prefix& prefix) {

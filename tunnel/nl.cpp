@@ -49,13 +49,20 @@ int dumpStatus(nl_msg* msg, void* /*unused*/) {
   return error < 0 ? -nl_syserr2nlerr(-error) : NL_OK;
 }
 
-// Parses each valid message of a reply into the Objects passed as arg. A C callback: nothing may
-// throw through libnl, so a failed append drops the object and stops the read with NLE_NOMEM.
-int collect(nl_msg* msg, void* arg) {
+// Where collect() puts what it parses: set by receiveObjects for the length of one read, null
+// otherwise (a valid message outside such a read, which sixrd does not ask for, is skipped).
+thread_local Objects* collecting = nullptr;
+
+// Parses each valid message of a reply into *collecting. Installed once per socket (NL_CB_VALID),
+// so that a read does not clone the socket's callbacks (an allocation and some 2000 instructions).
+// A C callback: nothing may throw through libnl, so a failed append drops the object and stops the
+// read with NLE_NOMEM.
+int collect(nl_msg* msg, void* /*unused*/) {
+  if (collecting == nullptr) return NL_SKIP;
   struct Into {
     Objects* out;
     bool failed = false;
-  } into{static_cast<Objects*>(arg)};
+  } into{collecting};
   const int rc = nl_msg_parse(
       msg,
       [](nl_object* object, void* target) {
@@ -76,13 +83,9 @@ int collect(nl_msg* msg, void* arg) {
 // Reads the reply to the request just sent into `out`: every message of a dump up to its
 // NLMSG_DONE, or the one message of a single reply. Returns libnl's error code (0 when done).
 int receiveObjects(nl_sock* sock, Objects& out) {
-  nl_cb* own = nl_socket_get_cb(sock);
-  nl_cb* cb = nl_cb_clone(own);
-  nl_cb_put(own);
-  if (cb == nullptr) return -NLE_NOMEM;
-  nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, collect, &out);
-  const int rc = nl_recvmsgs(sock, cb);
-  nl_cb_put(cb);
+  collecting = &out;
+  const int rc = nl_recvmsgs_default(sock);
+  collecting = nullptr;
   return rc;
 }
 
@@ -98,11 +101,18 @@ Socket openRouteSocket() {
   // requests (rtnl_link_get_kernel, rtnl_link_alloc_cache) ask for the VF list, which can outgrow
   // any buffer on an SR-IOV NIC: sixrd does not use them.
   nl_socket_disable_msg_peek(sock.get());
+  // Requests are built in buffers of this size, which libnl clears first (calloc): its default, a
+  // page, cost every request a 4 KiB memset. sixrd's largest request, a link change carrying an
+  // alias (at most 256 bytes), fits several times over; a request that would not fit fails
+  // with "out of memory" rather than being cut.
+  nlmsg_set_default_size(kRequestBuffer);
   check(nl_socket_set_msg_buf_size(sock.get(), kReplyBuffer), "configure", "netlink socket");
   // A dump the kernel refuses ends in an NLMSG_DONE carrying the error; libnl ignores it and would
   // hand back an empty result.
   check(nl_socket_modify_cb(sock.get(), NL_CB_FINISH, NL_CB_CUSTOM, dumpStatus, nullptr),
         "configure", "netlink socket");
+  check(nl_socket_modify_cb(sock.get(), NL_CB_VALID, NL_CB_CUSTOM, collect, nullptr), "configure",
+        "netlink socket");
   // Strict checking from the start, for every request alike: the kernel filters dumps by their
   // header and attributes (without it, it ignores them and dumps everything) and refuses a
   // malformed request instead of guessing. Turned on by the first dump instead, it made a request
@@ -196,8 +206,27 @@ Address parse(std::string_view text, int family) {
 
 std::string format(const nl_addr* addr) {
   if (addr == nullptr) return "none";
-  std::array<char, 128> buf{};
-  return nl_addr2str(addr, buf.data(), buf.size());
+  // IP addresses as nl_addr2str writes them ("/len" only when not the full length), without its
+  // inet_ntop and snprintf: ADD formats a dozen for its messages.
+  const int family = nl_addr_get_family(addr);
+  const unsigned len = nl_addr_get_len(addr);
+  const auto* bytes = static_cast<const unsigned char*>(nl_addr_get_binary_addr(addr));
+  std::string text;
+  if (family == AF_INET6 && len == 16) {
+    ipam::Ipv6Addr a{};
+    std::memcpy(a.data(), bytes, a.size());
+    text = ipam::formatIpv6(a);
+  } else if (family == AF_INET && len == 4) {
+    text = ipam::formatIpv4((ipam::Ipv4Addr{bytes[0]} << 24) | (ipam::Ipv4Addr{bytes[1]} << 16) |
+                            (ipam::Ipv4Addr{bytes[2]} << 8) | bytes[3]);
+  } else {
+    std::array<char, 128> buf{};
+    return nl_addr2str(addr, buf.data(), buf.size());
+  }
+  if (nl_addr_get_prefixlen(addr) != 8 * len) {
+    text += "/" + std::to_string(nl_addr_get_prefixlen(addr));
+  }
+  return text;
 }
 
 std::string macOf(rtnl_link* link) {

@@ -122,6 +122,8 @@ inline bool isKind(rtnl_link* link, std::string_view kind) { return kindOf(link)
 // below do; libnl's rtnl_link_get_kernel and rtnl_link_alloc_cache, which ask for VF lists, do
 // not).
 inline constexpr std::size_t kReplyBuffer = 32768;
+// The size of the buffer each request is built in.
+inline constexpr std::size_t kRequestBuffer = 1024;
 Socket openRouteSocket();
 
 // The link called `name`, or nullptr when there is none. One RTM_GETLINK, no dump, no VF list.

@@ -1,9 +1,11 @@
 // 6rd arithmetic: node /64 from prefix + underlay + node IPv4, and back.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <random>
 #include <string>
+#include <vector>
 
 #include "ipam/sixrd_math.hpp"
 
@@ -316,6 +318,69 @@ TEST(SixrdWhois, RoundTripsRandomNodes) {
       ASSERT_EQ(who.node64, np.node64);
       ASSERT_EQ(who.interfaceId, iid);
     }
+  }
+}
+
+// formatIpv6 writes what glibc's inet_ntop writes (RFC 5952), without it: checked against it on
+// the shapes that have special cases (zero runs at either end, ties, single zero groups, the
+// embedded IPv4 forms) and on random addresses with many zero groups.
+TEST(SixrdFormat, Ipv6TextIsInetNtopsOnEdgeCasesAndRandomAddresses) {
+  const auto viaNtop = [](const Ipv6Addr& addr) {
+    char buf[INET6_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET6, addr.data(), buf, sizeof buf);
+    return std::string(buf);
+  };
+  std::vector<Ipv6Addr> cases;
+  for (const char* text : {"::",
+                           "::1",
+                           "1::",
+                           "fd00::",
+                           "fd00::1",
+                           "1:0:1:0:1:0:1:0",
+                           "1:0:0:1:0:0:1:1",
+                           "1:0:0:2:0:0:0:3",
+                           "0:0:1::",
+                           "1:2:3:4:5:6:7:8",
+                           "::ffff:10.1.2.3",
+                           "::10.1.2.3",
+                           "::ffff:0:10.1.2.3",
+                           "0:0:0:0:0:1:0:0",
+                           "ffff::ffff",
+                           "fd00:10:0:307::1",
+                           "::fffe:1:2",
+                           "0:0:0:0:0:ffff:0:0",
+                           "abcd:ef01:2345:6789:abcd:ef01:2345:6789",
+                           "1::1:0:0:0"}) {
+    Ipv6Addr addr{};
+    ASSERT_EQ(inet_pton(AF_INET6, text, addr.data()), 1) << text;
+    cases.push_back(addr);
+  }
+  std::mt19937 rng(20261203);
+  for (int n = 0; n < 20000; ++n) {
+    Ipv6Addr addr{};
+    for (std::size_t g = 0; g < 8; ++g) {
+      // Zero groups half of the time, so that runs of every length and place come up.
+      const unsigned value = (rng() % 2 == 0) ? 0 : (rng() % 3 == 0 ? rng() % 16 : rng() % 65536);
+      addr[2 * g] = static_cast<unsigned char>(value >> 8);
+      addr[2 * g + 1] = static_cast<unsigned char>(value & 0xff);
+    }
+    cases.push_back(addr);
+  }
+  for (const Ipv6Addr& addr : cases) {
+    ASSERT_EQ(formatIpv6(addr), viaNtop(addr));
+  }
+}
+
+TEST(SixrdFormat, Ipv4TextIsInetNtops) {
+  std::mt19937 rng(3);
+  for (int n = 0; n < 2000; ++n) {
+    const Ipv4Addr addr = n < 4 ? std::array<Ipv4Addr, 4>{0, 0xffffffff, 0x0a000001, 0x7f000001}[n]
+                                : static_cast<Ipv4Addr>(rng());
+    in_addr raw{};
+    raw.s_addr = htonl(addr);
+    char buf[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, &raw, buf, sizeof buf);
+    ASSERT_EQ(formatIpv4(addr), buf);
   }
 }
 
