@@ -47,7 +47,14 @@ class KernelDatapath final : public Datapath {
     return tunnel::removeTunnel(sock(), name, network, prefix);
   }
   PodLinks addPod(const PodSpec& spec) override { return tunnel::addPod(sock(), spec, afterStep_); }
-  bool delPod(const std::string& hostVeth) override { return tunnel::delPod(sock(), hostVeth); }
+  bool delPod(const std::string& hostVeth) override {
+    // DEL reads the veth's alias (linkAlias) right before it deletes it: that very link is
+    // deleted, by its ifindex, without asking the kernel for it a second time.
+    nl::Link known = lastLinkName_ == hostVeth ? std::move(lastLink_) : nullptr;
+    lastLink_.reset();
+    lastLinkName_.clear();
+    return tunnel::delPod(sock(), hostVeth, std::move(known));
+  }
   std::vector<std::string> checkPod(const PodSpec& spec) override {
     return tunnel::checkPod(sock(), spec);
   }
@@ -56,7 +63,10 @@ class KernelDatapath final : public Datapath {
     return tunnel::findHostVeth(sock(), name);
   }
   std::optional<std::string> linkAlias(const std::string& name) override {
-    return tunnel::linkAlias(sock(), name);
+    lastLink_ = nl::findLink(sock(), name);
+    lastLinkName_ = name;
+    if (!lastLink_) return std::nullopt;
+    return nl::aliasOf(lastLink_.get());
   }
 
  private:
@@ -66,6 +76,9 @@ class KernelDatapath final : public Datapath {
   }
   StepHook afterStep_;
   nl::Socket sock_;
+  // The link linkAlias() last read, and the name it was asked for.
+  nl::Link lastLink_;
+  std::string lastLinkName_;
   std::vector<Netns> held_;
 };
 

@@ -295,8 +295,8 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
   return links;
 }
 
-bool delPod(nl_sock* sock, const std::string& hostVeth) {
-  const nl::Link link = nl::findLink(sock, hostVeth);
+bool delPod(nl_sock* sock, const std::string& hostVeth, nl::Link known) {
+  const nl::Link link = known ? std::move(known) : nl::findLink(sock, hostVeth);
   if (!link) return false;
   if (!isVeth(link.get())) {
     throw Conflict(fmt::format("{} is not a veth; sixrd will not delete it", hostVeth));
@@ -389,12 +389,6 @@ std::optional<Datapath::HostVeth> findHostVeth(nl_sock* sock, const std::string&
   const nl::Link link = nl::findLink(sock, name);
   if (!link || !isVeth(link.get())) return std::nullopt;
   return hostVethOf(link.get());
-}
-
-std::optional<std::string> linkAlias(nl_sock* sock, const std::string& name) {
-  const nl::Link link = nl::findLink(sock, name);
-  if (!link) return std::nullopt;
-  return nl::aliasOf(link.get());
 }
 
 std::vector<Datapath::HostVeth> listHostVeths(nl_sock* sock) {

@@ -10,17 +10,18 @@
 #include <vector>
 
 #include "tunnel/datapath.hpp"
+#include "tunnel/nl.hpp"
 
 namespace sixrd::tunnel {
 
 // `sock` is bound to the node namespace. Removes the pair again if any later step throws;
 // `afterStep` (when set) is called after each step (see StepHook) and may throw as one.
 PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep = {});
-bool delPod(nl_sock* sock, const std::string& hostVeth);
+// Deletes `known` when given (the link called hostVeth, read just before), else looks it up.
+bool delPod(nl_sock* sock, const std::string& hostVeth, nl::Link known = nullptr);
 std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec);
 std::vector<Datapath::HostVeth> listHostVeths(nl_sock* sock);
 std::optional<Datapath::HostVeth> findHostVeth(nl_sock* sock, const std::string& name);
-std::optional<std::string> linkAlias(nl_sock* sock, const std::string& name);
 
 // True for names sixrd gives host veths: "sx" followed by 12 lowercase hex digits.
 bool isHostVethName(std::string_view name) noexcept;
