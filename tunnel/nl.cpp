@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <linux/fib_rules.h>
 #include <linux/if.h>
+#include <linux/netconf.h>
 #include <netlink/errno.h>
 #include <netlink/route/link.h>
 #include <sys/socket.h>
@@ -173,6 +174,25 @@ Link linkByIndex(nl_sock* sock, int ifindex) {
 std::string aliasOf(rtnl_link* link) {
   const char* alias = rtnl_link_get_ifalias(link);
   return alias != nullptr ? alias : "";
+}
+
+std::optional<bool> ipv6Forwarding(nl_sock* sock) {
+  netconfmsg ncm{};
+  ncm.ncm_family = AF_INET6;
+  const auto msg = owned<Msg>(nlmsg_alloc_simple(RTM_GETNETCONF, 0), "message");
+  check(nlmsg_append(msg.get(), &ncm, sizeof ncm, NLMSG_ALIGNTO), "build", "netconf request");
+  check(nla_put_s32(msg.get(), NETCONFA_IFINDEX, NETCONFA_IFINDEX_ALL), "build", "netconf request");
+  if (nl_send_auto(sock, msg.get()) < 0) return std::nullopt;
+  Objects reply;
+  if (receiveObjects(sock, reply) < 0 || nl_wait_for_ack(sock) < 0) return std::nullopt;
+  for (nl_object* object : reply) {
+    if (std::string_view(nl_object_get_type(object)) != "route/netconf") continue;
+    auto* conf = reinterpret_cast<rtnl_netconf*>(object);
+    int forwarding = 0;
+    if (rtnl_netconf_get_forwarding(conf, &forwarding) < 0) return std::nullopt;
+    return forwarding != 0;
+  }
+  return std::nullopt;
 }
 
 Link getLink(nl_sock* sock, std::string_view name) {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,7 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/neighbour.h>
+#include <netlink/route/netconf.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
 
@@ -137,6 +139,11 @@ Link linkByIndex(nl_sock* sock, int ifindex);
 Objects dumpLinks(nl_sock* sock, const std::string& kind = {});
 // IFLA_IFALIAS, empty when the link has none.
 std::string aliasOf(rtnl_link* link);
+
+// net.ipv6.conf.all.forwarding as RTM_GETNETCONF reports it: one request whose cost does not
+// follow the number of links or namespaces on the node, as a lookup under /proc/sys does. nullopt
+// when the kernel does not answer it (the caller then reads the sysctl).
+std::optional<bool> ipv6Forwarding(nl_sock* sock);
 
 // Owned nl_addr values.
 Address ipv6(const ipam::Ipv6Addr& addr, int prefixLen);

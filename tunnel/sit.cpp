@@ -356,7 +356,12 @@ void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
   const nl::Route route = unreachableRoute(node);
   nl::addRouteIdempotent(sock, route.get(),
                          "unreachable " + ipam::formatPrefix(node.prefix.node64));
-  for (const auto& what : enableForwarding()) spdlog::info("sysctl {}", what);
+  // Asked over netlink first: its cost stays the same however many pods and namespaces the node
+  // has, where the /proc/sys lookup's grows. Only when it is off (or unanswered) does
+  // enableForwarding() read and write the sysctls.
+  if (nl::ipv6Forwarding(sock) != std::optional<bool>(true)) {
+    for (const auto& what : enableForwarding()) spdlog::info("sysctl {}", what);
+  }
 }
 
 std::vector<std::string> verifyTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {

@@ -3,7 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
+
 #include "support.hpp"
+#include "tunnel/nl.hpp"
 
 namespace sixrd::netns_test {
 namespace {
@@ -45,6 +49,19 @@ TEST_F(NodeResolution, FindsTheNodeAddressAfterAnotherDumpOnTheSameSocket) {
 TEST_F(NodeResolution, AnEgressTableThatDoesNotExistMeansNoRelaysInUse) {
   EXPECT_TRUE(datapath().egressRelaysInUse().empty());
   EXPECT_EQ(ipam::formatIpv4(datapath().resolveNode(nodeSpec()).prefix.nodeIp), kNodeIp);
+}
+
+// Every ADD asks over netlink (RTM_GETNETCONF) whether IPv6 forwarding is on, and reads and
+// writes /proc/sys only when the answer is not yes: the answer must be the sysctl's, both ways.
+TEST_F(NodeResolution, Ipv6ForwardingOverNetlinkIsTheSysctls) {
+  const tunnel::nl::Socket sock = tunnel::nl::openRouteSocket();
+  const std::string sysctl =
+      "ip netns exec " + node() + " sysctl -qw net.ipv6.conf.all.forwarding=";
+  EXPECT_EQ(tunnel::nl::ipv6Forwarding(sock.get()), std::optional<bool>(true));  // the fixture's
+  must(sysctl + "0");
+  EXPECT_EQ(tunnel::nl::ipv6Forwarding(sock.get()), std::optional<bool>(false));
+  must(sysctl + "1");
+  EXPECT_EQ(tunnel::nl::ipv6Forwarding(sock.get()), std::optional<bool>(true));
 }
 
 TEST_F(NodeResolution, ReadsTheRealMtuOfTheUnderlayInterface) {
