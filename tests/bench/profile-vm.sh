@@ -8,9 +8,11 @@
 #   2. one sixrd ADD traced with relative timestamps and call durations (strace -f -r -T): where
 #      the gap before a call is large, user-space code ran (libraries, parsing, formatting)
 #   3. with perf (linux-perf) and SIXRD_PROFILE_PERF=1: SIXRD_PROFILE_N (default 20) ADDs sampled
-#      system-wide (cpu-clock), split by command and DSO, sixrd's user-space symbols (a copy of the
-#      binary that is not stripped gives them names), and per-run task-clock and page faults
-#      of sixrd against the kernel floor (perf stat)
+#      system-wide (cpu-clock), split by command and DSO, then by symbol (kernel and user space) for
+#      sixrd and for the kernel floor, and sixrd's own code alone (a copy of the binary that is not
+#      stripped gives them names)
+#   4. with valgrind and SIXRD_PROFILE_CALLGRIND=1: the instructions of one ADD by function
+#      (callgrind; an unstripped binary names them)
 # strace slows every call down by about the same amount: compare counts and gaps, not totals.
 # Not a test: nothing here is registered in ctest. Everything it made is removed on exit.
 set -euo pipefail
@@ -38,7 +40,7 @@ teardown
 underlay_up
 ip netns exec "$(node_ns 2)" sysctl -qw net.ipv6.conf.all.forwarding=1
 conf "1" '{"name": "bench", "log": {"file": "'"$E2E_STATE"'/node1/sixrd.log", "level": "info"}}' >"$E2E_STATE/conf.json"
-total=$((WARM + 2 + N))
+total=$((WARM + 3 + N))
 for i in $(seq 1 "$total"); do echo "netns add pf-s-$i"; echo "netns add pf-k-$i"; done >"$E2E_STATE/ns.batch"
 ip -batch "$E2E_STATE/ns.batch"
 
@@ -97,12 +99,17 @@ EOF
     perf report -i "$E2E_STATE/perf.data" --no-children --comm "$who" --sort dso,sym --stdio -g none 2>/dev/null |
       grep -v '^#' | grep -v '^$' | head -40 || true
   done
-  for who in sixrd sixrd-kernel-fl; do
-    echo "-- $who, by system call and fault (inclusive: each entry point with what it calls)"
-    perf report -i "$E2E_STATE/perf.data" --children --comm "$who" --sort sym --stdio -g none 2>/dev/null |
-      grep -E '__x64_sys_|exc_page_fault|do_exit|ret_from_fork|entry_SYSCALL|do_group_exit|schedule$' | head -30 || true
-  done
   echo "-- sixrd's own code, by symbol"
   perf report -i "$E2E_STATE/perf.data" --no-children --comm sixrd --dso sixrd --sort sym --stdio -g none 2>/dev/null |
     grep -v '^#' | grep -v '^$' | head -25 || true
+fi
+
+if [ "${SIXRD_PROFILE_CALLGRIND:-0}" = 1 ] && command -v valgrind >/dev/null; then
+  echo
+  echo "== 4. callgrind: the instructions of one sixrd ADD, by function (inclusive, then self)"
+  # Under TCG every guest instruction costs, so the count is what user-space time follows.
+  sixrd_add $((WARM + 3 + N)) valgrind -q --tool=callgrind --callgrind-out-file="$E2E_STATE/cg.add"
+  callgrind_annotate --inclusive=yes "$E2E_STATE/cg.add" | sed -n '/PROGRAM TOTALS/,$p' | head -60 | cut -c1-160 || true
+  echo "-- self"
+  callgrind_annotate "$E2E_STATE/cg.add" | sed -n '/file:function/,$p' | head -30 | cut -c1-160 || true
 fi
