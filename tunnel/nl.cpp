@@ -90,6 +90,25 @@ int receiveObjects(nl_sock* sock, Objects& out) {
   return rc;
 }
 
+// Sends `msg`, a request with a single reply (not a dump), reads that reply into `reply`, then the
+// request's ack. Returns libnl's error code: the kernel's refusal (sent in place of the reply), or
+// 0.
+int exchange(nl_sock* sock, nl_msg* msg, Objects& reply) {
+  const int sent = nl_send_auto(sock, msg);
+  if (sent < 0) return sent;
+  const int rc = receiveObjects(sock, reply);
+  if (rc < 0) return rc;
+  return nl_wait_for_ack(sock);
+}
+
+// The first object of libnl type `type` ("route/link", ...) in `reply`, or nullptr.
+nl_object* firstOf(const Objects& reply, std::string_view type) {
+  for (nl_object* object : reply) {
+    if (std::string_view(nl_object_get_type(object)) == type) return object;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 Socket openRouteSocket() {
@@ -138,20 +157,15 @@ Link requestLink(nl_sock* sock, int ifindex, const std::string& name, const std:
   const auto msg = owned<Msg>(nlmsg_alloc_simple(RTM_GETLINK, 0), "message");
   check(nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO), "build", what);
   if (!name.empty()) check(nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()), "build", what);
-  check(nl_send_auto(sock, msg.get()), "get link", what);
   Objects reply;
+  const int rc = exchange(sock, msg.get(), reply);
   // The kernel answers ENODEV for an unknown link; libnl maps it to NLE_NODEV.
-  const int rc = receiveObjects(sock, reply);
   if (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) return nullptr;
   check(rc, "get link", what);
-  // The link came alone; the ack of the request follows it.
-  check(nl_wait_for_ack(sock), "get link", what);
-  for (nl_object* object : reply) {
-    if (std::string_view(nl_object_get_type(object)) != "route/link") continue;
-    nl_object_get(object);
-    return Link(reinterpret_cast<rtnl_link*>(object));
-  }
-  return nullptr;
+  nl_object* link = firstOf(reply, "route/link");
+  if (link == nullptr) return nullptr;
+  nl_object_get(link);
+  return Link(reinterpret_cast<rtnl_link*>(link));
 }
 
 }  // namespace
@@ -182,17 +196,12 @@ std::optional<bool> ipv6Forwarding(nl_sock* sock) {
   const auto msg = owned<Msg>(nlmsg_alloc_simple(RTM_GETNETCONF, 0), "message");
   check(nlmsg_append(msg.get(), &ncm, sizeof ncm, NLMSG_ALIGNTO), "build", "netconf request");
   check(nla_put_s32(msg.get(), NETCONFA_IFINDEX, NETCONFA_IFINDEX_ALL), "build", "netconf request");
-  if (nl_send_auto(sock, msg.get()) < 0) return std::nullopt;
   Objects reply;
-  if (receiveObjects(sock, reply) < 0 || nl_wait_for_ack(sock) < 0) return std::nullopt;
-  for (nl_object* object : reply) {
-    if (std::string_view(nl_object_get_type(object)) != "route/netconf") continue;
-    auto* conf = reinterpret_cast<rtnl_netconf*>(object);
-    int forwarding = 0;
-    if (rtnl_netconf_get_forwarding(conf, &forwarding) < 0) return std::nullopt;
-    return forwarding != 0;
-  }
-  return std::nullopt;
+  if (exchange(sock, msg.get(), reply) < 0) return std::nullopt;
+  auto* conf = reinterpret_cast<rtnl_netconf*>(firstOf(reply, "route/netconf"));
+  int forwarding = 0;
+  if (conf == nullptr || rtnl_netconf_get_forwarding(conf, &forwarding) < 0) return std::nullopt;
+  return forwarding != 0;
 }
 
 Link getLink(nl_sock* sock, std::string_view name) {
@@ -237,8 +246,9 @@ std::string format(const nl_addr* addr) {
     std::memcpy(a.data(), bytes, a.size());
     text = ipam::formatIpv6(a);
   } else if (family == AF_INET && len == 4) {
-    text = ipam::formatIpv4((ipam::Ipv4Addr{bytes[0]} << 24) | (ipam::Ipv4Addr{bytes[1]} << 16) |
-                            (ipam::Ipv4Addr{bytes[2]} << 8) | bytes[3]);
+    std::uint32_t be = 0;
+    std::memcpy(&be, bytes, sizeof be);
+    text = ipam::formatIpv4(ntohl(be));
   } else {
     std::array<char, 128> buf{};
     return nl_addr2str(addr, buf.data(), buf.size());

@@ -107,7 +107,6 @@ class Objects {
 
   Iterator begin() const { return Iterator(items_.begin()); }
   Iterator end() const { return Iterator(items_.end()); }
-  bool empty() const { return items_.empty(); }
   // Takes over one reference to `object`.
   void adopt(nl_object* object) { items_.emplace_back(object); }
 
