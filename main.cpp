@@ -2,9 +2,7 @@
 // plugin (cni/plugin.hpp; CLI11 is not touched then); run by hand it is the CLI: the addressing
 // questions (cni/) and the node installer (install/). This file sits above both and is the only
 // one that knows the whole program.
-#include <cstdio>
 #include <cstdlib>
-#include <iostream>
 #include <memory>
 
 #include "cni/cli.hpp"
@@ -18,17 +16,11 @@ int main(int argc, char** argv) noexcept {
   if (std::getenv("CNI_COMMAND") != nullptr) {
     cni::PluginOptions options;
     options.logToStderr = std::getenv("SIXRD_LOG_STDERR") != nullptr;
-    // Buffers of our own for stdin and stdout, so that glibc does not size its own with an fstat
-    // of each (and a terminal check of stdout) on every call.
-    static char input[64 * 1024];
-    static char output[64 * 1024];
-    std::setvbuf(stdin, input, _IOFBF, sizeof input);
-    std::setvbuf(stdout, output, _IOFBF, sizeof output);
-    const int rc = cni::runPlugin(cni::processEnvironment(), std::cin, std::cout, options);
-    // Everything the runtime reads is out once stdout is flushed (log lines are written whole as
-    // they come), so the plugin leaves without the static destructors: libnl alone unregisters
-    // about a hundred cache and link types one by one, work a runtime waits for on every call.
-    std::cout.flush();
+    // stdin and stdout through read(2) and write(2): no stdio buffers to size, no iostreams to
+    // build. The result is out when runPluginOnStdio returns (log lines are written whole as they
+    // come), so the plugin leaves without the static destructors: libnl alone unregisters about a
+    // hundred cache and link types one by one, work a runtime waits for on every call.
+    const int rc = cni::runPluginOnStdio(cni::processEnvironment(), options);
     std::_Exit(rc);
   }
   return cni::runCli(argc, argv,

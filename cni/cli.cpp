@@ -2,11 +2,9 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <iostream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +13,7 @@
 #include "cni/log.hpp"
 #include "cni/version.hpp"
 #include "ipam/sixrd_math.hpp"
+#include "util/cli11.hpp"
 
 #ifndef SIXRD_VERSION
 #define SIXRD_VERSION "0.0.0"
@@ -238,6 +237,8 @@ std::unique_ptr<Subcommands> addressingCommands(CLI::App& app) {
 }
 
 int runCli(int argc, char** argv, const std::vector<AddSubcommands>& groups) noexcept {
+  // The command line prints through std::cout and std::cerr; a CNI call never builds them.
+  util::initStreams();
   try {
     CLI::App app{
         std::string(kIdea) +

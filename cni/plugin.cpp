@@ -2,9 +2,12 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <variant>
 
 #include "cni/caps.hpp"
@@ -306,6 +309,17 @@ void logBeforeConfig(const Environment& env, const std::string& stdinBytes, bool
   }
 }
 
+// The result goes out in one write(2) (a few hundred bytes; a pipe takes up to 4 KiB atomically).
+// A failing write leaves nothing to report through: the runtime sees the exit status.
+void writeStdout(std::string_view text) {
+  while (!text.empty()) {
+    const ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
 const char* verbName(Verb verb) {
   switch (verb) {
     case Verb::kAdd:
@@ -390,7 +404,7 @@ std::string hostVethAlias(const std::string& network, const std::string& contain
   return alias;
 }
 
-int runPlugin(const Environment& env, std::istream& in, std::ostream& out,
+int runPlugin(const Environment& env, const Reader& in, const Writer& out,
               const PluginOptions& options) noexcept {
   silenceLogging();
   std::string stdinBytes;
@@ -401,7 +415,7 @@ int runPlugin(const Environment& env, std::istream& in, std::ostream& out,
     stdinBytes = request.stdinBytes;
     stdinRead = true;
     if (request.verb == Verb::kVersion) {
-      out << versionJson(versionOf(stdinBytes)).dump() << '\n';
+      out(versionJson(versionOf(stdinBytes)).dump() + '\n');
       return 0;
     }
     const auto datapath = options.makeDatapath();
@@ -436,7 +450,7 @@ int runPlugin(const Environment& env, std::istream& in, std::ostream& out,
     Invocation run(request, config, *datapath, netnsOpenPath);
     switch (request.verb) {
       case Verb::kAdd:
-        out << run.add().dump() << '\n';
+        out(run.add().dump() + '\n');
         break;
       case Verb::kDel:
         run.del();
@@ -475,12 +489,22 @@ int runPlugin(const Environment& env, std::istream& in, std::ostream& out,
       logBeforeConfig(env, stdinBytes, options.logToStderr, error);
     }
     try {
-      out << errorJson(error, versionOf(stdinBytes)).dump() << '\n';
+      out(errorJson(error, versionOf(stdinBytes)).dump() + '\n');
     } catch (...) {
       // Nothing left to report through.
     }
     return 1;
   }
+}
+
+int runPlugin(const Environment& env, std::istream& in, std::ostream& out,
+              const PluginOptions& options) noexcept {
+  return runPlugin(
+      env, streamReader(in), [&out](std::string_view text) { out << text; }, options);
+}
+
+int runPluginOnStdio(const Environment& env, const PluginOptions& options) noexcept {
+  return runPlugin(env, fdReader(STDIN_FILENO), writeStdout, options);
 }
 
 }  // namespace sixrd::cni

@@ -25,11 +25,20 @@ struct PluginOptions {
   bool logToStderr = false;
 };
 
+// Where the plugin's one JSON document goes: called once with all of it.
+using Writer = std::function<void(std::string_view)>;
+
 // Writes exactly one JSON document (result, version or error) to `out`, or nothing for a
 // successful DEL/CHECK/GC/STATUS, as the spec asks. Returns the process exit status (0 or 1).
 // Never throws.
+int runPlugin(const Environment& env, const Reader& in, const Writer& out,
+              const PluginOptions& options = {}) noexcept;
+// The same over streams (tests, the installer's probes).
 int runPlugin(const Environment& env, std::istream& in, std::ostream& out,
               const PluginOptions& options = {}) noexcept;
+// The same over the process's stdin and stdout, read and written with read(2) and write(2): no
+// iostreams, so a CNI call never builds them (util/streams.hpp says what that saves).
+int runPluginOnStdio(const Environment& env, const PluginOptions& options) noexcept;
 
 // The one place where exceptions become what the runtime sees: cni::Error as it is; each layer's
 // error family by its kind() through one table (ipam::Error: invalid input 7 with the field as

@@ -1,8 +1,13 @@
 #include "cni/request.hpp"
 
+#include <fmt/format.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <istream>
 #include <map>
 #include <memory>
@@ -174,7 +179,7 @@ std::map<std::string, std::string> parseArgs(std::string_view text) {
 }
 
 // Reading in chunks bounds memory by the limit, not by whatever the writer pipes in.
-std::string readBounded(std::istream& in) {
+std::string readBounded(const Reader& in) {
   constexpr std::size_t kChunk = std::size_t{64} * 1024;
   std::string bytes;
   // Not cleared first, and not on the stack: only what a read fills is ever touched (a config is a
@@ -182,15 +187,9 @@ std::string readBounded(std::istream& in) {
   const auto buffer = std::make_unique_for_overwrite<char[]>(kChunk);
   while (bytes.size() <= kMaxStdinBytes) {
     const std::size_t want = std::min(kChunk, kMaxStdinBytes + 1 - bytes.size());
-    in.read(buffer.get(), static_cast<std::streamsize>(want));
-    const auto got = static_cast<std::size_t>(in.gcount());
+    const std::size_t got = in(buffer.get(), want);
+    if (got == 0) break;
     bytes.append(buffer.get(), got);
-    if (in.bad()) {
-      throw Error(Code::kIoFailure, "reading the network configuration from stdin failed");
-    }
-    if (in.eof() || got == 0) {
-      break;
-    }
   }
   if (bytes.size() > kMaxStdinBytes) {
     throw Error(Code::kDecodeFailure,
@@ -278,9 +277,34 @@ std::optional<std::string> containerIdProblem(std::string_view id) {
   return std::nullopt;
 }
 
-std::string readStdin(std::istream& in) { return readBounded(in); }
+Reader streamReader(std::istream& in) {
+  return [&in](char* buffer, std::size_t size) {
+    in.read(buffer, static_cast<std::streamsize>(size));
+    const auto got = static_cast<std::size_t>(in.gcount());
+    if (in.bad()) {
+      throw Error(Code::kIoFailure, "reading the network configuration from stdin failed");
+    }
+    return got;
+  };
+}
 
-Request readRequest(const Environment& env, std::istream& in) {
+Reader fdReader(int fd) {
+  return [fd](char* buffer, std::size_t size) {
+    for (;;) {
+      const ssize_t got = ::read(fd, buffer, size);
+      if (got >= 0) return static_cast<std::size_t>(got);
+      if (errno != EINTR) {
+        throw Error(Code::kIoFailure,
+                    fmt::format("reading the network configuration from stdin failed: {}",
+                                std::strerror(errno)));
+      }
+    }
+  };
+}
+
+std::string readStdin(const Reader& in) { return readBounded(in); }
+
+Request readRequest(const Environment& env, const Reader& in) {
   const VerbInfo& verb = parseVerb(env("CNI_COMMAND"));
   Request request;
   request.verb = verb.verb;

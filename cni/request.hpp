@@ -17,6 +17,13 @@ enum class Verb { kAdd, kDel, kCheck, kVersion, kGc, kStatus };
 using Environment = std::function<std::optional<std::string>(const std::string& name)>;
 Environment processEnvironment();
 
+// Where a request's stdin comes from: fills up to `size` bytes of `buffer` and returns how many,
+// 0 at its end; throws cni::Error code 5 when reading fails. streamReader wraps a stream (tests,
+// the installer), fdReader a file descriptor (the plugin's stdin: read(2), no iostreams).
+using Reader = std::function<std::size_t(char* buffer, std::size_t size)>;
+Reader streamReader(std::istream& in);
+Reader fdReader(int fd);
+
 // Stdin larger than this is refused with code 6 (a conflist is a few KiB; prevResult adds little).
 inline constexpr std::size_t kMaxStdinBytes = 1U << 20;
 
@@ -45,11 +52,14 @@ struct Request {
 // larger, code 6 when it is empty for any verb but VERSION, code 5 when reading fails.
 // The environment is checked before stdin is read: when this throws code 4, `in` is untouched
 // (runPlugin then still reads it, to find the log file the error belongs in).
-Request readRequest(const Environment& env, std::istream& in);
+Request readRequest(const Environment& env, const Reader& in);
+inline Request readRequest(const Environment& env, std::istream& in) {
+  return readRequest(env, streamReader(in));
+}
 
 // stdin as readRequest reads it: bounded, code 6 when larger than kMaxStdinBytes, code 5 when
 // reading fails.
-std::string readStdin(std::istream& in);
+std::string readStdin(const Reader& in);
 
 // Why `name` is not a valid interface name (CNI_IFNAME rules, which are the kernel's: 1..15 chars,
 // no '/', ':' or whitespace, not "." or ".."); nullopt when it is valid. The text continues a

@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
-#include <CLI/CLI.hpp>
 #include <map>
 #include <string>
 #include <vector>
@@ -13,6 +12,7 @@
 #include "install/egress.hpp"
 #include "install/liveness.hpp"
 #include "tunnel/probe.hpp"
+#include "util/cli11.hpp"
 
 namespace sixrd::install {
 

@@ -4,7 +4,6 @@
 // can feed it from a ConfigMap.
 #pragma once
 
-#include <iostream>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -13,6 +12,7 @@
 #include "cni/cli.hpp"
 #include "cni/request.hpp"
 #include "install/installer.hpp"
+#include "util/streams.hpp"
 
 namespace sixrd::install {
 

@@ -9,6 +9,10 @@ need each other). Every `#include "<folder>/..."` in the C++ files of those fold
 at the root) is read; each include pointing up the order, or into a top-level folder the order does
 not know, is printed as file:line and fails the check.
 
+The same files never include <iostream> or <CLI/...> themselves: util/streams.hpp and
+util/cli11.hpp stand for them, so that no static std::ios_base::Init builds the standard streams
+and the locale before main on every CNI call (util/streams.hpp says why).
+
 usage: layers.py SOURCE_DIR     check the tree
        layers.py --self-test    check that the checker finds an upward include and a cycle
 """
@@ -23,6 +27,9 @@ ORDER = ["util", "ipam", "tunnel", "cni", "install"]
 ROOT_RANK = len(ORDER)  # main.cpp: the program's entry, above everything
 SUFFIXES = {".cpp", ".hpp", ".h", ".cc"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"/]+)/[^"]*"')
+STREAMS = re.compile(r'^\s*#\s*include\s+[<"](iostream|CLI/[^>"]*)[>"]')
+# The only files that may include what STREAMS matches, and what the others include instead.
+STREAMS_WRAPPERS = {"util/streams.hpp", "util/cli11.hpp"}
 
 
 def sources(root):
@@ -41,7 +48,15 @@ def problems(root):
     found = []
     for path, rank in sources(root):
         text = path.read_text(encoding="utf-8", errors="replace")
+        relative = path.relative_to(root).as_posix()
         for number, line in enumerate(text.splitlines(), 1):
+            streams = STREAMS.match(line)
+            if streams and relative not in STREAMS_WRAPPERS:
+                instead = "util/streams.hpp" if streams.group(1) == "iostream" else "util/cli11.hpp"
+                found.append(f"{relative}:{number}: includes <{streams.group(1)}>: include "
+                             f"\"{instead}\" instead (its static initialiser would build the "
+                             f"standard streams before main on every CNI call)")
+                continue
             match = INCLUDE.match(line)
             if not match:
                 continue
@@ -68,8 +83,14 @@ def self_test():
         (root / "ipam" / "a.hpp").write_text('#include "util/owner.hpp"\n')
         (root / "install" / "b.cpp").write_text('#include "cni/plugin.hpp"\n')
         (root / "main.cpp").write_text('#include "install/b.hpp"\n#include "cni/c.hpp"\n')
+        (root / "util" / "streams.hpp").write_text("#include <iostream>\n")
+        (root / "util" / "cli11.hpp").write_text("#include <CLI/CLI.hpp>\n")
         ok = problems(root)
         assert ok == [], ok
+        (root / "tunnel" / "s.cpp").write_text("#include <iostream>\n#include <CLI/CLI.hpp>\n")
+        bad = problems(root)
+        assert [p.split(": ")[0] for p in bad] == ["tunnel/s.cpp:1", "tunnel/s.cpp:2"], bad
+        (root / "tunnel" / "s.cpp").unlink()
         # A cycle between two folders needs one include pointing up: cni -> install.
         (root / "cni" / "cli.cpp").write_text('#include <string>\n\n#include "install/commands.hpp"\n')
         bad = problems(root)
@@ -84,7 +105,8 @@ def self_test():
         # The command line fails with the offending lines on stdout.
         run = subprocess.run([sys.executable, __file__, str(root)], capture_output=True, text=True)
         assert run.returncode == 1 and "cni/cli.cpp:3" in run.stdout, run
-    print("layers.py self-test: an upward include, an unknown folder and a cycle are all found")
+    print("layers.py self-test: an upward include, an unknown folder, a cycle and <iostream> "
+          "are all found")
 
 
 def main(argv):
