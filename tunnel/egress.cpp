@@ -115,12 +115,12 @@ nl::Route staticRoute(std::uint32_t table, const ipam::Ipv6Prefix& dst) {
 
 void removeEgress(nl_sock* sock, std::vector<std::string>& changed) {
   for (const Rule& r : ourRules(sock)) {
-    const int rc = rtnl_rule_delete(sock, r.get(), 0);
+    const int rc = nl::deleteRule(sock, r.get(), 0);
     if (rc != -NLE_OBJ_NOTFOUND) nl::check(rc, "delete", "egress policy rule");
     changed.push_back("removed the egress rule (" + nl::format(rtnl_rule_get_src(r.get())) + ")");
   }
   if (const nl::Route route = egressRoute(sock)) {
-    const int rc = rtnl_route_delete(sock, route.get(), 0);
+    const int rc = nl::deleteRoute(sock, route.get(), 0);
     if (rc != -NLE_OBJ_NOTFOUND) nl::check(rc, "delete", "egress route");
     changed.push_back(fmt::format("removed the egress route (table {})", kEgressTable));
   }
@@ -134,7 +134,7 @@ void addRule(nl_sock* sock, const ipam::Ipv6Prefix& src) {
   rtnl_rule_set_action(rule.get(), FR_ACT_TO_TBL);
   const nl::Address from = nl::ipv6(src.addr, src.len);
   nl::check(rtnl_rule_set_src(rule.get(), from.get()), "set rule source", nl::format(from.get()));
-  const int rc = rtnl_rule_add(sock, rule.get(), NLM_F_EXCL);
+  const int rc = nl::addRule(sock, rule.get(), NLM_F_EXCL);
   if (rc != -NLE_EXIST) {
     nl::check(rc, "add",
               fmt::format("rule from {} lookup {}", nl::format(from.get()), kEgressTable));
@@ -143,7 +143,7 @@ void addRule(nl_sock* sock, const ipam::Ipv6Prefix& src) {
 
 void setRoute(nl_sock* sock, int ifindex, const std::vector<ipam::Ipv4Addr>& relays) {
   if (const nl::Route old = egressRoute(sock)) {
-    const int rc = rtnl_route_delete(sock, old.get(), 0);
+    const int rc = nl::deleteRoute(sock, old.get(), 0);
     if (rc != -NLE_OBJ_NOTFOUND) nl::check(rc, "delete", "egress route");
   }
   const nl::Route route = staticRoute(kEgressTable, ipam::Ipv6Prefix{});
@@ -155,7 +155,7 @@ void setRoute(nl_sock* sock, int ifindex, const std::vector<ipam::Ipv4Addr>& rel
     rtnl_route_nh_set_gateway(nh.get(), gw.get());
     rtnl_route_add_nexthop(route.get(), nh.release());  // the route owns it from here
   }
-  nl::check(rtnl_route_add(sock, route.get(), NLM_F_CREATE), "add",
+  nl::check(nl::addRoute(sock, route.get(), NLM_F_CREATE), "add",
             fmt::format("egress route default via {} (table {})", list(relays), kEgressTable));
 }
 
@@ -179,7 +179,7 @@ std::vector<std::string> ensureEgress(nl_sock* sock, const NodeSpec& spec, const
       continue;
     }
     // A rule for another /64: the node's IPv4 changed.
-    const int rc = rtnl_rule_delete(sock, r.get(), 0);
+    const int rc = nl::deleteRule(sock, r.get(), 0);
     if (rc != -NLE_OBJ_NOTFOUND) nl::check(rc, "delete", "stale egress policy rule");
     changed.push_back("removed the stale egress rule from " +
                       nl::format(rtnl_rule_get_src(r.get())));
@@ -265,7 +265,7 @@ std::vector<std::string> ensureNat64Route(nl_sock* sock, const ipam::Ipv6Prefix&
   rtnl_route_nh_set_ifindex(nh.get(), rtnl_link_get_ifindex(link.get()));
   rtnl_route_add_nexthop(route.get(), nh.release());  // the route owns it from here
   const std::string what = fmt::format("{} dev {}", ipam::formatPrefix(prefix), device);
-  const int rc = rtnl_route_add(sock, route.get(), NLM_F_CREATE | NLM_F_EXCL);
+  const int rc = nl::addRoute(sock, route.get(), NLM_F_CREATE | NLM_F_EXCL);
   if (rc != -NLE_EXIST) {
     nl::check(rc, "add route", what);
     changed.push_back("route " + what);

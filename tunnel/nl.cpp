@@ -7,15 +7,19 @@
 #include <linux/netconf.h>
 #include <netlink/errno.h>
 #include <netlink/route/link.h>
+#include <netlink/route/rule.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <netlink/msg.h>
 
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <functional>
+#include <memory>
 
 #include "tunnel/datapath.hpp"
 
@@ -41,64 +45,147 @@ std::string_view kindOf(rtnl_link* link) {
 
 namespace {
 
-int dumpStatus(nl_msg* msg, void* /*unused*/) {
-  const nlmsghdr* hdr = nlmsg_hdr(msg);
-  int error = 0;
-  if (nlmsg_datalen(hdr) >= static_cast<int>(sizeof error)) {
-    std::memcpy(&error, nlmsg_data(hdr), sizeof error);
-  }
-  return error < 0 ? -nl_syserr2nlerr(-error) : NL_OK;
+// What a read of one request's reply waits for: the ack of a change, the single message a get is
+// answered with (the get is sent without NLM_F_ACK), or the NLMSG_DONE that ends a dump. An
+// NLMSG_ERROR carrying an error ends each of them.
+enum class Until { kAck, kReply, kDone };
+
+// The buffer every read goes into, allocated once per thread and kept (kReplyBuffer bytes), where
+// libnl allocates and frees one for every datagram.
+unsigned char* replyBuffer() {
+  thread_local const std::unique_ptr<unsigned char[]> buffer =
+      std::make_unique_for_overwrite<unsigned char[]>(kReplyBuffer);
+  return buffer.get();
 }
 
-// Where collect() puts what it parses: set by receiveObjects for the length of one read, null
-// otherwise (a valid message outside such a read, which sixrd does not ask for, is skipped).
-thread_local Objects* collecting = nullptr;
+// The nl_msg a message is copied into to be parsed, kept likewise: libnl makes a fresh one (two
+// cleared allocations) for every message it reads. kParseBuffer holds any single message sixrd
+// asks for (a link without its VF list is under 2 KiB); a larger one gets an nl_msg of its own.
+constexpr std::size_t kParseBuffer = 4096;
 
-// Parses each valid message of a reply into *collecting. Installed once per socket (NL_CB_VALID),
-// so that a read does not clone the socket's callbacks (an allocation and some 2000 instructions).
-// A C callback: nothing may throw through libnl, so a failed append drops the object and stops the
-// read with NLE_NOMEM.
-int collect(nl_msg* msg, void* /*unused*/) {
-  if (collecting == nullptr) return NL_SKIP;
+nl_msg* parseBuffer() {
+  thread_local const Msg msg = [] {
+    Msg m(nlmsg_alloc_size(kParseBuffer));
+    if (m) nlmsg_set_proto(m.get(), NETLINK_ROUTE);
+    return m;
+  }();
+  return msg.get();
+}
+
+// Parses one message (of a datagram that fit kReplyBuffer) into libnl objects appended to `into`,
+// as libnl's reader does. A message of a type libnl has no parser for is skipped.
+int parseInto(const nlmsghdr* hdr, Objects& into) {
+  Msg own;
+  nl_msg* msg = nullptr;
+  if (hdr->nlmsg_len <= kParseBuffer) {
+    msg = parseBuffer();
+    if (msg == nullptr) return -NLE_NOMEM;
+    std::memcpy(nlmsg_hdr(msg), hdr, hdr->nlmsg_len);
+  } else {
+    own.reset(nlmsg_convert(const_cast<nlmsghdr*>(hdr)));
+    if (!own) return -NLE_NOMEM;
+    nlmsg_set_proto(own.get(), NETLINK_ROUTE);
+    msg = own.get();
+  }
   struct Into {
     Objects* out;
     bool failed = false;
-  } into{collecting};
+  } target{&into};
+  // A C callback: nothing may throw through libnl, so a failed append drops the object and fails
+  // the read with NLE_NOMEM.
   const int rc = nl_msg_parse(
       msg,
-      [](nl_object* object, void* target) {
-        auto* into = static_cast<Into*>(target);
+      [](nl_object* object, void* arg) {
+        auto* t = static_cast<Into*>(arg);
         nl_object_get(object);
         try {
-          into->out->adopt(object);
+          t->out->adopt(object);
         } catch (...) {
           nl_object_put(object);
-          into->failed = true;
+          t->failed = true;
         }
       },
-      &into);
-  if (into.failed) return -NLE_NOMEM;
-  return rc < 0 ? rc : NL_OK;
+      &target);
+  if (target.failed) return -NLE_NOMEM;
+  // NLE_MSGTYPE_NOSUPPORT: a message libnl has no parser for, which sixrd does not ask for.
+  return rc < 0 && rc != -NLE_MSGTYPE_NOSUPPORT ? rc : 0;
 }
 
-// Reads the reply to the request just sent into `out`: every message of a dump up to its
-// NLMSG_DONE, or the one message of a single reply. Returns libnl's error code (0 when done).
-int receiveObjects(nl_sock* sock, Objects& out) {
-  collecting = &out;
-  const int rc = nl_recvmsgs_default(sock);
-  collecting = nullptr;
-  return rc;
+// Reads the reply to the request sent with sequence number `seq` until what `until` names has
+// come, parsing every other message into `into` when given. Returns 0, or libnl's error code: the
+// kernel's refusal (an NLMSG_ERROR, or an NLMSG_DONE carrying an error), a message of another
+// sequence, a datagram cut short, an interrupted dump. The rest of a reply that failed part-way is
+// still read, so the socket is left clean for the next request.
+//
+// sixrd's own reader, not nl_recvmsgs: one buffer for every datagram, each message parsed in
+// place, and no callback set cloned to wait for an ack. Every request on a socket from
+// openRouteSocket is read here; libnl's own readers (and its sequence bookkeeping) are never used
+// on it.
+int receive(nl_sock* sock, std::uint32_t seq, Until until, Objects* into) {
+  unsigned char* buffer = replyBuffer();
+  int failure = 0;
+  bool interrupted = false;
+  for (;;) {
+    iovec iov{buffer, kReplyBuffer};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    const ssize_t got = recvmsg(nl_socket_get_fd(sock), &mh, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return -nl_syserr2nlerr(errno);
+    }
+    if ((mh.msg_flags & MSG_TRUNC) != 0) return -NLE_MSG_TRUNC;
+    int left = static_cast<int>(got);
+    for (auto* hdr = reinterpret_cast<nlmsghdr*>(buffer); nlmsg_ok(hdr, left);
+         hdr = nlmsg_next(hdr, &left)) {
+      if (hdr->nlmsg_seq != seq) return -NLE_SEQ_MISMATCH;
+      if ((hdr->nlmsg_flags & NLM_F_DUMP_INTR) != 0) interrupted = true;
+      switch (hdr->nlmsg_type) {
+        case NLMSG_NOOP:
+          continue;
+        case NLMSG_OVERRUN:
+          return -NLE_MSG_OVERFLOW;
+        case NLMSG_DONE:
+        case NLMSG_ERROR: {
+          int error = 0;
+          if (nlmsg_datalen(hdr) >= static_cast<int>(sizeof error)) {
+            std::memcpy(&error, nlmsg_data(hdr), sizeof error);
+          } else if (hdr->nlmsg_type == NLMSG_ERROR) {
+            return -NLE_MSG_TRUNC;
+          }
+          if (error < 0 && failure == 0) failure = -nl_syserr2nlerr(-error);
+          // An ack (error 0) ends a change; a get or a dump it does not end.
+          if (hdr->nlmsg_type == NLMSG_ERROR && error == 0 && until != Until::kAck) continue;
+          if (failure == 0 && interrupted) failure = -NLE_DUMP_INTR;
+          return failure;
+        }
+        default:
+          if (into != nullptr && failure == 0) failure = parseInto(hdr, *into);
+          if (until == Until::kReply) return failure;
+      }
+    }
+  }
 }
 
-// Sends `msg`, a request with a single reply (not a dump), reads that reply into `reply`, then the
-// request's ack. Returns libnl's error code: the kernel's refusal (sent in place of the reply), or
-// 0.
-int exchange(nl_sock* sock, nl_msg* msg, Objects& reply) {
-  const int sent = nl_send_auto(sock, msg);
+// Sends `msg` (completed by libnl: port, sequence number, NLM_F_REQUEST, NLM_F_ACK) and reads its
+// reply. A get or a dump goes without NLM_F_ACK: its answer (a message, or messages up to
+// NLMSG_DONE), or the error sent in its place, is all the kernel sends back.
+int transact(nl_sock* sock, nl_msg* msg, Until until, Objects* into) {
+  nl_complete_msg(sock, msg);
+  nlmsghdr* hdr = nlmsg_hdr(msg);
+  if (until != Until::kAck) hdr->nlmsg_flags &= ~static_cast<std::uint16_t>(NLM_F_ACK);
+  const int sent = nl_send(sock, msg);
   if (sent < 0) return sent;
-  const int rc = receiveObjects(sock, reply);
-  if (rc < 0) return rc;
-  return nl_wait_for_ack(sock);
+  return receive(sock, hdr->nlmsg_seq, until, into);
+}
+
+// A request libnl built (`built` is the return code of its rtnl_*_build_*_request), sent and its
+// ack read.
+int acked(nl_sock* sock, int built, nl_msg* raw) {
+  const Msg msg(raw);
+  if (built < 0) return built;
+  return transact(sock, msg.get(), Until::kAck, nullptr);
 }
 
 // The first object of libnl type `type` ("route/link", ...) in `reply`, or nullptr.
@@ -110,6 +197,76 @@ nl_object* firstOf(const Objects& reply, std::string_view type) {
 }
 
 }  // namespace
+
+int addLink(nl_sock* sock, rtnl_link* link, int flags) {
+  nl_msg* msg = nullptr;
+  const int built = rtnl_link_build_add_request(link, flags, &msg);
+  return acked(sock, built, msg);
+}
+
+int changeLink(nl_sock* sock, rtnl_link* orig, rtnl_link* changes, int flags) {
+  nl_msg* raw = nullptr;
+  const int built = rtnl_link_build_change_request(orig, changes, flags, &raw);
+  const Msg msg(raw);
+  if (built < 0) return built;
+  int rc = transact(sock, msg.get(), Until::kAck, nullptr);
+  // As libnl's rtnl_link_change: a kernel that cannot change a link with RTM_NEWLINK is asked
+  // again with RTM_SETLINK.
+  if (rc == -NLE_OPNOTSUPP && nlmsg_hdr(msg.get())->nlmsg_type == RTM_NEWLINK) {
+    nlmsg_hdr(msg.get())->nlmsg_type = RTM_SETLINK;
+    nlmsg_hdr(msg.get())->nlmsg_seq = NL_AUTO_SEQ;
+    rc = transact(sock, msg.get(), Until::kAck, nullptr);
+  }
+  return rc;
+}
+
+int deleteLink(nl_sock* sock, rtnl_link* link) {
+  nl_msg* msg = nullptr;
+  const int built = rtnl_link_build_delete_request(link, &msg);
+  return acked(sock, built, msg);
+}
+
+int addAddr(nl_sock* sock, rtnl_addr* addr, int flags) {
+  nl_msg* msg = nullptr;
+  const int built = rtnl_addr_build_add_request(addr, flags, &msg);
+  return acked(sock, built, msg);
+}
+
+int deleteAddr(nl_sock* sock, rtnl_addr* addr, int flags) {
+  nl_msg* msg = nullptr;
+  const int built = rtnl_addr_build_delete_request(addr, flags, &msg);
+  return acked(sock, built, msg);
+}
+
+int addRoute(nl_sock* sock, rtnl_route* route, int flags) {
+  nl_msg* msg = nullptr;
+  const int built = rtnl_route_build_add_request(route, flags, &msg);
+  return acked(sock, built, msg);
+}
+
+int deleteRoute(nl_sock* sock, rtnl_route* route, int flags) {
+  nl_msg* msg = nullptr;
+  const int built = rtnl_route_build_del_request(route, flags, &msg);
+  return acked(sock, built, msg);
+}
+
+int addNeigh(nl_sock* sock, rtnl_neigh* neigh, int flags) {
+  nl_msg* msg = nullptr;
+  const int built = rtnl_neigh_build_add_request(neigh, flags, &msg);
+  return acked(sock, built, msg);
+}
+
+int addRule(nl_sock* sock, rtnl_rule* rule, int flags) {
+  nl_msg* msg = nullptr;
+  const int built = rtnl_rule_build_add_request(rule, flags, &msg);
+  return acked(sock, built, msg);
+}
+
+int deleteRule(nl_sock* sock, rtnl_rule* rule, int flags) {
+  nl_msg* msg = nullptr;
+  const int built = rtnl_rule_build_delete_request(rule, flags, &msg);
+  return acked(sock, built, msg);
+}
 
 Socket openRouteSocket() {
   auto sock = owned<Socket>(nl_socket_alloc(), "netlink socket");
@@ -127,12 +284,6 @@ Socket openRouteSocket() {
   // with "out of memory" rather than being cut.
   nlmsg_set_default_size(kRequestBuffer);
   check(nl_socket_set_msg_buf_size(sock.get(), kReplyBuffer), "configure", "netlink socket");
-  // A dump the kernel refuses ends in an NLMSG_DONE carrying the error; libnl ignores it and would
-  // hand back an empty result.
-  check(nl_socket_modify_cb(sock.get(), NL_CB_FINISH, NL_CB_CUSTOM, dumpStatus, nullptr),
-        "configure", "netlink socket");
-  check(nl_socket_modify_cb(sock.get(), NL_CB_VALID, NL_CB_CUSTOM, collect, nullptr), "configure",
-        "netlink socket");
   // Strict checking from the start, for every request alike: the kernel filters dumps by their
   // header and attributes (without it, it ignores them and dumps everything) and refuses a
   // malformed request instead of guessing. Turned on by the first dump instead, it made a request
@@ -150,15 +301,19 @@ Socket openRouteSocket() {
 
 namespace {
 
-// RTM_GETLINK for one link, without IFLA_EXT_MASK: no VF list, so the reply stays small.
+// RTM_GETLINK for one link. IFLA_EXT_MASK asks for no VF list (which can outgrow any buffer on
+// an SR-IOV NIC) and no statistics: RTEXT_FILTER_SKIP_STATS leaves out the IPv6 and ICMPv6
+// counters, which the kernel sums over every CPU and libnl parses, and which sixrd never reads
+// (a third of the reply for a veth).
 Link requestLink(nl_sock* sock, int ifindex, const std::string& name, const std::string& what) {
   ifinfomsg ifi{};
   ifi.ifi_index = ifindex;
   const auto msg = owned<Msg>(nlmsg_alloc_simple(RTM_GETLINK, 0), "message");
   check(nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO), "build", what);
   if (!name.empty()) check(nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()), "build", what);
+  check(nla_put_u32(msg.get(), IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS), "build", what);
   Objects reply;
-  const int rc = exchange(sock, msg.get(), reply);
+  const int rc = transact(sock, msg.get(), Until::kReply, &reply);
   // The kernel answers ENODEV for an unknown link; libnl maps it to NLE_NODEV.
   if (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) return nullptr;
   check(rc, "get link", what);
@@ -197,7 +352,7 @@ std::optional<bool> ipv6Forwarding(nl_sock* sock) {
   check(nlmsg_append(msg.get(), &ncm, sizeof ncm, NLMSG_ALIGNTO), "build", "netconf request");
   check(nla_put_s32(msg.get(), NETCONFA_IFINDEX, NETCONFA_IFINDEX_ALL), "build", "netconf request");
   Objects reply;
-  if (exchange(sock, msg.get(), reply) < 0) return std::nullopt;
+  if (transact(sock, msg.get(), Until::kReply, &reply) < 0) return std::nullopt;
   auto* conf = reinterpret_cast<rtnl_netconf*>(firstOf(reply, "route/netconf"));
   int forwarding = 0;
   if (conf == nullptr || rtnl_netconf_get_forwarding(conf, &forwarding) < 0) return std::nullopt;
@@ -254,7 +409,8 @@ std::string format(const nl_addr* addr) {
     return nl_addr2str(addr, buf.data(), buf.size());
   }
   if (nl_addr_get_prefixlen(addr) != 8 * len) {
-    text += "/" + std::to_string(nl_addr_get_prefixlen(addr));
+    text += '/';
+    text += std::to_string(nl_addr_get_prefixlen(addr));
   }
   return text;
 }
@@ -270,7 +426,7 @@ std::string macOf(rtnl_link* link) {
 void setUp(nl_sock* sock, rtnl_link* link, std::string_view what) {
   const auto change = alloc<Link>();
   rtnl_link_set_flags(change.get(), IFF_UP);
-  check(rtnl_link_change(sock, link, change.get(), 0), "set up", what);
+  check(changeLink(sock, link, change.get(), 0), "set up", what);
 }
 
 void setUpByName(nl_sock* sock, const std::string& name) {
@@ -278,17 +434,17 @@ void setUpByName(nl_sock* sock, const std::string& name) {
   const auto change = alloc<Link>();
   rtnl_link_set_name(change.get(), name.c_str());
   rtnl_link_set_flags(change.get(), IFF_UP);
-  check(rtnl_link_change(sock, orig.get(), change.get(), 0), "set up", name);
+  check(changeLink(sock, orig.get(), change.get(), 0), "set up", name);
 }
 
 void addAddressIdempotent(nl_sock* sock, rtnl_addr* addr, std::string_view what) {
-  const int rc = rtnl_addr_add(sock, addr, NLM_F_CREATE | NLM_F_EXCL);
+  const int rc = addAddr(sock, addr, NLM_F_CREATE | NLM_F_EXCL);
   if (rc == -NLE_EXIST) return;
   check(rc, "add address", what);
 }
 
 void addRouteIdempotent(nl_sock* sock, rtnl_route* route, std::string_view what) {
-  const int rc = rtnl_route_add(sock, route, NLM_F_CREATE | NLM_F_EXCL);
+  const int rc = addRoute(sock, route, NLM_F_CREATE | NLM_F_EXCL);
   if (rc == -NLE_EXIST) return;
   check(rc, "add route", what);
 }
@@ -306,8 +462,7 @@ Objects filteredDump(nl_sock* sock, int type, const void* header, std::size_t he
   check(nlmsg_append(msg.get(), const_cast<void*>(header), headerLen, NLMSG_ALIGNTO), "build",
         what);
   if (addAttrs) addAttrs(msg.get());
-  check(nl_send_auto(sock, msg.get()), "dump", what);
-  const int rc = receiveObjects(sock, objects);
+  const int rc = transact(sock, msg.get(), Until::kDone, &objects);
   if (absentIsEmpty && rc == -NLE_OBJ_NOTFOUND) return {};
   check(rc, "read", what);
   return objects;

@@ -19,6 +19,7 @@
 #include <netlink/route/netconf.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
+#include <netlink/route/rule.h>
 
 #include "ipam/sixrd_math.hpp"
 #include "util/owner.hpp"
@@ -152,6 +153,22 @@ Address parse(std::string_view text, int family);
 // nl_addr -> text / raw bytes.
 std::string format(const nl_addr* addr);
 std::string macOf(rtnl_link* link);
+
+// libnl's rtnl_link_add, rtnl_link_change, rtnl_link_delete, rtnl_addr_add, ... with the same
+// arguments and return codes (0, or libnl's negative error code): the request built by libnl, its
+// ack read by sixrd's own reader (one buffer for the process, no callback set cloned per request).
+// Every change on a socket from openRouteSocket goes through these: libnl's own senders would
+// read with libnl's reader, whose sequence bookkeeping this socket does not keep.
+int addLink(nl_sock* sock, rtnl_link* link, int flags);
+int changeLink(nl_sock* sock, rtnl_link* orig, rtnl_link* changes, int flags);
+int deleteLink(nl_sock* sock, rtnl_link* link);
+int addAddr(nl_sock* sock, rtnl_addr* addr, int flags);
+int deleteAddr(nl_sock* sock, rtnl_addr* addr, int flags);
+int addRoute(nl_sock* sock, rtnl_route* route, int flags);
+int deleteRoute(nl_sock* sock, rtnl_route* route, int flags);
+int addNeigh(nl_sock* sock, rtnl_neigh* neigh, int flags);
+int addRule(nl_sock* sock, rtnl_rule* rule, int flags);
+int deleteRule(nl_sock* sock, rtnl_rule* rule, int flags);
 
 // Sets (or clears) IFF_UP through RTM_NEWLINK on an existing link.
 void setUp(nl_sock* sock, rtnl_link* link, std::string_view what);

@@ -73,7 +73,7 @@ void addPermanentNeighbour(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& ip,
   nl::check(rtnl_neigh_set_dst(neigh.get(), dst.get()), "set neighbour", where);
   rtnl_neigh_set_lladdr(neigh.get(), lladdr);
   rtnl_neigh_set_state(neigh.get(), NUD_PERMANENT);
-  nl::check(rtnl_neigh_add(sock, neigh.get(), NLM_F_CREATE | NLM_F_REPLACE), "add neighbour",
+  nl::check(nl::addNeigh(sock, neigh.get(), NLM_F_CREATE | NLM_F_REPLACE), "add neighbour",
             fmt::format("{} on {}", ipam::formatIpv6(ip), where));
 }
 
@@ -108,14 +108,14 @@ nl::Link configurePodSide(const PodSpec& spec, nl_sock* sock, nl_addr* hostMac,
   if (spec.tcpMtuProbing) writeSysctl("net/ipv4/tcp_mtu_probing", "1");
 
   const nl::Addr addr = hostAddr(ifindex, spec.address, 128);
-  nl::check(rtnl_addr_add(sock, addr.get(), NLM_F_CREATE | NLM_F_EXCL), "add address",
+  nl::check(nl::addAddr(sock, addr.get(), NLM_F_CREATE | NLM_F_EXCL), "add address",
             fmt::format("{}/128 on {}", ipam::formatIpv6(spec.address), spec.ifname));
   nl::setUpByName(sock, "lo");  // every network namespace has one
   nl::setUp(sock, link.get(), spec.ifname);
   addPermanentNeighbour(sock, ifindex, gatewayBytes(), hostMac, spec.ifname);
   const ipam::Ipv6Addr gw = gatewayBytes();
   const nl::Route route = linkRoute(ipam::Ipv6Addr{}, 0, ifindex, &gw);
-  const int rc = rtnl_route_add(sock, route.get(), NLM_F_CREATE | NLM_F_EXCL);
+  const int rc = nl::addRoute(sock, route.get(), NLM_F_CREATE | NLM_F_EXCL);
   defaultRoute = rc != -NLE_EXIST;
   if (!defaultRoute) {
     // A second attachment (another ifname) in a pod whose first one owns the default route.
@@ -206,7 +206,7 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
     rtnl_link_set_mtu(peer.get(), static_cast<unsigned>(spec.mtu));
     rtnl_link_set_ns_fd(peer.get(), podNs.fd());
   }
-  const int rc = rtnl_link_add(sock, veth.get(), NLM_F_CREATE | NLM_F_EXCL);
+  const int rc = nl::addLink(sock, veth.get(), NLM_F_CREATE | NLM_F_EXCL);
   if (rc == -NLE_EXIST) {
     // Either name can be taken, and the request makes neither end then. The pod's interface is
     // looked for only now, not before every ADD.
@@ -252,7 +252,7 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
     rtnl_link_set_ifalias(change.get(), spec.alias.c_str());
     nl::check(rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE),
               "set addrgenmode none", spec.hostVeth);
-    nl::check(rtnl_link_change(sock, host.get(), change.get(), 0), "set alias and addrgenmode none",
+    nl::check(nl::changeLink(sock, host.get(), change.get(), 0), "set alias and addrgenmode none",
               spec.hostVeth);
   }
   step("after-veth");
@@ -271,16 +271,16 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
   {
     const auto change = nl::alloc<nl::Link>();
     rtnl_link_set_flags(change.get(), IFF_UP);
-    nl::check(rtnl_link_change(sock, host.get(), change.get(), 0), "set up", spec.hostVeth);
+    nl::check(nl::changeLink(sock, host.get(), change.get(), 0), "set up", spec.hostVeth);
   }
   // A /64 with its prefix route: the node answers the pod's link-local address (a ping of the
   // gateway from the pod) through it. Without it (a /128, or IFA_F_NOPREFIXROUTE) the node would
   // carry two routes less per pod, but those replies would find no route.
   const nl::Addr gw = hostAddr(hostIndex, gatewayBytes(), 64);
-  nl::check(rtnl_addr_add(sock, gw.get(), NLM_F_CREATE | NLM_F_EXCL), "add address",
+  nl::check(nl::addAddr(sock, gw.get(), NLM_F_CREATE | NLM_F_EXCL), "add address",
             fmt::format("{}/64 on {}", kGateway, spec.hostVeth));
   const nl::Route back = linkRoute(spec.address, 128, hostIndex, nullptr);
-  nl::check(rtnl_route_add(sock, back.get(), NLM_F_CREATE | NLM_F_EXCL), "add route",
+  nl::check(nl::addRoute(sock, back.get(), NLM_F_CREATE | NLM_F_EXCL), "add route",
             fmt::format("{}/128 dev {}", ipam::formatIpv6(spec.address), spec.hostVeth));
 
   addPermanentNeighbour(sock, hostIndex, spec.address, rtnl_link_get_addr(pod.get()),
@@ -301,7 +301,7 @@ bool delPod(nl_sock* sock, const std::string& hostVeth, nl::Link known) {
   if (!isVeth(link.get())) {
     throw Conflict(fmt::format("{} is not a veth; sixrd will not delete it", hostVeth));
   }
-  const int rc = rtnl_link_delete(sock, link.get());
+  const int rc = nl::deleteLink(sock, link.get());
   if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV) return false;  // a concurrent DEL won
   nl::check(rc, "delete veth", hostVeth);
   return true;

@@ -230,7 +230,7 @@ std::vector<std::string> deleteUnreachable64s(nl_sock* sock, const ipam::Ipv6Pre
     ipam::Ipv6Addr bytes{};
     std::memcpy(bytes.data(), nl_addr_get_binary_addr(dst), 16);
     if (!ipam::contains(prefix, bytes) || bytes == keep) continue;
-    const int rc = rtnl_route_delete(sock, r, 0);
+    const int rc = nl::deleteRoute(sock, r, 0);
     if (rc == -NLE_OBJ_NOTFOUND) continue;
     nl::check(rc, "delete route", "unreachable " + nl::format(dst));
     removed.push_back(nl::format(dst));
@@ -249,7 +249,7 @@ void removeStaleState(nl_sock* sock, int ifindex, const NodeSpec& spec, const No
     std::memcpy(bytes.data(), nl_addr_get_binary_addr(local), 16);
     if (!ipam::contains(spec.plan.prefix, bytes) || bytes == node.prefix.overlayAddr) continue;
     spdlog::info("removing stale overlay address {} from {}", ipam::formatIpv6(bytes), spec.tunnel);
-    const int rc = rtnl_addr_delete(sock, a, 0);
+    const int rc = nl::deleteAddr(sock, a, 0);
     if (rc != -NLE_NOADDR && rc != -NLE_OBJ_NOTFOUND)
       nl::check(rc, "delete address", nl::format(local));
   }
@@ -295,7 +295,7 @@ void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
     std::uint32_t underlying = 0;
     auto create = [&] {
       const nl::Link fresh = sitLink(spec.tunnel, want, underlying);
-      const int rc = rtnl_link_add(sock, fresh.get(), NLM_F_CREATE | NLM_F_EXCL);
+      const int rc = nl::addLink(sock, fresh.get(), NLM_F_CREATE | NLM_F_EXCL);
       if (isUnsupported(rc)) sitMissing(spec.tunnel, rc);
       return rc;
     };
@@ -343,7 +343,7 @@ void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
     const nl::Link change = sitLink(spec.tunnel, want, rtnl_link_sit_get_link(link.get()));
     const std::string alias = tunnelAlias(spec.network);
     rtnl_link_set_ifalias(change.get(), alias.c_str());
-    nl::check(rtnl_link_change(sock, link.get(), change.get(), 0), "reconfigure sit device",
+    nl::check(nl::changeLink(sock, link.get(), change.get(), 0), "reconfigure sit device",
               spec.tunnel);
     changed = changed || !differences.empty();
   }
@@ -411,7 +411,7 @@ std::vector<std::string> removeDeadProbes(nl_sock* sock) {
       spdlog::debug("probe device {} left alone: process {} is running", name, *pid);
       continue;
     }
-    const int rc = rtnl_link_delete(sock, link);
+    const int rc = nl::deleteLink(sock, link);
     if (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) continue;  // its owner removed it after all
     if (rc < 0) {
       spdlog::warn("cannot remove probe device {} of process {} (not running): {}", name, *pid,
@@ -436,7 +436,7 @@ bool sitAvailable(nl_sock* sock, const NodeSpec& spec) {
   const auto link = nl::alloc<nl::Link>();
   nl::check(rtnl_link_set_type(link.get(), "sit"), "set type sit", probe);
   rtnl_link_set_name(link.get(), probe.c_str());
-  const int rc = rtnl_link_add(sock, link.get(), NLM_F_CREATE | NLM_F_EXCL);
+  const int rc = nl::addLink(sock, link.get(), NLM_F_CREATE | NLM_F_EXCL);
   if (isUnsupported(rc)) return false;
   if (rc == -NLE_EXIST) {
     // The kernel knows sit: it refuses a second sit device with the endpoints of one it has (the
@@ -447,7 +447,7 @@ bool sitAvailable(nl_sock* sock, const NodeSpec& spec) {
     if (!other || isSit(other.get())) return true;
   }
   nl::check(rc, "create probe sit device", probe);
-  const int deleted = rtnl_link_delete(sock, link.get());
+  const int deleted = nl::deleteLink(sock, link.get());
   // Gone already: a run in another pid namespace took it for a dead process's.
   if (deleted != -NLE_NODEV && deleted != -NLE_OBJ_NOTFOUND) {
     nl::check(deleted, "delete probe sit device", probe);
@@ -490,7 +490,7 @@ std::vector<std::string> removeTunnel(nl_sock* sock, const std::string& name,
     }
   }
 
-  const int rc = rtnl_link_delete(sock, link.get());
+  const int rc = nl::deleteLink(sock, link.get());
   // Gone already: another uninstall got there first.
   if (rc != -NLE_NODEV && rc != -NLE_OBJ_NOTFOUND) {
     nl::check(rc, "delete sit device", name);

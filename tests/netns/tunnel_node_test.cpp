@@ -1,8 +1,13 @@
 // The node side on the host kernel: finding the node IPv4 and underlay MTU, and how the tunnel
 // calls behave on a kernel without sit (the tunnel itself is tested in the VM).
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netlink/errno.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
 #include <optional>
 #include <string>
 
@@ -62,6 +67,49 @@ TEST_F(NodeResolution, Ipv6ForwardingOverNetlinkIsTheSysctls) {
   EXPECT_EQ(tunnel::nl::ipv6Forwarding(sock.get()), std::optional<bool>(false));
   must(sysctl + "1");
   EXPECT_EQ(tunnel::nl::ipv6Forwarding(sock.get()), std::optional<bool>(true));
+}
+
+// sixrd reads every reply itself (tunnel/nl.cpp receive): one buffer per thread for datagrams,
+// one kept nl_msg for parsing. A link message larger than that nl_msg (40 alternative names of
+// 100 bytes each) is still read whole; a dump that spans many datagrams is read to its end, and
+// the next request on the same socket is answered in step (no message of the dump left behind).
+TEST_F(NodeResolution, TheNetlinkReaderTakesMessagesLargerThanItsParseBufferAndLongDumps) {
+  const tunnel::nl::Socket sock = tunnel::nl::openRouteSocket();
+  must("ip -n " + node() + " link add name big0 type veth peer name big0p");
+  std::string batch;
+  for (int i = 0; i < 40; ++i) {
+    batch += fmt::format("link property add dev big0 altname {:02d}{}\n", i, std::string(98, 'a'));
+  }
+  for (int i = 0; i < 100; ++i) {
+    batch += fmt::format("link add name many{} type veth peer name many{}p\n", i, i);
+  }
+  const std::string file = "/tmp/sixrd-netns-batch-" + std::to_string(getpid());
+  { std::ofstream(file) << batch; }
+  const CommandResult made = run("ip -n " + node() + " -batch " + file, true);
+  std::remove(file.c_str());
+  ASSERT_EQ(made.status, 0) << made.out;
+
+  const tunnel::nl::Link big = tunnel::nl::findLink(sock.get(), "big0");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(std::string(rtnl_link_get_name(big.get())), "big0");
+  int links = 0;
+  for (nl_object* o : tunnel::nl::dumpLinks(sock.get())) {
+    static_cast<void>(o);
+    ++links;
+  }
+  const CommandResult listed = run("ip -n " + node() + " -o link show | wc -l");
+  EXPECT_EQ(links, std::stoi(listed.out));
+  EXPECT_GT(links, 200);
+  const tunnel::nl::Link ul0 = tunnel::nl::findLink(sock.get(), "ul0");
+  ASSERT_TRUE(ul0);
+  EXPECT_EQ(std::string(rtnl_link_get_name(ul0.get())), "ul0");
+  EXPECT_FALSE(tunnel::nl::findLink(sock.get(), "nosuch0"));
+  // A change the kernel refuses is its error, and the socket stays in step after it.
+  const auto absent = tunnel::nl::alloc<tunnel::nl::Link>();
+  rtnl_link_set_name(absent.get(), "nosuch0");
+  const int rc = tunnel::nl::deleteLink(sock.get(), absent.get());
+  EXPECT_TRUE(rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) << nl_geterror(rc);
+  EXPECT_TRUE(tunnel::nl::findLink(sock.get(), "big0"));
 }
 
 TEST_F(NodeResolution, ReadsTheRealMtuOfTheUnderlayInterface) {
