@@ -46,7 +46,8 @@ class Invocation {
         owner_{request.containerId, request.ifname},
         hostVeth_(ipam::hostVethName(request.containerId, request.ifname)) {}
 
-  nlohmann::json add() {
+  // The result's JSON text.
+  std::string add() {
     // A plugin before sixrd in the chain: its result is merged into, and refused before anything
     // is changed when it cannot be.
     const bool chained = !config_.prevResult.is_null();
@@ -89,9 +90,9 @@ class Invocation {
     result.ips.push_back({ipam::formatIpv6(address) + "/128", std::string(tunnel::kGateway), 1});
     if (links.defaultRoute) result.routes.push_back({"::/0", std::string(tunnel::kGateway)});
     result.dns = config_.dns;
-    if (!chained) return toJson(result, config_.cniVersion);
+    if (!chained) return dumpResult(result, config_.cniVersion);
     spdlog::info("prevResult: sixrd's interfaces, address and routes follow the earlier plugin's");
-    return mergeResult(config_.prevResult, result, config_.cniVersion);
+    return mergeResult(config_.prevResult, result, config_.cniVersion).dump();
   }
 
   void del() {
@@ -450,7 +451,7 @@ int runPlugin(const Environment& env, const Reader& in, const Writer& out,
     Invocation run(request, config, *datapath, netnsOpenPath);
     switch (request.verb) {
       case Verb::kAdd:
-        out(run.add().dump() + '\n');
+        out(run.add() + '\n');
         break;
       case Verb::kDel:
         run.del();

@@ -244,6 +244,93 @@ json toJson(const Result& result, std::string_view version) {
   return out;
 }
 
+namespace {
+
+// Printable ASCII without '"' or '\\': text nlohmann writes as it is.
+bool plain(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+}
+
+bool allPlain(const Result& result, std::string_view version) {
+  if (!plain(version)) return false;
+  for (const Interface& i : result.interfaces) {
+    if (!plain(i.name) || !plain(i.mac) || !plain(i.sandbox)) return false;
+  }
+  for (const IpConfig& ip : result.ips) {
+    if (!plain(ip.address) || !plain(ip.gateway)) return false;
+  }
+  for (const Route& r : result.routes) {
+    if (!plain(r.dst) || !plain(r.gw)) return false;
+  }
+  return true;
+}
+
+// Appends "key":"value" (both plain), after a comma unless it opens the object.
+void member(std::string& out, bool& first, std::string_view key, std::string_view value) {
+  out += first ? "\"" : ",\"";
+  first = false;
+  out += key;
+  out += "\":\"";
+  out += value;
+  out += '"';
+}
+
+void member(std::string& out, bool& first, std::string_view key, int value) {
+  out += first ? "\"" : ",\"";
+  first = false;
+  out += key;
+  out += "\":";
+  out += std::to_string(value);
+}
+
+}  // namespace
+
+std::string dumpResult(const Result& result, std::string_view version) {
+  // The dns section, when there is one, and text needing escapes are rare: nlohmann writes those.
+  if (!isEmptyDns(result.dns) || !allPlain(result, version)) return toJson(result, version).dump();
+  const bool ipsHaveVersion = compareVersions(version, "1.0.0") < 0;
+  const bool interfacesHaveMtu = compareVersions(version, "1.1.0") >= 0;
+  // nlohmann's objects are std::maps: members in key order, as below.
+  std::string out;
+  out.reserve(512);
+  out += "{\"cniVersion\":\"";
+  out += version;
+  out += "\",\"interfaces\":[";
+  for (std::size_t n = 0; n < result.interfaces.size(); ++n) {
+    const Interface& i = result.interfaces[n];
+    out += n == 0 ? "{" : ",{";
+    bool first = true;
+    if (!i.mac.empty()) member(out, first, "mac", i.mac);
+    if (interfacesHaveMtu && i.mtu) member(out, first, "mtu", *i.mtu);
+    member(out, first, "name", i.name);
+    if (!i.sandbox.empty()) member(out, first, "sandbox", i.sandbox);
+    out += '}';
+  }
+  out += "],\"ips\":[";
+  for (std::size_t n = 0; n < result.ips.size(); ++n) {
+    const IpConfig& ip = result.ips[n];
+    out += n == 0 ? "{" : ",{";
+    bool first = true;
+    member(out, first, "address", ip.address);
+    if (!ip.gateway.empty()) member(out, first, "gateway", ip.gateway);
+    if (ip.interface) member(out, first, "interface", *ip.interface);
+    if (ipsHaveVersion) member(out, first, "version", isIpv6Text(ip.address) ? "6" : "4");
+    out += '}';
+  }
+  out += "],\"routes\":[";
+  for (std::size_t n = 0; n < result.routes.size(); ++n) {
+    const Route& r = result.routes[n];
+    out += n == 0 ? "{" : ",{";
+    bool first = true;
+    member(out, first, "dst", r.dst);
+    if (!r.gw.empty()) member(out, first, "gw", r.gw);
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
 Result parseResult(const json& raw) {
   const std::string root = "prevResult";
   requireObject(raw, root);

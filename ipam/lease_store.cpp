@@ -133,9 +133,13 @@ struct Probe {
   struct stat st {};           // of the file read, when it could be opened
 };
 
-Probe probe(const std::string& path, std::uint64_t iid) {
+// `path` names the file in errors; `dirFd` and `name`, when given, are what is opened (openat:
+// the kernel walks one name, not every component of the store's path).
+Probe probe(const std::string& path, std::uint64_t iid, int dirFd = AT_FDCWD,
+            const char* name = nullptr) {
   // O_NOFOLLOW and O_NONBLOCK: a planted symlink or FIFO must neither redirect nor hang us.
-  util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  util::UniqueFd fd(::openat(dirFd, name != nullptr ? name : path.c_str(),
+                             O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (fd.get() < 0) {
     const int err = errno;
     if (err == ENOENT || err == ENOTDIR) return {};
@@ -327,12 +331,21 @@ std::string LeaseStore::leasePath(std::uint64_t interfaceId) const {
 
 std::optional<Lease> LeaseStore::find(const Owner& owner) const {
   if (!storable(owner)) return std::nullopt;
+  // The candidates are opened relative to the store's directory: an ADD probes all 16, and each
+  // open of a full path walked every component of it again.
+  util::UniqueFd dir(::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0) {
+    // No store directory, no lease; anything else is reported as a probe would report it.
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+    throwStoreError("open", dir_, errno);
+  }
   // Every candidate is probed, not just up to the first free one: an earlier candidate may have
   // been released after this owner's lease was made on a later one.
   for (unsigned attempt = 0; attempt < kMaxCandidates; ++attempt) {
     const std::uint64_t iid =
         interfaceIdCandidate(network_, owner.containerId, owner.ifname, attempt);
-    Probe held = probe(leasePath(iid), iid);
+    const std::string name = hex16(iid);
+    Probe held = probe(dir_.native() + '/' + name, iid, dir.get(), name.c_str());
     if (held.lease && held.lease->owner == owner) return std::move(held.lease);
   }
   return std::nullopt;

@@ -214,21 +214,26 @@ std::string formatIpv6(const Ipv6Addr& addr) {
   }
   if (bestLen < 2) bestStart = -1;
 
-  std::string out;
-  out.reserve(INET6_ADDRSTRLEN);
+  // Into a buffer on the stack, the string made once: appending to a std::string one character
+  // at a time cost each address as much as the rest of this function.
+  std::array<char, INET6_ADDRSTRLEN> out{};
+  std::size_t n = 0;
   constexpr char kHex[] = "0123456789abcdef";
   for (int i = 0; i < 8; ++i) {
     if (i == bestStart) {
-      out += ':';
+      out[n++] = ':';
       i += bestLen - 1;
-      if (i == 7) out += ':';
+      if (i == 7) out[n++] = ':';
       continue;
     }
-    if (i != 0) out += ':';
+    if (i != 0) out[n++] = ':';
     if (i == 6 && bestStart == 0 && (bestLen == 6 || (bestLen == 5 && group[5] == 0xffff))) {
       for (int b = 12; b < 16; ++b) {
-        if (b != 12) out += '.';
-        out += std::to_string(addr[b]);
+        if (b != 12) out[n++] = '.';
+        const unsigned octet = addr[b];
+        if (octet >= 100) out[n++] = static_cast<char>('0' + octet / 100);
+        if (octet >= 10) out[n++] = static_cast<char>('0' + octet / 10 % 10);
+        out[n++] = static_cast<char>('0' + octet % 10);
       }
       break;
     }
@@ -237,10 +242,10 @@ std::string formatIpv6(const Ipv6Addr& addr) {
       const unsigned nibble = (group[i] >> shift) & 0xfU;
       if (nibble == 0 && !digits && shift != 0) continue;
       digits = true;
-      out += kHex[nibble];
+      out[n++] = kHex[nibble];
     }
   }
-  return out;
+  return {out.data(), n};
 }
 
 std::string formatIpv4(Ipv4Addr addr) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -121,6 +122,38 @@ TEST_P(CniResultPerSpec, ParseResultRoundTrips) {
   EXPECT_EQ(back.dns, original.dns);
   // And the re-serialised result is identical.
   EXPECT_EQ(toJson(back, GetParam()), toJson(original, GetParam()));
+}
+
+// ADD writes its result with dumpResult, not toJson(...).dump(): the text must be the same, byte
+// for byte, for every shape a result takes (members set or not, several of each, an IPv4 address,
+// text that needs escaping, a dns section).
+TEST_P(CniResultPerSpec, DumpResultIsToJsonDumpByteForByte) {
+  std::vector<Result> shapes;
+  shapes.push_back(podResult());
+  shapes.emplace_back();  // empty
+  Result bare;
+  bare.interfaces.push_back({"eth0", "", std::nullopt, ""});
+  bare.ips.push_back({"198.18.0.7/32", "", std::nullopt});
+  bare.ips.push_back({"fd00::1/128", "", 0});
+  bare.routes.push_back({"::/0", ""});
+  bare.routes.push_back({"0.0.0.0/0", "198.18.0.1"});
+  shapes.push_back(bare);
+  Result escaped = podResult();
+  escaped.interfaces[1].sandbox = "/run/netns/a\"b\\c\td\x01e\x7f f\xc3\xa9";
+  shapes.push_back(escaped);
+  Result withDns = podResult();
+  withDns.dns = {{"nameservers", {"fd00:10::53"}}, {"search", {"cluster.local"}}};
+  shapes.push_back(withDns);
+  Result emptyDns = podResult();
+  emptyDns.dns = {{"nameservers", json::array()}};
+  shapes.push_back(emptyDns);
+  for (const Result& r : shapes) {
+    EXPECT_EQ(dumpResult(r, GetParam()), toJson(r, GetParam()).dump());
+  }
+}
+
+TEST(CniResult, DumpResultRefusesAMalformedVersionAsToJsonDoes) {
+  EXPECT_THROW(static_cast<void>(dumpResult(podResult(), "1.x")), Error);
 }
 
 TEST_P(CniResultPerSpec, ErrorJsonHasCodeMsgAndDetails) {
