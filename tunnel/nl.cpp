@@ -111,6 +111,11 @@ int parseInto(const nlmsghdr* hdr, Objects& into) {
   return rc < 0 && rc != -NLE_MSGTYPE_NOSUPPORT ? rc : 0;
 }
 
+// A visitor that parses every message into `objects`.
+auto into(Objects& objects) {
+  return [&objects](const nlmsghdr* hdr) { return parseInto(hdr, objects); };
+}
+
 // Reads the reply to the request sent with sequence number `seq` until what `until` names has
 // come, parsing every other message into `into` when given. Returns 0, or libnl's error code: the
 // kernel's refusal (an NLMSG_ERROR, or an NLMSG_DONE carrying an error), a message of another
@@ -121,7 +126,11 @@ int parseInto(const nlmsghdr* hdr, Objects& into) {
 // place, and no callback set cloned to wait for an ack. Every request on a socket from
 // openRouteSocket is read here; libnl's own readers (and its sequence bookkeeping) are never used
 // on it.
-int receive(nl_sock* sock, std::uint32_t seq, Until until, Objects* into) {
+// Each message of a reply that is not an ack, an error or NLMSG_DONE; returns 0 or libnl's error
+// code (which fails the read, whose rest is still drained).
+using Visit = std::function<int(const nlmsghdr*)>;
+
+int receive(nl_sock* sock, std::uint32_t seq, Until until, const Visit& visit) {
   unsigned char* buffer = replyBuffer();
   int failure = 0;
   bool interrupted = false;
@@ -161,7 +170,7 @@ int receive(nl_sock* sock, std::uint32_t seq, Until until, Objects* into) {
           return failure;
         }
         default:
-          if (into != nullptr && failure == 0) failure = parseInto(hdr, *into);
+          if (visit && failure == 0) failure = visit(hdr);
           if (until == Until::kReply) return failure;
       }
     }
@@ -171,13 +180,13 @@ int receive(nl_sock* sock, std::uint32_t seq, Until until, Objects* into) {
 // Sends `msg` (completed by libnl: port, sequence number, NLM_F_REQUEST, NLM_F_ACK) and reads its
 // reply. A get or a dump goes without NLM_F_ACK: its answer (a message, or messages up to
 // NLMSG_DONE), or the error sent in its place, is all the kernel sends back.
-int transact(nl_sock* sock, nl_msg* msg, Until until, Objects* into) {
+int transact(nl_sock* sock, nl_msg* msg, Until until, const Visit& visit = {}) {
   nl_complete_msg(sock, msg);
   nlmsghdr* hdr = nlmsg_hdr(msg);
   if (until != Until::kAck) hdr->nlmsg_flags &= ~static_cast<std::uint16_t>(NLM_F_ACK);
   const int sent = nl_send(sock, msg);
   if (sent < 0) return sent;
-  return receive(sock, hdr->nlmsg_seq, until, into);
+  return receive(sock, hdr->nlmsg_seq, until, visit);
 }
 
 // A request libnl built (`built` is the return code of its rtnl_*_build_*_request), sent and its
@@ -185,7 +194,7 @@ int transact(nl_sock* sock, nl_msg* msg, Until until, Objects* into) {
 int acked(nl_sock* sock, int built, nl_msg* raw) {
   const Msg msg(raw);
   if (built < 0) return built;
-  return transact(sock, msg.get(), Until::kAck, nullptr);
+  return transact(sock, msg.get(), Until::kAck);
 }
 
 // The first object of libnl type `type` ("route/link", ...) in `reply`, or nullptr.
@@ -209,13 +218,13 @@ int changeLink(nl_sock* sock, rtnl_link* orig, rtnl_link* changes, int flags) {
   const int built = rtnl_link_build_change_request(orig, changes, flags, &raw);
   const Msg msg(raw);
   if (built < 0) return built;
-  int rc = transact(sock, msg.get(), Until::kAck, nullptr);
+  int rc = transact(sock, msg.get(), Until::kAck);
   // As libnl's rtnl_link_change: a kernel that cannot change a link with RTM_NEWLINK is asked
   // again with RTM_SETLINK.
   if (rc == -NLE_OPNOTSUPP && nlmsg_hdr(msg.get())->nlmsg_type == RTM_NEWLINK) {
     nlmsg_hdr(msg.get())->nlmsg_type = RTM_SETLINK;
     nlmsg_hdr(msg.get())->nlmsg_seq = NL_AUTO_SEQ;
-    rc = transact(sock, msg.get(), Until::kAck, nullptr);
+    rc = transact(sock, msg.get(), Until::kAck);
   }
   return rc;
 }
@@ -313,7 +322,7 @@ Link requestLink(nl_sock* sock, int ifindex, const std::string& name, const std:
   if (!name.empty()) check(nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()), "build", what);
   check(nla_put_u32(msg.get(), IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS), "build", what);
   Objects reply;
-  const int rc = transact(sock, msg.get(), Until::kReply, &reply);
+  const int rc = transact(sock, msg.get(), Until::kReply, into(reply));
   // The kernel answers ENODEV for an unknown link; libnl maps it to NLE_NODEV.
   if (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) return nullptr;
   check(rc, "get link", what);
@@ -325,19 +334,108 @@ Link requestLink(nl_sock* sock, int ifindex, const std::string& name, const std:
 
 }  // namespace
 
+namespace {
+
+std::string attrString(const nlattr* attr) {
+  const auto* text = static_cast<const char*>(nla_data(attr));
+  return {text, strnlen(text, static_cast<std::size_t>(nla_len(attr)))};
+}
+
+// RTM_GETLINK for one link (by ifindex, or by name when ifindex is 0), read into a LinkBrief.
+std::optional<LinkBrief> requestBrief(nl_sock* sock, int ifindex, const std::string& name,
+                                      const std::string& what) {
+  ifinfomsg ifi{};
+  ifi.ifi_index = ifindex;
+  const auto msg = owned<Msg>(nlmsg_alloc_simple(RTM_GETLINK, 0), "message");
+  check(nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO), "build", what);
+  if (!name.empty()) check(nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()), "build", what);
+  check(nla_put_u32(msg.get(), IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS), "build", what);
+  std::optional<LinkBrief> out;
+  const int rc = transact(sock, msg.get(), Until::kReply, [&out](const nlmsghdr* hdr) {
+    if (hdr->nlmsg_type != RTM_NEWLINK || !nlmsg_valid_hdr(hdr, sizeof(ifinfomsg))) return 0;
+    std::array<nlattr*, IFLA_MAX + 1> tb{};
+    // No policy: each attribute's length is checked below, where it is read.
+    const int parsed =
+        nlmsg_parse(const_cast<nlmsghdr*>(hdr), sizeof(ifinfomsg), tb.data(), IFLA_MAX, nullptr);
+    if (parsed < 0) return parsed;
+    LinkBrief link;
+    link.ifindex = static_cast<const ifinfomsg*>(nlmsg_data(hdr))->ifi_index;
+    if (tb[IFLA_IFNAME] != nullptr) link.name = attrString(tb[IFLA_IFNAME]);
+    if (tb[IFLA_MTU] != nullptr && nla_len(tb[IFLA_MTU]) >= 4) link.mtu = nla_get_u32(tb[IFLA_MTU]);
+    if (tb[IFLA_OPERSTATE] != nullptr && nla_len(tb[IFLA_OPERSTATE]) >= 1) {
+      link.operstate = nla_get_u8(tb[IFLA_OPERSTATE]);
+    }
+    if (tb[IFLA_ADDRESS] != nullptr && nla_len(tb[IFLA_ADDRESS]) == 6) {
+      std::memcpy(link.mac.data(), nla_data(tb[IFLA_ADDRESS]), 6);
+      link.hasMac = true;
+    }
+    if (tb[IFLA_IFALIAS] != nullptr) link.alias = attrString(tb[IFLA_IFALIAS]);
+    if (tb[IFLA_LINKINFO] != nullptr) {
+      std::array<nlattr*, IFLA_INFO_MAX + 1> info{};
+      if (nla_parse_nested(info.data(), IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) == 0 &&
+          info[IFLA_INFO_KIND] != nullptr) {
+        link.kind = attrString(info[IFLA_INFO_KIND]);
+      }
+    }
+    out = std::move(link);
+    return 0;
+  });
+  // The kernel answers ENODEV for an unknown link; libnl maps it to NLE_NODEV.
+  if (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) return std::nullopt;
+  check(rc, "get link", what);
+  return out;
+}
+
+}  // namespace
+
+std::optional<LinkBrief> findLinkBrief(nl_sock* sock, std::string_view name) {
+  const std::string n(name);
+  return requestBrief(sock, 0, n, n);
+}
+
+LinkBrief getLinkBrief(nl_sock* sock, std::string_view name) {
+  std::optional<LinkBrief> link = findLinkBrief(sock, name);
+  if (!link) {
+    throw NetlinkError("get link", std::string(name), NLE_OBJ_NOTFOUND,
+                       fmt::format("get link {}: no such device", name));
+  }
+  return std::move(*link);
+}
+
+LinkBrief linkBriefByIndex(nl_sock* sock, int ifindex) {
+  std::optional<LinkBrief> link = requestBrief(sock, ifindex, {}, "ifindex");
+  if (!link) {
+    throw NetlinkError("get link", fmt::format("ifindex {}", ifindex), NLE_OBJ_NOTFOUND,
+                       fmt::format("get link ifindex {}: no such device", ifindex));
+  }
+  return std::move(*link);
+}
+
+std::string macOf(const LinkBrief& link) {
+  if (!link.hasMac) return {};
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string text(17, ':');
+  for (std::size_t i = 0; i < link.mac.size(); ++i) {
+    text[3 * i] = kHex[link.mac[i] >> 4];
+    text[3 * i + 1] = kHex[link.mac[i] & 0xf];
+  }
+  return text;
+}
+
+Address macAddress(const LinkBrief& link) {
+  if (!link.hasMac) return nullptr;
+  return owned<Address>(nl_addr_build(AF_LLC, link.mac.data(), link.mac.size()), "MAC address");
+}
+
+Link linkWithIndex(int ifindex) {
+  Link link = alloc<Link>();
+  rtnl_link_set_ifindex(link.get(), ifindex);
+  return link;
+}
+
 Link findLink(nl_sock* sock, std::string_view name) {
   const std::string n(name);
   return requestLink(sock, 0, n, n);
-}
-
-Link linkByIndex(nl_sock* sock, int ifindex) {
-  const std::string what = fmt::format("ifindex {}", ifindex);
-  Link link = requestLink(sock, ifindex, {}, what);
-  if (!link) {
-    throw NetlinkError("get link", what, NLE_OBJ_NOTFOUND,
-                       fmt::format("get link {}: no such device", what));
-  }
-  return link;
 }
 
 std::string aliasOf(rtnl_link* link) {
@@ -352,7 +450,7 @@ std::optional<bool> ipv6Forwarding(nl_sock* sock) {
   check(nlmsg_append(msg.get(), &ncm, sizeof ncm, NLMSG_ALIGNTO), "build", "netconf request");
   check(nla_put_s32(msg.get(), NETCONFA_IFINDEX, NETCONFA_IFINDEX_ALL), "build", "netconf request");
   Objects reply;
-  if (transact(sock, msg.get(), Until::kReply, &reply) < 0) return std::nullopt;
+  if (transact(sock, msg.get(), Until::kReply, into(reply)) < 0) return std::nullopt;
   auto* conf = reinterpret_cast<rtnl_netconf*>(firstOf(reply, "route/netconf"));
   int forwarding = 0;
   if (conf == nullptr || rtnl_netconf_get_forwarding(conf, &forwarding) < 0) return std::nullopt;
@@ -415,14 +513,6 @@ std::string format(const nl_addr* addr) {
   return text;
 }
 
-std::string macOf(rtnl_link* link) {
-  nl_addr* mac = rtnl_link_get_addr(link);
-  if (mac == nullptr || nl_addr_get_len(mac) != 6) return {};
-  const auto* b = static_cast<const unsigned char*>(nl_addr_get_binary_addr(mac));
-  return fmt::format("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4],
-                     b[5]);
-}
-
 void setUp(nl_sock* sock, rtnl_link* link, std::string_view what) {
   const auto change = alloc<Link>();
   rtnl_link_set_flags(change.get(), IFF_UP);
@@ -462,7 +552,7 @@ Objects filteredDump(nl_sock* sock, int type, const void* header, std::size_t he
   check(nlmsg_append(msg.get(), const_cast<void*>(header), headerLen, NLMSG_ALIGNTO), "build",
         what);
   if (addAttrs) addAttrs(msg.get());
-  const int rc = transact(sock, msg.get(), Until::kDone, &objects);
+  const int rc = transact(sock, msg.get(), Until::kDone, into(objects));
   if (absentIsEmpty && rc == -NLE_OBJ_NOTFOUND) return {};
   check(rc, "read", what);
   return objects;

@@ -2,6 +2,7 @@
 // Internal to tunnel/: nothing outside this directory includes libnl.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -132,8 +133,32 @@ Socket openRouteSocket();
 Link findLink(nl_sock* sock, std::string_view name);
 // Same, throwing NetlinkError when it does not exist.
 Link getLink(nl_sock* sock, std::string_view name);
-// The link with this ifindex; throws NetlinkError when there is none.
-Link linkByIndex(nl_sock* sock, int ifindex);
+// What sixrd reads of a link on the pod path, taken straight from the RTM_GETLINK reply: no libnl
+// object (libnl parses every attribute of a link into one, about 12,000 instructions; this reads
+// six).
+struct LinkBrief {
+  int ifindex = 0;
+  std::string name;
+  unsigned mtu = 0;
+  unsigned operstate = 0;              // IF_OPER_*
+  std::array<unsigned char, 6> mac{};  // valid when hasMac
+  bool hasMac = false;
+  std::string alias;  // IFLA_IFALIAS, empty when none
+  std::string kind;   // IFLA_INFO_KIND, empty when none
+};
+// The brief of the link called `name`, or nullopt when there is none.
+std::optional<LinkBrief> findLinkBrief(nl_sock* sock, std::string_view name);
+// Same, throwing NetlinkError when it does not exist.
+LinkBrief getLinkBrief(nl_sock* sock, std::string_view name);
+// The brief of the link with this ifindex; throws NetlinkError when there is none.
+LinkBrief linkBriefByIndex(nl_sock* sock, int ifindex);
+// "aa:bb:cc:dd:ee:ff", empty when the link has no 6-byte address.
+std::string macOf(const LinkBrief& link);
+// The link's hardware address as an nl_addr (for a neighbour entry); null when it has none.
+Address macAddress(const LinkBrief& link);
+// An rtnl_link that names the link with this ifindex, and nothing else: the `orig` of a change.
+Link linkWithIndex(int ifindex);
+
 // Every link (of one kind, e.g. "sit", when given and known to the kernel; check each link's kind
 // all the same), without VF lists.
 Objects dumpLinks(nl_sock* sock, const std::string& kind = {});
@@ -152,7 +177,6 @@ Address parse(std::string_view text, int family);
 
 // nl_addr -> text / raw bytes.
 std::string format(const nl_addr* addr);
-std::string macOf(rtnl_link* link);
 
 // libnl's rtnl_link_add, rtnl_link_change, rtnl_link_delete, rtnl_addr_add, ... with the same
 // arguments and return codes (0, or libnl's negative error code): the request built by libnl, its

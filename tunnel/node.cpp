@@ -63,14 +63,14 @@ Node resolveNode(nl_sock* sock, const NodeSpec& spec) {
   if (!choice.chosen) throw NodeError(choice.error);
   for (const auto& why : choice.passedOver) spdlog::debug("node IPv4: passed over {}", why);
 
-  const nl::Link link = nl::linkByIndex(sock, choice.chosen->ifindex);
+  const nl::LinkBrief link = nl::linkBriefByIndex(sock, choice.chosen->ifindex);
 
   Node node;
   // nodePrefix validates the address against the underlay (network/broadcast) with a clear message.
   node.prefix = ipam::nodePrefix(spec.plan, choice.chosen->addr);
-  node.underlayInterface = rtnl_link_get_name(link.get());
+  node.underlayInterface = link.name;
   node.underlayIfindex = choice.chosen->ifindex;
-  node.underlayMtu = static_cast<int>(rtnl_link_get_mtu(link.get()));
+  node.underlayMtu = static_cast<int>(link.mtu);
   return node;
 }
 

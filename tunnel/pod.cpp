@@ -79,8 +79,8 @@ void addPermanentNeighbour(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& ip,
 
 // Whether the kernel's link watcher has started the link: until then its qdisc drops every packet.
 bool operational(nl_sock* sock, std::string_view name) {
-  const nl::Link link = nl::findLink(sock, name);
-  return link && rtnl_link_get_operstate(link.get()) == IF_OPER_UP;
+  const std::optional<nl::LinkBrief> link = nl::findLinkBrief(sock, name);
+  return link && link->operstate == IF_OPER_UP;
 }
 
 // Bounded: the watcher runs within microseconds on an idle node and later under rtnl contention
@@ -99,10 +99,10 @@ void awaitOperational(nl_sock* sock, nl_sock* podSock, const PodSpec& spec) {
 
 // The pod side, inside the pod namespace. Returns the pod interface (its MAC is fixed from birth);
 // defaultRoute tells whether the pod's default route is this interface's.
-nl::Link configurePodSide(const PodSpec& spec, nl_sock* sock, nl_addr* hostMac,
-                          bool& defaultRoute) {
-  nl::Link link = nl::getLink(sock, spec.ifname);
-  const int ifindex = rtnl_link_get_ifindex(link.get());
+nl::LinkBrief configurePodSide(const PodSpec& spec, nl_sock* sock, nl_addr* hostMac,
+                               bool& defaultRoute) {
+  nl::LinkBrief link = nl::getLinkBrief(sock, spec.ifname);
+  const int ifindex = link.ifindex;
   writeSysctl(sysctlIf(spec.ifname, "accept_dad"), "0");
   writeSysctl(sysctlIf(spec.ifname, "accept_ra"), "0");
   if (spec.tcpMtuProbing) writeSysctl("net/ipv4/tcp_mtu_probing", "1");
@@ -111,7 +111,7 @@ nl::Link configurePodSide(const PodSpec& spec, nl_sock* sock, nl_addr* hostMac,
   nl::check(nl::addAddr(sock, addr.get(), NLM_F_CREATE | NLM_F_EXCL), "add address",
             fmt::format("{}/128 on {}", ipam::formatIpv6(spec.address), spec.ifname));
   nl::setUpByName(sock, "lo");  // every network namespace has one
-  nl::setUp(sock, link.get(), spec.ifname);
+  nl::setUp(sock, nl::linkWithIndex(ifindex).get(), spec.ifname);
   addPermanentNeighbour(sock, ifindex, gatewayBytes(), hostMac, spec.ifname);
   const ipam::Ipv6Addr gw = gatewayBytes();
   const nl::Route route = linkRoute(ipam::Ipv6Addr{}, 0, ifindex, &gw);
@@ -227,8 +227,9 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
   }
   nl::check(rc, "create veth pair",
             fmt::format("{} <-> {}:{}", spec.hostVeth, spec.netns, spec.ifname));
-  const nl::Link host = nl::getLink(sock, spec.hostVeth);
-  const int hostIndex = rtnl_link_get_ifindex(host.get());
+  const nl::LinkBrief host = nl::getLinkBrief(sock, spec.hostVeth);
+  const int hostIndex = host.ifindex;
+  const nl::Link hostRef = nl::linkWithIndex(hostIndex);
   // ADD's rollback, the way ptp undoes a half-made pod: the pod end goes with the host veth. Only
   // the link this call made (by ifindex): a device that took the name since is not ours.
   util::ScopeGuard rollback([&]() noexcept {
@@ -252,26 +253,26 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
     rtnl_link_set_ifalias(change.get(), spec.alias.c_str());
     nl::check(rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE),
               "set addrgenmode none", spec.hostVeth);
-    nl::check(nl::changeLink(sock, host.get(), change.get(), 0), "set alias and addrgenmode none",
-              spec.hostVeth);
+    nl::check(nl::changeLink(sock, hostRef.get(), change.get(), 0),
+              "set alias and addrgenmode none", spec.hostVeth);
   }
   step("after-veth");
 
   writeSysctl(sysctlIf(spec.hostVeth, "accept_ra"), "0");
 
-  nl::Link pod;
+  nl::LinkBrief pod;
   bool defaultRoute = true;
   {
     // Sysctls go through /proc/sys, which follows the namespace the process is in.
     const NetnsGuard inPod(podNs);
-    pod = configurePodSide(spec, podSock.get(), rtnl_link_get_addr(host.get()), defaultRoute);
+    pod = configurePodSide(spec, podSock.get(), nl::macAddress(host).get(), defaultRoute);
   }
   step("after-pod-side");
 
   {
     const auto change = nl::alloc<nl::Link>();
     rtnl_link_set_flags(change.get(), IFF_UP);
-    nl::check(nl::changeLink(sock, host.get(), change.get(), 0), "set up", spec.hostVeth);
+    nl::check(nl::changeLink(sock, hostRef.get(), change.get(), 0), "set up", spec.hostVeth);
   }
   // A /64 with its prefix route: the node answers the pod's link-local address (a ping of the
   // gateway from the pod) through it. Without it (a /128, or IFA_F_NOPREFIXROUTE) the node would
@@ -283,12 +284,11 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
   nl::check(nl::addRoute(sock, back.get(), NLM_F_CREATE | NLM_F_EXCL), "add route",
             fmt::format("{}/128 dev {}", ipam::formatIpv6(spec.address), spec.hostVeth));
 
-  addPermanentNeighbour(sock, hostIndex, spec.address, rtnl_link_get_addr(pod.get()),
-                        spec.hostVeth);
+  addPermanentNeighbour(sock, hostIndex, spec.address, nl::macAddress(pod).get(), spec.hostVeth);
   PodLinks links;
-  links.podMac = nl::macOf(pod.get());
+  links.podMac = nl::macOf(pod);
   links.defaultRoute = defaultRoute;
-  links.hostMac = nl::macOf(host.get());
+  links.hostMac = nl::macOf(host);
   awaitOperational(sock, podSock.get(), spec);
   step("after-host-side");
   rollback.dismiss();
