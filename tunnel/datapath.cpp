@@ -50,7 +50,8 @@ class KernelDatapath final : public Datapath {
   bool delPod(const std::string& hostVeth) override {
     // DEL reads the veth's alias (linkAlias) right before it deletes it: that very link is
     // deleted, by its ifindex, without asking the kernel for it a second time.
-    nl::Link known = lastLinkName_ == hostVeth ? std::move(lastLink_) : nullptr;
+    std::optional<nl::LinkBrief> known =
+        lastLinkName_ == hostVeth ? std::move(lastLink_) : std::nullopt;
     lastLink_.reset();
     lastLinkName_.clear();
     return tunnel::delPod(sock(), hostVeth, std::move(known));
@@ -63,10 +64,10 @@ class KernelDatapath final : public Datapath {
     return tunnel::findHostVeth(sock(), name);
   }
   std::optional<std::string> linkAlias(const std::string& name) override {
-    lastLink_ = nl::findLink(sock(), name);
+    lastLink_ = nl::findLinkBrief(sock(), name);
     lastLinkName_ = name;
     if (!lastLink_) return std::nullopt;
-    return nl::aliasOf(lastLink_.get());
+    return lastLink_->alias;
   }
 
  private:
@@ -77,7 +78,7 @@ class KernelDatapath final : public Datapath {
   StepHook afterStep_;
   nl::Socket sock_;
   // The link linkAlias() last read, and the name it was asked for.
-  nl::Link lastLink_;
+  std::optional<nl::LinkBrief> lastLink_;
   std::string lastLinkName_;
   std::vector<Netns> held_;
 };

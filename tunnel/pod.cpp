@@ -235,8 +235,8 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
   util::ScopeGuard rollback([&]() noexcept {
     try {
       spdlog::warn("rolling back: deleting host veth {}", spec.hostVeth);
-      const nl::Link now = nl::findLink(sock, spec.hostVeth);
-      if (now && rtnl_link_get_ifindex(now.get()) == hostIndex) delPod(sock, spec.hostVeth);
+      std::optional<nl::LinkBrief> now = nl::findLinkBrief(sock, spec.hostVeth);
+      if (now && now->ifindex == hostIndex) delPod(sock, spec.hostVeth, std::move(now));
     } catch (const std::exception& e) {
       spdlog::error("rollback of host veth {} failed: {}", spec.hostVeth, e.what());
     }
@@ -295,13 +295,15 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
   return links;
 }
 
-bool delPod(nl_sock* sock, const std::string& hostVeth, nl::Link known) {
-  const nl::Link link = known ? std::move(known) : nl::findLink(sock, hostVeth);
+bool delPod(nl_sock* sock, const std::string& hostVeth, std::optional<nl::LinkBrief> known) {
+  const std::optional<nl::LinkBrief> link =
+      known ? std::move(known) : nl::findLinkBrief(sock, hostVeth);
   if (!link) return false;
-  if (!isVeth(link.get())) {
+  if (link->kind != "veth") {
     throw Conflict(fmt::format("{} is not a veth; sixrd will not delete it", hostVeth));
   }
-  const int rc = nl::deleteLink(sock, link.get());
+  // By ifindex: the very link just looked at, not whatever holds the name by now.
+  const int rc = nl::deleteLink(sock, nl::linkWithIndex(link->ifindex).get());
   if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV) return false;  // a concurrent DEL won
   nl::check(rc, "delete veth", hostVeth);
   return true;

@@ -18,7 +18,8 @@ namespace sixrd::tunnel {
 // `afterStep` (when set) is called after each step (see StepHook) and may throw as one.
 PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep = {});
 // Deletes `known` when given (the link called hostVeth, read just before), else looks it up.
-bool delPod(nl_sock* sock, const std::string& hostVeth, nl::Link known = nullptr);
+bool delPod(nl_sock* sock, const std::string& hostVeth,
+            std::optional<nl::LinkBrief> known = std::nullopt);
 std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec);
 std::vector<Datapath::HostVeth> listHostVeths(nl_sock* sock);
 std::optional<Datapath::HostVeth> findHostVeth(nl_sock* sock, const std::string& name);
