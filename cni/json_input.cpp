@@ -24,9 +24,11 @@ std::string keySegment(const std::string& key) {
   return plain ? key : quoteValue(key);
 }
 
-// A SAX pass that only measures: the document is never built, so the bound holds before any deep
-// value exists. It stops at the first container past the bound and remembers where it was.
-class DepthBound {
+// One SAX pass that bounds the depth and builds the document (nlohmann's own DOM builder, fed
+// through this class): it stops at the first container past the bound, before any deeper value
+// exists, and remembers where it was. One pass, not a measuring pass and then json::parse: the
+// lexer's work is most of what reading a config costs.
+class BoundedParse {
  public:
   // The names below are the ones nlohmann::json's SAX interface calls.
   // NOLINTBEGIN(readability-identifier-naming)
@@ -36,28 +38,36 @@ class DepthBound {
   using string_t = json::string_t;
   using binary_t = json::binary_t;
 
-  bool null() { return scalar(); }
-  bool boolean(bool /*value*/) { return scalar(); }
-  bool number_integer(number_integer_t /*value*/) { return scalar(); }
-  bool number_unsigned(number_unsigned_t /*value*/) { return scalar(); }
-  bool number_float(number_float_t /*value*/, const string_t& /*text*/) { return scalar(); }
-  bool string(string_t& /*value*/) { return scalar(); }
-  bool binary(binary_t& /*value*/) { return scalar(); }
-  bool start_object(std::size_t /*size*/) { return open(false); }
-  bool start_array(std::size_t /*size*/) { return open(true); }
+  // A syntax error throws nlohmann's parse_error (as json::parse) when allowExceptions, else marks
+  // the document errored.
+  BoundedParse(json& result, bool allowExceptions) : dom_(result, allowExceptions) {}
+
+  bool null() { return scalar() && dom_.null(); }
+  bool boolean(bool value) { return scalar() && dom_.boolean(value); }
+  bool number_integer(number_integer_t value) { return scalar() && dom_.number_integer(value); }
+  bool number_unsigned(number_unsigned_t value) { return scalar() && dom_.number_unsigned(value); }
+  bool number_float(number_float_t value, const string_t& text) {
+    return scalar() && dom_.number_float(value, text);
+  }
+  bool string(string_t& value) { return scalar() && dom_.string(value); }
+  bool binary(binary_t& value) { return scalar() && dom_.binary(value); }
+  bool start_object(std::size_t size) { return open(false) && dom_.start_object(size); }
+  bool start_array(std::size_t size) { return open(true) && dom_.start_array(size); }
   bool key(string_t& key) {
     frames_.back().key = key;
-    return true;
+    return dom_.key(key);
   }
-  bool end_object() { return close(); }
-  bool end_array() { return close(); }
-  bool parse_error(std::size_t /*position*/, const std::string& /*token*/,
-                   const nlohmann::detail::exception& /*error*/) {
-    return false;  // json::parse reports it, with its own message
+  bool end_object() { return close() && dom_.end_object(); }
+  bool end_array() { return close() && dom_.end_array(); }
+  // A template, as nlohmann's own: the builder rethrows the exception as the type it was given.
+  template <class Exception>
+  bool parse_error(std::size_t position, const std::string& token, const Exception& error) {
+    return dom_.parse_error(position, token, error);
   }
   // NOLINTEND(readability-identifier-naming)
 
   [[nodiscard]] const std::optional<Error>& tooDeep() const { return tooDeep_; }
+  [[nodiscard]] bool errored() const { return dom_.is_errored(); }
 
  private:
   struct Frame {
@@ -93,9 +103,12 @@ class DepthBound {
         break;
       }
       if (frame.array) {
-        path += "[" + std::to_string(frame.index) + "]";
+        path += '[';
+        path += std::to_string(frame.index);
+        path += ']';
       } else {
-        path += (path.empty() ? "" : ".") + keySegment(frame.key);
+        if (!path.empty()) path += '.';
+        path += keySegment(frame.key);
       }
       if (shown == 0 && !frame.array) field = keySegment(frame.key);
       ++shown;
@@ -109,6 +122,7 @@ class DepthBound {
             field};
   }
 
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
   std::vector<Frame> frames_;
   std::optional<Error> tooDeep_;
 };
@@ -116,17 +130,19 @@ class DepthBound {
 }  // namespace
 
 json parseJson(std::string_view text) {
-  DepthBound bound;
-  json::sax_parse(text, &bound);
-  if (bound.tooDeep()) throw *bound.tooDeep();
-  return json::parse(text);
+  json result;
+  BoundedParse parse(result, true);
+  json::sax_parse(text, &parse);
+  if (parse.tooDeep()) throw *parse.tooDeep();
+  return result;
 }
 
 json parseJsonOrDiscarded(std::string_view text) {
-  DepthBound bound;
-  json::sax_parse(text, &bound);
-  if (bound.tooDeep()) return json(json::value_t::discarded);
-  return json::parse(text, nullptr, false);
+  json result;
+  BoundedParse parse(result, false);
+  json::sax_parse(text, &parse);
+  if (parse.tooDeep() || parse.errored()) return json(json::value_t::discarded);
+  return result;
 }
 
 }  // namespace sixrd::cni
