@@ -116,8 +116,12 @@ auto into(Objects& objects) {
   return [&objects](const nlmsghdr* hdr) { return parseInto(hdr, objects); };
 }
 
+// Each message of a reply that is not an ack, an error or NLMSG_DONE; returns 0 or libnl's error
+// code (which fails the read, whose rest is still drained).
+using Visit = std::function<int(const nlmsghdr*)>;
+
 // Reads the reply to the request sent with sequence number `seq` until what `until` names has
-// come, parsing every other message into `into` when given. Returns 0, or libnl's error code: the
+// come, handing every other message to `visit` when given. Returns 0, or libnl's error code: the
 // kernel's refusal (an NLMSG_ERROR, or an NLMSG_DONE carrying an error), a message of another
 // sequence, a datagram cut short, an interrupted dump. The rest of a reply that failed part-way is
 // still read, so the socket is left clean for the next request.
@@ -126,10 +130,6 @@ auto into(Objects& objects) {
 // place, and no callback set cloned to wait for an ack. Every request on a socket from
 // openRouteSocket is read here; libnl's own readers (and its sequence bookkeeping) are never used
 // on it.
-// Each message of a reply that is not an ack, an error or NLMSG_DONE; returns 0 or libnl's error
-// code (which fails the read, whose rest is still drained).
-using Visit = std::function<int(const nlmsghdr*)>;
-
 int receive(nl_sock* sock, std::uint32_t seq, Until until, const Visit& visit) {
   unsigned char* buffer = replyBuffer();
   int failure = 0;
@@ -189,9 +189,12 @@ int transact(nl_sock* sock, nl_msg* msg, Until until, const Visit& visit = {}) {
   return receive(sock, hdr->nlmsg_seq, until, visit);
 }
 
-// A request libnl built (`built` is the return code of its rtnl_*_build_*_request), sent and its
-// ack read.
-int acked(nl_sock* sock, int built, nl_msg* raw) {
+// A request libnl builds through build(&msg) (one of its rtnl_*_build_*_request functions), sent
+// and its ack read.
+template <class Build>
+int acked(nl_sock* sock, Build build) {
+  nl_msg* raw = nullptr;
+  const int built = build(&raw);
   const Msg msg(raw);
   if (built < 0) return built;
   return transact(sock, msg.get(), Until::kAck);
@@ -208,9 +211,7 @@ nl_object* firstOf(const Objects& reply, std::string_view type) {
 }  // namespace
 
 int addLink(nl_sock* sock, rtnl_link* link, int flags) {
-  nl_msg* msg = nullptr;
-  const int built = rtnl_link_build_add_request(link, flags, &msg);
-  return acked(sock, built, msg);
+  return acked(sock, [&](nl_msg** msg) { return rtnl_link_build_add_request(link, flags, msg); });
 }
 
 int changeLink(nl_sock* sock, rtnl_link* orig, rtnl_link* changes, int flags) {
@@ -230,51 +231,37 @@ int changeLink(nl_sock* sock, rtnl_link* orig, rtnl_link* changes, int flags) {
 }
 
 int deleteLink(nl_sock* sock, rtnl_link* link) {
-  nl_msg* msg = nullptr;
-  const int built = rtnl_link_build_delete_request(link, &msg);
-  return acked(sock, built, msg);
+  return acked(sock, [&](nl_msg** msg) { return rtnl_link_build_delete_request(link, msg); });
 }
 
 int addAddr(nl_sock* sock, rtnl_addr* addr, int flags) {
-  nl_msg* msg = nullptr;
-  const int built = rtnl_addr_build_add_request(addr, flags, &msg);
-  return acked(sock, built, msg);
+  return acked(sock, [&](nl_msg** msg) { return rtnl_addr_build_add_request(addr, flags, msg); });
 }
 
 int deleteAddr(nl_sock* sock, rtnl_addr* addr, int flags) {
-  nl_msg* msg = nullptr;
-  const int built = rtnl_addr_build_delete_request(addr, flags, &msg);
-  return acked(sock, built, msg);
+  return acked(sock,
+               [&](nl_msg** msg) { return rtnl_addr_build_delete_request(addr, flags, msg); });
 }
 
 int addRoute(nl_sock* sock, rtnl_route* route, int flags) {
-  nl_msg* msg = nullptr;
-  const int built = rtnl_route_build_add_request(route, flags, &msg);
-  return acked(sock, built, msg);
+  return acked(sock, [&](nl_msg** msg) { return rtnl_route_build_add_request(route, flags, msg); });
 }
 
 int deleteRoute(nl_sock* sock, rtnl_route* route, int flags) {
-  nl_msg* msg = nullptr;
-  const int built = rtnl_route_build_del_request(route, flags, &msg);
-  return acked(sock, built, msg);
+  return acked(sock, [&](nl_msg** msg) { return rtnl_route_build_del_request(route, flags, msg); });
 }
 
 int addNeigh(nl_sock* sock, rtnl_neigh* neigh, int flags) {
-  nl_msg* msg = nullptr;
-  const int built = rtnl_neigh_build_add_request(neigh, flags, &msg);
-  return acked(sock, built, msg);
+  return acked(sock, [&](nl_msg** msg) { return rtnl_neigh_build_add_request(neigh, flags, msg); });
 }
 
 int addRule(nl_sock* sock, rtnl_rule* rule, int flags) {
-  nl_msg* msg = nullptr;
-  const int built = rtnl_rule_build_add_request(rule, flags, &msg);
-  return acked(sock, built, msg);
+  return acked(sock, [&](nl_msg** msg) { return rtnl_rule_build_add_request(rule, flags, msg); });
 }
 
 int deleteRule(nl_sock* sock, rtnl_rule* rule, int flags) {
-  nl_msg* msg = nullptr;
-  const int built = rtnl_rule_build_delete_request(rule, flags, &msg);
-  return acked(sock, built, msg);
+  return acked(sock,
+               [&](nl_msg** msg) { return rtnl_rule_build_delete_request(rule, flags, msg); });
 }
 
 Socket openRouteSocket() {
@@ -282,7 +269,7 @@ Socket openRouteSocket() {
   check(nl_connect(sock.get(), NETLINK_ROUTE), "connect", "NETLINK_ROUTE socket");
   // Each reply is read once into a buffer of kReplyBuffer bytes, not peeked at first (MSG_PEEK)
   // to size one: libnl's default costs a second recvmsg per datagram. Every reply sixrd asks for
-  // fits: acks, single links asked for without their VF list (findLink, linkByIndex), and dump
+  // fits: acks, single links asked for without their VF list (findLink, findLinkBrief), and dump
   // chunks, which the kernel cuts to the reader's buffer (at most 32 KiB). libnl's own link
   // requests (rtnl_link_get_kernel, rtnl_link_alloc_cache) ask for the VF list, which can outgrow
   // any buffer on an SR-IOV NIC: sixrd does not use them.
