@@ -297,48 +297,46 @@ Socket openRouteSocket() {
 
 namespace {
 
-// RTM_GETLINK for one link. IFLA_EXT_MASK asks for no VF list (which can outgrow any buffer on
-// an SR-IOV NIC) and no statistics: RTEXT_FILTER_SKIP_STATS leaves out the IPv6 and ICMPv6
-// counters, which the kernel sums over every CPU and libnl parses, and which sixrd never reads
-// (a third of the reply for a veth).
-Link requestLink(nl_sock* sock, int ifindex, const std::string& name, const std::string& what) {
+// RTM_GETLINK for one link (by ifindex, or by name when ifindex is 0), its reply handed to
+// `visit`. False when there is no such link; other failures throw. IFLA_EXT_MASK asks for no VF
+// list (which can outgrow any buffer on an SR-IOV NIC) and no statistics:
+// RTEXT_FILTER_SKIP_STATS leaves out the IPv6 and ICMPv6 counters, which the kernel sums over
+// every CPU and which sixrd never reads (a third of the reply for a veth).
+bool getOneLink(nl_sock* sock, int ifindex, const std::string& name, const std::string& what,
+                const Visit& visit) {
   ifinfomsg ifi{};
   ifi.ifi_index = ifindex;
   const auto msg = owned<Msg>(nlmsg_alloc_simple(RTM_GETLINK, 0), "message");
   check(nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO), "build", what);
   if (!name.empty()) check(nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()), "build", what);
   check(nla_put_u32(msg.get(), IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS), "build", what);
-  Objects reply;
-  const int rc = transact(sock, msg.get(), Until::kReply, into(reply));
+  const int rc = transact(sock, msg.get(), Until::kReply, visit);
   // The kernel answers ENODEV for an unknown link; libnl maps it to NLE_NODEV.
-  if (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) return nullptr;
+  if (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) return false;
   check(rc, "get link", what);
+  return true;
+}
+
+// The link as a libnl object (every attribute parsed).
+Link requestLink(nl_sock* sock, int ifindex, const std::string& name, const std::string& what) {
+  Objects reply;
+  if (!getOneLink(sock, ifindex, name, what, into(reply))) return nullptr;
   nl_object* link = firstOf(reply, "route/link");
   if (link == nullptr) return nullptr;
   nl_object_get(link);
   return Link(reinterpret_cast<rtnl_link*>(link));
 }
 
-}  // namespace
-
-namespace {
-
 std::string attrString(const nlattr* attr) {
   const auto* text = static_cast<const char*>(nla_data(attr));
   return {text, strnlen(text, static_cast<std::size_t>(nla_len(attr)))};
 }
 
-// RTM_GETLINK for one link (by ifindex, or by name when ifindex is 0), read into a LinkBrief.
+// The link read into a LinkBrief; nullopt when there is none.
 std::optional<LinkBrief> requestBrief(nl_sock* sock, int ifindex, const std::string& name,
                                       const std::string& what) {
-  ifinfomsg ifi{};
-  ifi.ifi_index = ifindex;
-  const auto msg = owned<Msg>(nlmsg_alloc_simple(RTM_GETLINK, 0), "message");
-  check(nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO), "build", what);
-  if (!name.empty()) check(nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()), "build", what);
-  check(nla_put_u32(msg.get(), IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS), "build", what);
   std::optional<LinkBrief> out;
-  const int rc = transact(sock, msg.get(), Until::kReply, [&out](const nlmsghdr* hdr) {
+  const bool found = getOneLink(sock, ifindex, name, what, [&out](const nlmsghdr* hdr) {
     if (hdr->nlmsg_type != RTM_NEWLINK || !nlmsg_valid_hdr(hdr, sizeof(ifinfomsg))) return 0;
     std::array<nlattr*, IFLA_MAX + 1> tb{};
     // No policy: each attribute's length is checked below, where it is read.
@@ -367,10 +365,7 @@ std::optional<LinkBrief> requestBrief(nl_sock* sock, int ifindex, const std::str
     out = std::move(link);
     return 0;
   });
-  // The kernel answers ENODEV for an unknown link; libnl maps it to NLE_NODEV.
-  if (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) return std::nullopt;
-  check(rc, "get link", what);
-  return out;
+  return found ? std::move(out) : std::nullopt;
 }
 
 }  // namespace
