@@ -385,10 +385,11 @@ LinkBrief getLinkBrief(nl_sock* sock, std::string_view name) {
 }
 
 LinkBrief linkBriefByIndex(nl_sock* sock, int ifindex) {
-  std::optional<LinkBrief> link = requestBrief(sock, ifindex, {}, "ifindex");
+  const std::string what = fmt::format("ifindex {}", ifindex);
+  std::optional<LinkBrief> link = requestBrief(sock, ifindex, {}, what);
   if (!link) {
-    throw NetlinkError("get link", fmt::format("ifindex {}", ifindex), NLE_OBJ_NOTFOUND,
-                       fmt::format("get link ifindex {}: no such device", ifindex));
+    throw NetlinkError("get link", what, NLE_OBJ_NOTFOUND,
+                       fmt::format("get link {}: no such device", what));
   }
   return std::move(*link);
 }
