@@ -9,9 +9,11 @@
 #include <netlink/route/nexthop.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <thread>
 
 #include "ipam/interface_id.hpp"
@@ -24,19 +26,21 @@ namespace sixrd::tunnel {
 
 namespace {
 
-nl::Addr hostAddr(int ifindex, const ipam::Ipv6Addr& ip, int prefixLen) {
+// A /128 of `ip` on `ifindex`; `flags` on top of IFA_F_NODAD.
+nl::Addr slash128(int ifindex, const ipam::Ipv6Addr& ip, unsigned flags = 0) {
   auto addr = nl::alloc<nl::Addr>();
   rtnl_addr_set_ifindex(addr.get(), ifindex);
   rtnl_addr_set_family(addr.get(), AF_INET6);
-  const nl::Address local = nl::ipv6(ip, prefixLen);
+  const nl::Address local = nl::ipv6(ip, 128);
   nl::check(rtnl_addr_set_local(addr.get(), local.get()), "set address", nl::format(local.get()));
-  rtnl_addr_set_prefixlen(addr.get(), prefixLen);
+  rtnl_addr_set_prefixlen(addr.get(), 128);
   // Addresses are unique by construction; DAD would only add 1-2 s before the pod can talk.
-  rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
+  rtnl_addr_set_flags(addr.get(), IFA_F_NODAD | flags);
   return addr;
 }
 
 ipam::Ipv6Addr gatewayBytes() { return ipam::parseIpv6(kGateway, "gateway"); }
+ipam::Ipv6Addr linkLocalPrefix() { return ipam::parseIpv6("fe80::", "link-local prefix"); }
 
 // A route to `dst`/`len` out of `ifindex`, via `gateway` when given.
 nl::Route linkRoute(const ipam::Ipv6Addr& dst, int len, int ifindex,
@@ -97,43 +101,70 @@ void awaitOperational(nl_sock* sock, nl_sock* podSock, const PodSpec& spec) {
   }
 }
 
-// The pod side, inside the pod namespace. Returns the pod interface (its MAC is fixed from birth);
-// defaultRoute tells whether the pod's default route is this interface's.
-nl::LinkBrief configurePodSide(const PodSpec& spec, nl_sock* sock, nl_addr* hostMac,
-                               bool& defaultRoute) {
+// The pod side, through `sock` (bound to the pod namespace). Returns the pod interface (its MAC is
+// fixed from birth); defaultRoute tells whether the pod's default route is this interface's.
+nl::LinkBrief configurePodSide(const PodSpec& spec, const Netns& podNs, nl_sock* sock,
+                               nl_addr* hostMac, bool& defaultRoute) {
   nl::LinkBrief link = nl::getLinkBrief(sock, spec.ifname);
   const int ifindex = link.ifindex;
-  writeSysctl(sysctlIf(spec.ifname, "accept_dad"), "0");
-  writeSysctl(sysctlIf(spec.ifname, "accept_ra"), "0");
-  if (spec.tcpMtuProbing) writeSysctl("net/ipv4/tcp_mtu_probing", "1");
+  if (spec.tcpMtuProbing) {
+    // /proc/sys follows the namespace the process is in. This opt-in key is the only one sixrd
+    // writes in a pod: the first /proc/sys/net lookup in each new namespace walks one entry per
+    // namespace that made one before (every ADD slower by the number of pods), so none is made
+    // for what netlink can do.
+    const NetnsGuard inPod(podNs);
+    writeSysctl("net/ipv4/tcp_mtu_probing", "1");
+  }
 
-  const nl::Addr addr = hostAddr(ifindex, spec.address, 128);
+  const nl::Addr addr = slash128(ifindex, spec.address);
   nl::check(nl::addAddr(sock, addr.get(), NLM_F_CREATE | NLM_F_EXCL), "add address",
             fmt::format("{}/128 on {}", ipam::formatIpv6(spec.address), spec.ifname));
   nl::setUpByName(sock, "lo");  // every network namespace has one
-  nl::setUp(sock, nl::linkWithIndex(ifindex).get(), spec.ifname);
+  {
+    // Up, and in the same request no auto-generated link-local (addrgenmode none; the host end is
+    // still down, so the kernel has made none yet): the /128, which needs no DAD, is the pod's
+    // only address and so the source of all it sends, also to fe80::1, and the node answers it
+    // through the pod's host route. Nothing is left for DAD (accept_dad) to hold up, and the pod
+    // sends no router solicitations; router advertisements can only come from the node, whose
+    // host veth sends none of sixrd's.
+    const auto change = nl::alloc<nl::Link>();
+    rtnl_link_set_flags(change.get(), IFF_UP);
+    nl::check(rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE),
+              "set addrgenmode none", spec.ifname);
+    nl::check(nl::changeLink(sock, nl::linkWithIndex(ifindex).get(), change.get(), 0),
+              "set up with addrgenmode none", spec.ifname);
+  }
   addPermanentNeighbour(sock, ifindex, gatewayBytes(), hostMac, spec.ifname);
   const ipam::Ipv6Addr gw = gatewayBytes();
   const nl::Route route = linkRoute(ipam::Ipv6Addr{}, 0, ifindex, &gw);
   const int rc = nl::addRoute(sock, route.get(), NLM_F_CREATE | NLM_F_EXCL);
   defaultRoute = rc != -NLE_EXIST;
   if (!defaultRoute) {
-    // A second attachment (another ifname) in a pod whose first one owns the default route.
+    // A second attachment (another ifname) in a pod whose first one owns the default route. With
+    // no link-local address there is no kernel-made fe80::/64 either: this one makes the link's
+    // link-local addresses reachable through it (fe80::1, or the node writing from fe80::1),
+    // which the default route does for the first attachment.
     spdlog::info("netns {} already has a default route: {} gets no default route", spec.netns,
                  spec.ifname);
+    const nl::Route onLink = linkRoute(linkLocalPrefix(), 64, ifindex, nullptr);
+    nl::check(nl::addRoute(sock, onLink.get(), NLM_F_CREATE | NLM_F_EXCL), "add route",
+              fmt::format("fe80::/64 dev {}", spec.ifname));
   } else {
     nl::check(rc, "add route", fmt::format("default via {} dev {}", kGateway, spec.ifname));
   }
   return link;
 }
 
-bool hasAddress(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& want, int prefixLen) {
+// An address `want` on ifindex with one of the prefix lengths given.
+bool hasAddress(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& want,
+                std::initializer_list<int> prefixLens) {
   const nl::Objects addrs = nl::dumpAddresses(sock, AF_INET6, ifindex);
   for (nl_object* o : addrs) {
     auto* a = reinterpret_cast<rtnl_addr*>(o);
     nl_addr* local = rtnl_addr_get_local(a);
     if (local != nullptr && nl_addr_get_len(local) == 16 &&
-        rtnl_addr_get_prefixlen(a) == prefixLen &&
+        std::find(prefixLens.begin(), prefixLens.end(), rtnl_addr_get_prefixlen(a)) !=
+            prefixLens.end() &&
         std::memcmp(nl_addr_get_binary_addr(local), want.data(), 16) == 0) {
       return true;
     }
@@ -260,13 +291,9 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
 
   writeSysctl(sysctlIf(spec.hostVeth, "accept_ra"), "0");
 
-  nl::LinkBrief pod;
   bool defaultRoute = true;
-  {
-    // Sysctls go through /proc/sys, which follows the namespace the process is in.
-    const NetnsGuard inPod(podNs);
-    pod = configurePodSide(spec, podSock.get(), nl::macAddress(host).get(), defaultRoute);
-  }
+  const nl::LinkBrief pod =
+      configurePodSide(spec, podNs, podSock.get(), nl::macAddress(host).get(), defaultRoute);
   step("after-pod-side");
 
   {
@@ -274,12 +301,14 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
     rtnl_link_set_flags(change.get(), IFF_UP);
     nl::check(nl::changeLink(sock, hostRef.get(), change.get(), 0), "set up", spec.hostVeth);
   }
-  // A /64 with its prefix route: the node answers the pod's link-local address (a ping of the
-  // gateway from the pod) through it. Without it (a /128, or IFA_F_NOPREFIXROUTE) the node would
-  // carry two routes less per pod, but those replies would find no route.
-  const nl::Addr gw = hostAddr(hostIndex, gatewayBytes(), 64);
+  // The gateway as a /128 without a prefix route: the node namespace gets its local route and
+  // nothing else (no fe80::/64 route, no fe80:: anycast route per pod; those are shared by every
+  // host veth, and each IPv6 route makes every later link-up walk one entry more). The pod has no
+  // link-local address, so nothing needs a route back to one: a ping of the gateway comes from
+  // the pod's /128 and is answered through the host route below.
+  const nl::Addr gw = slash128(hostIndex, gatewayBytes(), IFA_F_NOPREFIXROUTE);
   nl::check(nl::addAddr(sock, gw.get(), NLM_F_CREATE | NLM_F_EXCL), "add address",
-            fmt::format("{}/64 on {}", kGateway, spec.hostVeth));
+            fmt::format("{}/128 on {}", kGateway, spec.hostVeth));
   const nl::Route back = linkRoute(spec.address, 128, hostIndex, nullptr);
   nl::check(nl::addRoute(sock, back.get(), NLM_F_CREATE | NLM_F_EXCL), "add route",
             fmt::format("{}/128 dev {}", ipam::formatIpv6(spec.address), spec.hostVeth));
@@ -329,9 +358,11 @@ std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec) {
     out.push_back(fmt::format("host veth {} is down", spec.hostVeth));
   }
   const int hostIndex = rtnl_link_get_ifindex(host.get());
-  // Without it the pod's default route points at nobody.
-  if (!hasAddress(sock, hostIndex, gatewayBytes(), 64)) {
-    out.push_back(fmt::format("host veth {} lacks gateway address {}/64", spec.hostVeth, kGateway));
+  // Without it the pod's default route points at nobody. A /64 is a pod made before the gateway
+  // became a /128 (it works as well).
+  if (!hasAddress(sock, hostIndex, gatewayBytes(), {128, 64})) {
+    out.push_back(
+        fmt::format("host veth {} lacks gateway address {}/128", spec.hostVeth, kGateway));
   }
   if (!hasRoute(sock, hostIndex, spec.address, 128, nullptr)) {
     out.push_back(fmt::format("host route {}/128 dev {} is missing", podAddr, spec.hostVeth));
@@ -355,12 +386,15 @@ std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec) {
   if ((rtnl_link_get_flags(pod.get()) & IFF_UP) == 0U) {
     out.push_back(fmt::format("pod interface {} is down", spec.ifname));
   }
-  if (!hasAddress(podSock.get(), podIndex, spec.address, 128)) {
+  if (!hasAddress(podSock.get(), podIndex, spec.address, {128})) {
     out.push_back(fmt::format("pod interface {} lacks address {}/128", spec.ifname, podAddr));
   }
   const ipam::Ipv6Addr gw = gatewayBytes();
   if (spec.defaultRoute && !hasRoute(podSock.get(), podIndex, ipam::Ipv6Addr{}, 0, &gw)) {
     out.push_back(fmt::format("pod default route via {} dev {} is missing", kGateway, spec.ifname));
+  }
+  if (!spec.defaultRoute && !hasRoute(podSock.get(), podIndex, linkLocalPrefix(), 64, nullptr)) {
+    out.push_back(fmt::format("pod route fe80::/64 dev {} is missing", spec.ifname));
   }
   return out;
 }

@@ -45,7 +45,7 @@ WORKERS=${SIXRD_BENCH_WORKERS:-4}
 SCALE=${SIXRD_BENCH_SCALE:-1000}
 IPERF_T=${SIXRD_BENCH_IPERF:-5}
 
-# node 1: sixrd; nodes 2, 3, 4: the kernel floor in sixrd's layout, the classic one, the minimal one
+# node 1: sixrd; nodes 2, 3, 4: the kernel floor in sixrd's layout, the classic one (issue 16's floor), the one of the round before (linklocal)
 export E2E_NODES=4 E2E_PODS=0 E2E_STATE=/run/sixrd-bench
 export E2E_PREFIX=fd00:10::/48 E2E_UNDERLAY=198.18.0.0/16 E2E_VERSION=1.0.0
 # shellcheck source=tests/e2e/lib.sh
@@ -182,7 +182,8 @@ ip netns del bp-dp-2
 # one plugin exec per pod); each figure, appended to $RES/PLUGIN-MODE.VERB, is the wall time of
 # one pod's AddNetworkList/DelNetworkList call. PLUGIN kfloor is the kernel floor instead: one
 # direct sixrd-kernel-floor exec per pod in node 1's namespace, its own timing of the work;
-# kfloorclassic and kfloormin the same in the floor's other layouts (sixrd-kernel-floor says which).
+# kfloorclassic and kfloorlinklocal the same in the floor's other layouts (sixrd-kernel-floor
+# says which).
 run_set() {
   local plugin=$1 mode=$2 first=$3 last=$4 tag=$1-$2 nw=1 verb i
   [ "$mode" = parallel ] && nw=$WORKERS
@@ -218,9 +219,9 @@ per=$(((PODS + ROUNDS - 1) / ROUNDS))
 for ((r = 0; r * per < PODS; r++)); do
   first=$((r * per + 1)) last=$(((r + 1) * per))
   ((last > PODS)) && last=$PODS
-  for plugin in floor sixrd kfloor kfloorclassic kfloormin ptp; do run_set "$plugin" serial "$first" "$last"; done
+  for plugin in floor sixrd kfloor kfloorclassic kfloorlinklocal ptp; do run_set "$plugin" serial "$first" "$last"; done
 done
-for plugin in floor sixrd kfloor kfloorclassic kfloormin ptp; do report_set "$plugin" serial; done
+for plugin in floor sixrd kfloor kfloorclassic kfloorlinklocal ptp; do report_set "$plugin" serial; done
 for plugin in sixrd ptp; do
   run_set "$plugin" parallel 1 "$PODS"
   report_set "$plugin" parallel
@@ -232,7 +233,7 @@ rm -f "$RES"/*.err
 for verb in ADD DEL; do
   R[floors.$verb]=$(awk -v a="${R[floor-serial.$verb.p50]}" -v b="${R[kfloor-serial.$verb.p50]}" 'BEGIN { printf "%.1f", a + b }')
   R[vsfloor.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[floors.$verb]}")
-  echo "$verb p50: sixrd ${R[sixrd-serial.$verb.p50]} ms, exec floor ${R[floor-serial.$verb.p50]} ms + kernel floor ${R[kfloor-serial.$verb.p50]} ms = ${R[floors.$verb]} ms; sixrd/floors ${R[vsfloor.$verb]} (kernel floor, classic layout ${R[kfloorclassic-serial.$verb.p50]} ms, min layout ${R[kfloormin-serial.$verb.p50]} ms)"
+  echo "$verb p50: sixrd ${R[sixrd-serial.$verb.p50]} ms, exec floor ${R[floor-serial.$verb.p50]} ms + kernel floor ${R[kfloor-serial.$verb.p50]} ms = ${R[floors.$verb]} ms; sixrd/floors ${R[vsfloor.$verb]} (kernel floor, classic layout ${R[kfloorclassic-serial.$verb.p50]} ms, linklocal layout ${R[kfloorlinklocal-serial.$verb.p50]} ms)"
 done
 
 # --- 4. start-up ---------------------------------------------------------------------------------
@@ -269,7 +270,7 @@ cni_call -n "$(node_ns 1)" -a K8S_POD_NAME=obj-1 DEL obj-1 eth0 /run/netns/bp-ob
 R[obj.sixrd]="$((r1 - r0)) routes, $((a1 - a0)) addresses"
 echo "sixrd: +${R[obj.sixrd]}:"
 diff "$RES/obj.before" "$RES/obj.after" | sed -n 's/^> /  /p' || true
-for layout in "" classic min; do
+for layout in "" classic linklocal; do
   read -r r0 a0 < <(node_objects 1)
   ip netns exec "$(node_ns 1)" "$KFLOOR" add - /run/netns/bp-obj-1 1 $layout >/dev/null
   read -r r1 a1 < <(node_objects 1)
@@ -284,7 +285,7 @@ section "scale: $SCALE pods on node 1 (direct sixrd invocation), interleaved wit
 mk_netns sc 1 "$SCALE"
 KFLOORS=
 for layout in "${SCALE_FLOORS[@]}"; do
-  case $layout in sixrd) n=2 ;; classic) n=3 ;; min) n=4 ;; *) echo "unknown floor layout $layout" >&2; exit 2 ;; esac
+  case $layout in sixrd) n=2 ;; classic) n=3 ;; linklocal) n=4 ;; *) echo "unknown floor layout $layout" >&2; exit 2 ;; esac
   mk_netns "k$layout" 1 "$SCALE"
   l=$layout; [ "$l" = sixrd ] && l=-
   KFLOORS+=" $layout:/run/netns/$(node_ns "$n"):bp-k$layout:$l"
@@ -304,7 +305,7 @@ K=100
 growth() { # growth FULL EMPTY -> FULL - EMPTY (ms)
   awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a") print "n/a"; else printf "%+.1f", a - b }'
 }
-for s in "" .sixrd .classic .min; do
+for s in "" .sixrd .classic .linklocal; do
   [ -s "$RES/scale.ADD$s" ] || continue
   head -n "$K" "$RES/scale.ADD$s" >"$RES/sa.empty$s"; tail -n "$K" "$RES/scale.ADD$s" >"$RES/sa.full$s"
   tail -n "$K" "$RES/scale.DEL$s" >"$RES/sd.empty$s"; head -n "$K" "$RES/scale.DEL$s" >"$RES/sd.full$s"
@@ -315,7 +316,7 @@ done
 R[sa.ratio]=$(ratio "${R[sa.full]}" "${R[sa.empty]}")
 R[sd.ratio]=$(ratio "${R[sd.full]}" "${R[sd.empty]}")
 R[scale_errors]=$(errors)
-echo "IPv6 routes (all tables) with $SCALE pods: node 1 (sixrd) ${R[scale_routes]} (${R[scale_links]} links); kernel floor nodes: sixrd layout ${R[scale_routes2]}, classic ${R[scale_routes3]}, min ${R[scale_routes4]}"
+echo "IPv6 routes (all tables) with $SCALE pods: node 1 (sixrd) ${R[scale_routes]} (${R[scale_links]} links); kernel floor nodes: sixrd layout ${R[scale_routes2]}, classic ${R[scale_routes3]}, linklocal ${R[scale_routes4]}"
 echo "sixrd ADD p50: first $K ${R[sa.empty]} ms, last $K ${R[sa.full]} ms, growth ${R[sa.growth]} ms (last/first ${R[sa.ratio]})"
 echo "sixrd DEL p50 (reverse order): near-empty ${R[sd.empty]} ms, full ${R[sd.full]} ms, growth ${R[sd.growth]} ms (full/empty ${R[sd.ratio]})"
 for layout in "${SCALE_FLOORS[@]}"; do
@@ -330,14 +331,14 @@ echo "against the floors (p50 ms; serial, $PODS pods each in $ROUNDS interleaved
 printf '  %-5s sixrd %-8s exec floor %-8s kernel floor %-8s sixrd/(exec+kernel) %s\n' \
   ADD "${R[sixrd-serial.ADD.p50]}" "${R[floor-serial.ADD.p50]}" "${R[kfloor-serial.ADD.p50]}" "${R[vsfloor.ADD]}" \
   DEL "${R[sixrd-serial.DEL.p50]}" "${R[floor-serial.DEL.p50]}" "${R[kfloor-serial.DEL.p50]}" "${R[vsfloor.DEL]}"
-printf '  growth at %d pods (last %d - first %d ADD p50): sixrd %s ms; kernel floor: sixrd layout %s ms, classic %s ms, min %s ms\n' \
-  "$SCALE" "$K" "$K" "${R[sa.growth]}" "${R[sa.growth.sixrd]:-n/a}" "${R[sa.growth.classic]:-n/a}" "${R[sa.growth.min]:-n/a}"
-printf '  DEL growth (full - near-empty p50): sixrd %s ms; kernel floor: sixrd layout %s ms, classic %s ms, min %s ms\n' \
-  "${R[sd.growth]}" "${R[sd.growth.sixrd]:-n/a}" "${R[sd.growth.classic]:-n/a}" "${R[sd.growth.min]:-n/a}"
+printf '  growth at %d pods (last %d - first %d ADD p50): sixrd %s ms; kernel floor: sixrd layout %s ms, classic %s ms, linklocal %s ms\n' \
+  "$SCALE" "$K" "$K" "${R[sa.growth]}" "${R[sa.growth.sixrd]:-n/a}" "${R[sa.growth.classic]:-n/a}" "${R[sa.growth.linklocal]:-n/a}"
+printf '  DEL growth (full - near-empty p50): sixrd %s ms; kernel floor: sixrd layout %s ms, classic %s ms, linklocal %s ms\n' \
+  "${R[sd.growth]}" "${R[sd.growth.sixrd]:-n/a}" "${R[sd.growth.classic]:-n/a}" "${R[sd.growth.linklocal]:-n/a}"
 printf '  VERSION start-up: sixrd %s ms, trivial static plugin %s ms, ratio %s (target <= 1.2)\n' \
   "${R[version.sixrd]}" "${R[version.floor]}" "${R[version.ratio]}"
-printf '  IPv6 objects one pod adds to the node namespace: sixrd %s; kernel floor %s, classic layout %s, min layout %s\n' \
-  "${R[obj.sixrd]}" "${R[obj.kfloor]}" "${R[obj.kfloorclassic]}" "${R[obj.kfloormin]}"
+printf '  IPv6 objects one pod adds to the node namespace: sixrd %s; kernel floor %s, classic layout %s, linklocal layout %s\n' \
+  "${R[obj.sixrd]}" "${R[obj.kfloor]}" "${R[obj.kfloorclassic]}" "${R[obj.kfloorlinklocal]}"
 echo "libcni pod setup latency, ms (p50 / p90 / p99); ratio = ptp / sixrd"
 printf '  %-24s %-26s %-26s %s\n' "figure" "sixrd" "ptp+host-local" "ratio p50/p90/p99"
 for mode in serial parallel; do

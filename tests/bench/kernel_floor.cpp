@@ -4,7 +4,7 @@
 // any plugin building sixrd's pod layout waits for the kernel; sixrd's ADD is compared with it
 // plus the exec floor (sixrd-floor-plugin through libcni).
 //
-//   sixrd-kernel-floor add|del NODE_NETNS POD_NETNS INDEX [classic|min]
+//   sixrd-kernel-floor add|del NODE_NETNS POD_NETNS INDEX [classic|linklocal]
 //
 // Enters NODE_NETNS ("-": stays where it is; not timed: a plugin is exec'd there), then plumbs
 // pod INDEX: host veth kf<INDEX>, pod side eth0 (MTU 1480) in POD_NETNS, address
@@ -13,15 +13,17 @@
 //
 // Kept in step with tunnel/ (update both together): ADD mirrors tunnel::addPod and
 // configurePodSide in tunnel/pod.cpp (veth pair with the peer born in the pod namespace; host
-// veth without an auto-generated link-local (addrgenmode none) and accept_ra off; pod side
-// accept_dad and accept_ra off through /proc/sys, the pod's /128 with IFA_F_NODAD, lo and eth0
-// up, a permanent neighbour for the gateway, the default route via fe80::1; host veth up with its
-// alias, fe80::1/64 NODAD on it, the /128 route and the pod's permanent neighbour).
-// Two other layouts show what asking the kernel for more or less per pod is worth:
-//   classic  sixrd's layout before: the kernel's own link-local on the host veth (accept_dad off
-//            instead of addrgenmode none): the floor issue 16 measured
-//   min      fe80::1/128 without a prefix route (no fe80::/64 and anycast fe80:: route per pod);
-//            the node then has no route back to the pod's link-local address, so sixrd keeps /64
+// veth without an auto-generated link-local (addrgenmode none) and accept_ra off; in the pod, the
+// /128 with IFA_F_NODAD, lo up, eth0 up without a link-local of its own (addrgenmode none in the
+// same request: no /proc/sys there), a permanent neighbour for the gateway, the default route via
+// fe80::1; host veth up with its alias, fe80::1/128 NODAD without a prefix route on it, the /128
+// route and the pod's permanent neighbour).
+// Two other layouts show what asking the kernel for more per pod costs:
+//   classic    the layout issue 16 measured its floor with: the kernel's own link-local on the host
+//              veth (accept_dad off instead of addrgenmode none), the pod's link-local with
+//              accept_dad and accept_ra off through the pod's /proc/sys, fe80::1/64
+//   linklocal  sixrd's layout of the round before: as classic, but addrgenmode none on the host
+//              veth
 // DEL mirrors tunnel::delPod: one
 // RTM_DELLINK of the host veth. What sixrd does on top (node resolution, the tunnel check, lease
 // files, reading links back, waiting for the links to become operational, logging) is its own cost,
@@ -163,7 +165,18 @@ int openNs(const std::string& path) {
   return fd;
 }
 
-void setUp(Sock& s, int index, const std::string& name, const std::string& alias) {
+// The IFLA_AF_SPEC that turns off the auto-generated link-local (addrgenmode none).
+void addrgenNone(Msg& m) {
+  rtattr* spec = m.begin(IFLA_AF_SPEC);
+  rtattr* inet6 = m.begin(AF_INET6);
+  const std::uint8_t mode = IN6_ADDR_GEN_MODE_NONE;
+  m.attr(IFLA_INET6_ADDR_GEN_MODE, &mode, sizeof mode);
+  m.end(inet6);
+  m.end(spec);
+}
+
+void setUp(Sock& s, int index, const std::string& name, const std::string& alias,
+           bool noLinkLocal) {
   Msg m(RTM_NEWLINK, 0);
   auto* ifi = m.header<ifinfomsg>();
   ifi->ifi_index = index;
@@ -171,6 +184,7 @@ void setUp(Sock& s, int index, const std::string& name, const std::string& alias
   ifi->ifi_change = IFF_UP;
   if (index == 0) m.str(IFLA_IFNAME, name);
   if (!alias.empty()) m.str(IFLA_IFALIAS, alias);
+  if (noLinkLocal) addrgenNone(m);
   s.ack(m, "set up " + name);
 }
 
@@ -218,16 +232,11 @@ void addRoute(Sock& s, int index, const in6_addr& dst, int len, const in6_addr* 
 void noLinkLocal(Sock& s, int index, const std::string& name) {
   Msg m(RTM_NEWLINK, 0);
   m.header<ifinfomsg>()->ifi_index = index;
-  rtattr* spec = m.begin(IFLA_AF_SPEC);
-  rtattr* inet6 = m.begin(AF_INET6);
-  const std::uint8_t mode = IN6_ADDR_GEN_MODE_NONE;
-  m.attr(IFLA_INET6_ADDR_GEN_MODE, &mode, sizeof mode);
-  m.end(inet6);
-  m.end(spec);
+  addrgenNone(m);
   s.ack(m, "addrgenmode none " + name);
 }
 
-enum class Layout { kSixrd, kClassic, kMin };
+enum class Layout { kSixrd, kClassic, kLinkLocal };
 
 void add(Sock& node, const std::string& podPath, const std::string& hostVeth, const in6_addr& pod,
          Layout layout) {
@@ -269,11 +278,13 @@ void add(Sock& node, const std::string& podPath, const std::string& hostVeth, co
   {
     Sock s;
     podLink = s.getLink(ifname);
-    writeSysctl("net/ipv6/conf/" + ifname + "/accept_dad", "0\n");
-    writeSysctl("net/ipv6/conf/" + ifname + "/accept_ra", "0\n");
+    if (layout != Layout::kSixrd) {
+      writeSysctl("net/ipv6/conf/" + ifname + "/accept_dad", "0\n");
+      writeSysctl("net/ipv6/conf/" + ifname + "/accept_ra", "0\n");
+    }
     addAddress(s, podLink.index, pod, 128, true, "pod /128");
-    setUp(s, 0, "lo", "");
-    setUp(s, podLink.index, ifname, "");
+    setUp(s, 0, "lo", "", false);
+    setUp(s, podLink.index, ifname, "", layout == Layout::kSixrd);
     addNeighbour(s, podLink.index, gateway, host.mac, "gateway");
     addRoute(s, podLink.index, in6_addr{}, 0, &gateway, "default");
   }
@@ -281,9 +292,9 @@ void add(Sock& node, const std::string& podPath, const std::string& hostVeth, co
   ::close(podNs);
   ::close(self);
 
-  setUp(node, host.index, hostVeth, "floor/" + hostVeth);
-  const bool min = layout == Layout::kMin;
-  addAddress(node, host.index, gateway, min ? 128 : 64, !min, "gateway");
+  setUp(node, host.index, hostVeth, "floor/" + hostVeth, false);
+  const bool slash128 = layout == Layout::kSixrd;
+  addAddress(node, host.index, gateway, slash128 ? 128 : 64, !slash128, "gateway");
   addRoute(node, host.index, pod, 128, nullptr, "pod /128");
   addNeighbour(node, host.index, pod, podLink.mac, "pod");
 }
@@ -306,11 +317,12 @@ std::int64_t nowUs() {
 int main(int argc, char** argv) {
   Layout layout = Layout::kSixrd;
   if (argc == 6 && std::strcmp(argv[5], "classic") == 0) layout = Layout::kClassic;
-  if (argc == 6 && std::strcmp(argv[5], "min") == 0) layout = Layout::kMin;
+  if (argc == 6 && std::strcmp(argv[5], "linklocal") == 0) layout = Layout::kLinkLocal;
   if (argc < 5 || argc > 6 || (std::strcmp(argv[1], "add") != 0 && std::strcmp(argv[1], "del")) ||
       (argc == 6 && layout == Layout::kSixrd)) {
-    std::fprintf(stderr,
-                 "usage: sixrd-kernel-floor add|del NODE_NETNS POD_NETNS INDEX [classic|min]\n");
+    std::fprintf(
+        stderr,
+        "usage: sixrd-kernel-floor add|del NODE_NETNS POD_NETNS INDEX [classic|linklocal]\n");
     return 2;
   }
   const unsigned index = static_cast<unsigned>(std::strtoul(argv[4], nullptr, 10));
