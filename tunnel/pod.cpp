@@ -109,9 +109,9 @@ nl::LinkBrief configurePodSide(const PodSpec& spec, const Netns& podNs, nl_sock*
   const int ifindex = link.ifindex;
   if (spec.tcpMtuProbing) {
     // /proc/sys follows the namespace the process is in. This opt-in key is the only one sixrd
-    // writes in a pod: the first /proc/sys/net lookup in each new namespace walks one entry per
-    // namespace that made one before (every ADD slower by the number of pods), so none is made
-    // for what netlink can do.
+    // writes in a pod: the first lookup of a /proc/sys/net directory in each new namespace walks
+    // one entry per namespace that made one before (measured for net/ipv6: every ADD slower by
+    // the number of pods), so none is made for what netlink can do.
     const NetnsGuard inPod(podNs);
     writeSysctl("net/ipv4/tcp_mtu_probing", "1");
   }
@@ -134,8 +134,8 @@ nl::LinkBrief configurePodSide(const PodSpec& spec, const Netns& podNs, nl_sock*
     nl::check(nl::changeLink(sock, nl::linkWithIndex(ifindex).get(), change.get(), 0),
               "set up with addrgenmode none", spec.ifname);
   }
-  addPermanentNeighbour(sock, ifindex, gatewayBytes(), hostMac, spec.ifname);
   const ipam::Ipv6Addr gw = gatewayBytes();
+  addPermanentNeighbour(sock, ifindex, gw, hostMac, spec.ifname);
   const nl::Route route = linkRoute(ipam::Ipv6Addr{}, 0, ifindex, &gw);
   const int rc = nl::addRoute(sock, route.get(), NLM_F_CREATE | NLM_F_EXCL);
   defaultRoute = rc != -NLE_EXIST;
