@@ -130,7 +130,9 @@ class Invocation {
                                     : "its alias names " + *alias);
       }
     }
-    const bool hadLease = store.release(owner_);
+    // Under the owner's lock the lease just found is the one to release (no other call of this
+    // owner can change it meanwhile): its file alone is read again, not all 16 candidates.
+    const bool hadLease = locked ? lease && store.release(*lease) : store.release(owner_);
     spdlog::info("DEL: host veth {} {}, lease {}", hostVeth_, hadVeth ? "removed" : "absent",
                  hadLease ? "released" : "absent");
   }

@@ -427,8 +427,16 @@ Lease LeaseStore::acquire(const Owner& owner, const Ipv6Prefix& node64, bool* cr
 
 bool LeaseStore::release(const Owner& owner) {
   const std::optional<Lease> lease = find(owner);
-  if (!lease) return false;
-  const fs::path path = dir_ / hex16(lease->interfaceId);
+  return lease && removeLease(*lease);
+}
+
+bool LeaseStore::release(const Lease& lease) {
+  const Probe held = probe(leasePath(lease.interfaceId), lease.interfaceId);
+  return held.lease && held.lease->owner == lease.owner && removeLease(lease);
+}
+
+bool LeaseStore::removeLease(const Lease& lease) {
+  const std::string path = leasePath(lease.interfaceId);
   if (::unlink(path.c_str()) == 0) return true;
   // A concurrent DEL of the same owner got there first.
   if (errno == ENOENT) return false;

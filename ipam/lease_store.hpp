@@ -115,6 +115,9 @@ class LeaseStore {
   // Removes the owner's lease. Idempotent: no lease is not an error.
   // Returns true when a lease was removed.
   bool release(const Owner& owner);
+  // Removes `lease`, as find() returned it, when its file still holds that owner's lease (GC may
+  // have released it since, and another owner taken the address): one probe, not find()'s 16.
+  bool release(const Lease& lease);
 
   // Every lease in the store, ordered by interface id (temp files and files that cannot be read
   // as a lease are skipped).
@@ -180,6 +183,8 @@ class LeaseStore {
   // dir_/<16 hex digits>, as a plain string: an ADD names 16 candidates, and building each as a
   // std::filesystem::path (which splits it into components) cost more than probing it.
   [[nodiscard]] std::string leasePath(std::uint64_t interfaceId) const;
+  // Unlinks the lease's file; false when it is gone already.
+  bool removeLease(const Lease& lease);
 
   std::filesystem::path dir_;
   std::string network_;

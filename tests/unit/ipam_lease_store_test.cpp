@@ -220,6 +220,32 @@ TEST_F(LeaseStoreTest, ReleaseTouchesOnlyTheOwnersLease) {
   EXPECT_EQ(left, (std::set<Owner>{{"other", "eth0"}, {"c0ffee", "net1"}}));
 }
 
+TEST_F(LeaseStoreTest, ReleaseOfAFoundLeaseRemovesItsFileOnce) {
+  const Owner owner{"c0ffee", "eth0"};
+  plantLease({"other", "eth0"}, candidate(owner, 0));
+  store().acquire(owner, node64_);
+  const std::optional<Lease> found = store().find(owner);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_TRUE(store().release(*found));
+  EXPECT_FALSE(store().find(owner).has_value());
+  EXPECT_FALSE(store().release(*found));
+  ASSERT_EQ(store().list().size(), 1U);
+  EXPECT_EQ(store().list().front().owner, (Owner{"other", "eth0"}));
+}
+
+TEST_F(LeaseStoreTest, ReleaseOfAFoundLeaseLeavesAnotherOwnersFileAlone) {
+  // GC released the lease after DEL found it, and another owner's ADD took the same address.
+  const Owner owner{"c0ffee", "eth0"};
+  store().acquire(owner, node64_);
+  const std::optional<Lease> found = store().find(owner);
+  ASSERT_TRUE(found.has_value());
+  ASSERT_TRUE(store().release(owner));
+  plantLease({"other", "eth0"}, candidate(owner, 0));
+  EXPECT_FALSE(store().release(*found));
+  ASSERT_EQ(store().list().size(), 1U);
+  EXPECT_EQ(store().list().front().owner, (Owner{"other", "eth0"}));
+}
+
 TEST_F(LeaseStoreTest, ListReturnsEveryLeaseOrderedByInterfaceId) {
   std::map<Owner, Lease> acquired;
   for (int pod = 0; pod < 10; ++pod) {
