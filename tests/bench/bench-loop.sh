@@ -3,7 +3,8 @@
 # node namespace (one `ip netns exec` for the whole loop). For each ID it executes $SIXRD once with
 # CNI_COMMAND=VERB, container ID, eth0, netns /run/netns/bp-ID and CONFIG on stdin, and appends
 # the call's wall time in microseconds ($EPOCHREALTIME, no fork) to OUT; the plugin's stderr and
-# a "FAIL VERB ID" line per failed call go to OUT.err.
+# a "FAIL VERB ID" line per failed call go to OUT.err. CONFIG "-": no sixrd call, only the
+# kernel floor's (OUT then stays empty); the IDs still number the pods.
 # With KFLOOR (sixrd-kernel-floor) and KFLOORS set ("NAME:NODE_NETNS_PATH:POD_NETNS_PREFIX:LAYOUT
 # ...", LAYOUT as sixrd-kernel-floor takes it, "-" for sixrd's), each call is followed by one
 # kernel-floor call of the same verb per entry, for pod N (the number ending ID) in that node
@@ -19,12 +20,14 @@ shift 3
 read -r -a floors <<<"${KFLOORS:-}"
 for f in "${floors[@]}"; do : >"$out.${f%%:*}"; done
 for id in "$@"; do
-  t0=$EPOCHREALTIME
-  cni_call -E -a "IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=$id" \
-    "$verb" "$id" eth0 "/run/netns/bp-$id" <"$conf" >/dev/null 2>>"$out.err" ||
-    echo "FAIL $verb $id" >>"$out.err"
-  t1=$EPOCHREALTIME
-  echo $((${t1/./} - ${t0/./})) >>"$out"
+  if [ "$conf" != - ]; then
+    t0=$EPOCHREALTIME
+    cni_call -E -a "IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=$id" \
+      "$verb" "$id" eth0 "/run/netns/bp-$id" <"$conf" >/dev/null 2>>"$out.err" ||
+      echo "FAIL $verb $id" >>"$out.err"
+    t1=$EPOCHREALTIME
+    echo $((${t1/./} - ${t0/./})) >>"$out"
+  fi
   for f in "${floors[@]}"; do
     IFS=: read -r name node pods layout <<<"$f"
     [ "$layout" = - ] && layout=

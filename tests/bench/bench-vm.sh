@@ -19,8 +19,9 @@
 #   5. kernel objects one pod adds to the node namespace: IPv6 routes (all tables) and addresses,
 #      sixrd vs the kernel floor
 #   6. scale: SIXRD_BENCH_SCALE pods on node 1, sixrd invoked directly (CNI_* env + config on
-#      stdin, like a runtime; cheaper than the Go driver), each ADD followed by one kernel-floor
-#      ADD on node 2; ADD/DEL p50 with 0-100 pods on the node vs with the node full
+#      stdin, like a runtime; cheaper than the Go driver), then the same number of pods of each
+#      kernel-floor layout alone on a node of its own, then sixrd with each ADD followed by one
+#      kernel-floor ADD on node 2; ADD/DEL p50 with 0-100 pods on the node vs with the node full
 # Scale latency is wall time around each plugin exec, taken with bash's $EPOCHREALTIME (no fork)
 # inside a loop that already runs in the node namespace (tests/bench/bench-loop.sh); the kernel
 # floor times itself. Pod namespaces are made before and removed after (ip -batch), untimed.
@@ -281,47 +282,68 @@ done
 ip netns del bp-obj-1
 
 # --- 6. scale -----------------------------------------------------------------------------------
-section "scale: $SCALE pods on node 1 (direct sixrd invocation), interleaved with the kernel floor (${SCALE_FLOORS[*]} layouts) on nodes 2-4"
-mk_netns sc 1 "$SCALE"
-KFLOORS=
-for layout in "${SCALE_FLOORS[@]}"; do
-  case $layout in sixrd) n=2 ;; classic) n=3 ;; linklocal) n=4 ;; *) echo "unknown floor layout $layout" >&2; exit 2 ;; esac
-  mk_netns "k$layout" 1 "$SCALE"
-  l=$layout; [ "$l" = sixrd ] && l=-
-  KFLOORS+=" $layout:/run/netns/$(node_ns "$n"):bp-k$layout:$l"
-done
-export KFLOORS
-ip netns exec "$(node_ns 1)" "$here/bench-loop.sh" "$RES/scale.ADD" ADD "$E2E_STATE/node1/sixrd.json" \
-  $(ids sc 1 "$SCALE")
-R[scale_routes]=$(ip -n "$(node_ns 1)" -6 route show table all | grep -c . || true)
-R[scale_links]=$(ip -n "$(node_ns 1)" -o link | grep -c . || true)
-for n in 2 3 4; do R[scale_routes$n]=$(ip -n "$(node_ns "$n")" -6 route show table all | grep -c . || true); done
-# DEL in reverse order: the first 100 DELs run on a full node, the last 100 on a near-empty one
-ip netns exec "$(node_ns 1)" "$here/bench-loop.sh" "$RES/scale.DEL" DEL "$E2E_STATE/node1/sixrd.json" \
-  $(ids sc 1 "$SCALE" | tac)
-rm_netns sc 1 "$SCALE"
-for layout in "${SCALE_FLOORS[@]}"; do rm_netns "k$layout" 1 "$SCALE"; done
+# Each plugin and kernel-floor layout alone on a node of its own, on fresh pod namespaces: what the
+# node's own pods cost every later ADD. Run together, the layouts measure each other: a pod
+# namespace that had its /proc/sys/net/ipv6 looked up (the classic and linklocal layouts write
+# accept_dad and accept_ra there) adds an entry that every later lookup of that path from another
+# namespace walks past, the host veth's accept_ra write included (measured: sixrd +2.5 ms alone,
+# +45.5 ms among the four layouts). Then, with SIXRD_BENCH_SCALE_PAIRED=1, sixrd interleaved pod by
+# pod with the kernel floor in its own layout on a second node: the same state of the machine for
+# both, two nodes filling at once.
+scale_phase() { # scale_phase NAME SIXRD? LAYOUT... : SCALE ADDs, then SCALE DELs in reverse order
+  local name=$1 with_sixrd=$2 layout n l conf=-
+  shift 2
+  [ "$with_sixrd" = 1 ] && conf=$E2E_STATE/node1/sixrd.json && mk_netns sc 1 "$SCALE"
+  KFLOORS=
+  for layout in "$@"; do
+    case $layout in sixrd) n=2 ;; classic) n=3 ;; linklocal) n=4 ;; *) echo "unknown floor layout $layout" >&2; exit 2 ;; esac
+    mk_netns "k$layout" 1 "$SCALE"
+    l=$layout; [ "$l" = sixrd ] && l=-
+    KFLOORS+=" $layout:/run/netns/$(node_ns "$n"):bp-k$layout:$l"
+  done
+  export KFLOORS
+  ip netns exec "$(node_ns 1)" "$here/bench-loop.sh" "$RES/scale.$name.ADD" ADD "$conf" $(ids sc 1 "$SCALE")
+  for n in 1 2 3 4; do R[scale_routes.$name.$n]=$(ip -n "$(node_ns "$n")" -6 route show table all | grep -c . || true); done
+  R[scale_links.$name]=$(ip -n "$(node_ns 1)" -o link | grep -c . || true)
+  # DEL in reverse order: the first 100 DELs run on a full node, the last 100 on a near-empty one
+  ip netns exec "$(node_ns 1)" "$here/bench-loop.sh" "$RES/scale.$name.DEL" DEL "$conf" $(ids sc 1 "$SCALE" | tac)
+  [ "$conf" = - ] || rm_netns sc 1 "$SCALE"
+  for layout in "$@"; do rm_netns "k$layout" 1 "$SCALE"; done
+}
+section "scale: $SCALE pods, sixrd and each kernel-floor layout (${SCALE_FLOORS[*]}) alone on a node; then sixrd interleaved with the floor in its layout"
+scale_phase sixrd 1
+for layout in "${SCALE_FLOORS[@]}"; do scale_phase "floor-$layout" 0 "$layout"; done
+[ "${SIXRD_BENCH_SCALE_PAIRED:-1}" = 1 ] && scale_phase paired 1 sixrd
 K=100
 growth() { # growth FULL EMPTY -> FULL - EMPTY (ms)
   awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a") print "n/a"; else printf "%+.1f", a - b }'
 }
-for s in "" .sixrd .classic .linklocal; do
-  [ -s "$RES/scale.ADD$s" ] || continue
-  head -n "$K" "$RES/scale.ADD$s" >"$RES/sa.empty$s"; tail -n "$K" "$RES/scale.ADD$s" >"$RES/sa.full$s"
-  tail -n "$K" "$RES/scale.DEL$s" >"$RES/sd.empty$s"; head -n "$K" "$RES/scale.DEL$s" >"$RES/sd.full$s"
-  for f in sa.empty sa.full sd.empty sd.full; do R[$f$s]=$(pct "$RES/$f$s" 50); done
-  R[sa.growth$s]=$(growth "${R[sa.full$s]}" "${R[sa.empty$s]}")
-  R[sd.growth$s]=$(growth "${R[sd.full$s]}" "${R[sd.empty$s]}")
+series=(sixrd paired paired.sixrd)
+for layout in "${SCALE_FLOORS[@]}"; do series+=("floor-$layout.$layout"); done
+for s in "${series[@]}"; do
+  # scale.NAME.ADD holds sixrd's figures, scale.NAME.ADD.LAYOUT the kernel floor's
+  a=$RES/scale.${s%%.*}.ADD d=$RES/scale.${s%%.*}.DEL
+  [ "$s" = "${s%%.*}" ] || { a+=.${s#*.}; d+=.${s#*.}; }
+  [ -s "$a" ] || continue
+  head -n "$K" "$a" >"$RES/sa.empty.$s"; tail -n "$K" "$a" >"$RES/sa.full.$s"
+  tail -n "$K" "$d" >"$RES/sd.empty.$s"; head -n "$K" "$d" >"$RES/sd.full.$s"
+  for f in sa.empty sa.full sd.empty sd.full; do R[$f.$s]=$(pct "$RES/$f.$s" 50); done
+  R[sa.growth.$s]=$(growth "${R[sa.full.$s]}" "${R[sa.empty.$s]}")
+  R[sd.growth.$s]=$(growth "${R[sd.full.$s]}" "${R[sd.empty.$s]}")
 done
-R[sa.ratio]=$(ratio "${R[sa.full]}" "${R[sa.empty]}")
-R[sd.ratio]=$(ratio "${R[sd.full]}" "${R[sd.empty]}")
+R[sa.ratio]=$(ratio "${R[sa.full.sixrd]}" "${R[sa.empty.sixrd]}")
+R[sd.ratio]=$(ratio "${R[sd.full.sixrd]}" "${R[sd.empty.sixrd]}")
 R[scale_errors]=$(errors)
-echo "IPv6 routes (all tables) with $SCALE pods: node 1 (sixrd) ${R[scale_routes]} (${R[scale_links]} links); kernel floor nodes: sixrd layout ${R[scale_routes2]}, classic ${R[scale_routes3]}, linklocal ${R[scale_routes4]}"
-echo "sixrd ADD p50: first $K ${R[sa.empty]} ms, last $K ${R[sa.full]} ms, growth ${R[sa.growth]} ms (last/first ${R[sa.ratio]})"
-echo "sixrd DEL p50 (reverse order): near-empty ${R[sd.empty]} ms, full ${R[sd.full]} ms, growth ${R[sd.growth]} ms (full/empty ${R[sd.ratio]})"
-for layout in "${SCALE_FLOORS[@]}"; do
-  echo "kernel floor ($layout layout) ADD p50: first $K ${R[sa.empty.$layout]} ms, last $K ${R[sa.full.$layout]} ms, growth ${R[sa.growth.$layout]} ms; DEL near-empty ${R[sd.empty.$layout]} ms, full ${R[sd.full.$layout]} ms, growth ${R[sd.growth.$layout]} ms"
-done
+scale_line() { # scale_line WHAT SERIES
+  echo "$1 ADD p50: first $K ${R[sa.empty.$2]:-n/a} ms, last $K ${R[sa.full.$2]:-n/a} ms, growth ${R[sa.growth.$2]:-n/a} ms; DEL (reverse order) full ${R[sd.full.$2]:-n/a} ms, near-empty ${R[sd.empty.$2]:-n/a} ms, growth ${R[sd.growth.$2]:-n/a} ms"
+}
+echo "IPv6 routes (all tables) with $SCALE pods on the node: sixrd ${R[scale_routes.sixrd.1]} (${R[scale_links.sixrd]} links)$(
+  for layout in "${SCALE_FLOORS[@]}"; do case $layout in sixrd) n=2 ;; classic) n=3 ;; linklocal) n=4 ;; esac
+    printf ', kernel floor %s layout %s' "$layout" "${R[scale_routes.floor-$layout.$n]}"; done)"
+scale_line "sixrd alone" sixrd
+for layout in "${SCALE_FLOORS[@]}"; do scale_line "kernel floor ($layout layout) alone" "floor-$layout.$layout"; done
+scale_line "sixrd interleaved" paired
+scale_line "kernel floor (sixrd layout) interleaved with it" paired.sixrd
 echo "failures: ${R[scale_errors]}"
 cat "$RES"/*.err 2>/dev/null | head -5 >&2 || true
 
@@ -331,10 +353,12 @@ echo "against the floors (p50 ms; serial, $PODS pods each in $ROUNDS interleaved
 printf '  %-5s sixrd %-8s exec floor %-8s kernel floor %-8s sixrd/(exec+kernel) %s\n' \
   ADD "${R[sixrd-serial.ADD.p50]}" "${R[floor-serial.ADD.p50]}" "${R[kfloor-serial.ADD.p50]}" "${R[vsfloor.ADD]}" \
   DEL "${R[sixrd-serial.DEL.p50]}" "${R[floor-serial.DEL.p50]}" "${R[kfloor-serial.DEL.p50]}" "${R[vsfloor.DEL]}"
-printf '  growth at %d pods (last %d - first %d ADD p50): sixrd %s ms; kernel floor: sixrd layout %s ms, classic %s ms, linklocal %s ms\n' \
-  "$SCALE" "$K" "$K" "${R[sa.growth]}" "${R[sa.growth.sixrd]:-n/a}" "${R[sa.growth.classic]:-n/a}" "${R[sa.growth.linklocal]:-n/a}"
-printf '  DEL growth (full - near-empty p50): sixrd %s ms; kernel floor: sixrd layout %s ms, classic %s ms, linklocal %s ms\n' \
-  "${R[sd.growth]}" "${R[sd.growth.sixrd]:-n/a}" "${R[sd.growth.classic]:-n/a}" "${R[sd.growth.linklocal]:-n/a}"
+printf '  growth at %d pods (last %d - first %d ADD p50), each alone on a node: sixrd %s ms; kernel floor: sixrd layout %s ms, classic %s ms, linklocal %s ms\n' \
+  "$SCALE" "$K" "$K" "${R[sa.growth.sixrd]:-n/a}" "${R[sa.growth.floor-sixrd.sixrd]:-n/a}" "${R[sa.growth.floor-classic.classic]:-n/a}" "${R[sa.growth.floor-linklocal.linklocal]:-n/a}"
+printf '    interleaved pod by pod on two nodes: sixrd %s ms, kernel floor in its layout %s ms\n' \
+  "${R[sa.growth.paired]:-n/a}" "${R[sa.growth.paired.sixrd]:-n/a}"
+printf '  DEL growth (full - near-empty p50), alone: sixrd %s ms; kernel floor: sixrd layout %s ms, classic %s ms, linklocal %s ms\n' \
+  "${R[sd.growth.sixrd]:-n/a}" "${R[sd.growth.floor-sixrd.sixrd]:-n/a}" "${R[sd.growth.floor-classic.classic]:-n/a}" "${R[sd.growth.floor-linklocal.linklocal]:-n/a}"
 printf '  VERSION start-up: sixrd %s ms, trivial static plugin %s ms, ratio %s (target <= 1.2)\n' \
   "${R[version.sixrd]}" "${R[version.floor]}" "${R[version.ratio]}"
 printf '  IPv6 objects one pod adds to the node namespace: sixrd %s; kernel floor %s, classic layout %s, linklocal layout %s\n' \
@@ -351,8 +375,8 @@ for mode in serial parallel; do
   done
 done
 echo "scale, $SCALE pods on one node (direct invocation), p50 ms"
-printf '  ADD  first %d: %-8s last %d: %-8s last/first: %s\n' "$K" "${R[sa.empty]}" "$K" "${R[sa.full]}" "${R[sa.ratio]}"
-printf '  DEL  full node: %-8s near-empty: %-8s full/empty: %s\n' "${R[sd.full]}" "${R[sd.empty]}" "${R[sd.ratio]}"
+printf '  ADD  first %d: %-8s last %d: %-8s last/first: %s\n' "$K" "${R[sa.empty.sixrd]}" "$K" "${R[sa.full.sixrd]}" "${R[sa.ratio]}"
+printf '  DEL  full node: %-8s near-empty: %-8s full/empty: %s\n' "${R[sd.full.sixrd]}" "${R[sd.empty.sixrd]}" "${R[sd.ratio]}"
 echo "cost of one run"
 printf '  peak RSS ADD: %s kB, DEL: %s kB\n' "${R[rss_add]}" "${R[rss_del]}"
 printf '  binary: %s bytes, stripped: %s (strip --strip-all: %s bytes)\n' "${R[size]}" "${R[stripped]}" "${R[size_stripped]}"

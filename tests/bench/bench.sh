@@ -15,7 +15,8 @@
 #   SIXRD_BENCH_IPERF     seconds per iperf3 run                                          [5]
 #   SIXRD_BENCH_SMP, SIXRD_BENCH_MEM   guest CPUs and RAM (MB)                            [2, 2048]
 #   SIXRD_BENCH_TIMEOUT   seconds before the VM is killed                                 [1500]
-#   SIXRD_BENCH_SCALE_FLOORS  kernel-floor layouts interleaved in the scale run   ["sixrd classic"]
+#   SIXRD_BENCH_SCALE_FLOORS  kernel-floor layouts measured alone in the scale run ["sixrd classic"]
+#   SIXRD_BENCH_SCALE_PAIRED  1: then sixrd interleaved with the floor in its layout           [1]
 # Not a test: nothing here is registered in ctest. See README.md "Performance".
 set -euo pipefail
 
