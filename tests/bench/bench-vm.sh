@@ -289,7 +289,8 @@ ip netns del bp-obj-1
 # namespace walks past, the host veth's accept_ra write included (measured: sixrd +2.5 ms alone,
 # +45.5 ms among the four layouts). Then, with SIXRD_BENCH_SCALE_PAIRED=1, sixrd interleaved pod by
 # pod with the kernel floor in its own layout on a second node: the same state of the machine for
-# both, two nodes filling at once.
+# both, two nodes filling at once (which, for a reason not yet found, makes both grow more than
+# either alone: +11.5 and +9.4 ms against +2.5 and -0.5 in one run).
 scale_phase() { # scale_phase NAME SIXRD? LAYOUT... : SCALE ADDs, then SCALE DELs in reverse order
   local name=$1 with_sixrd=$2 layout n l conf=-
   shift 2
