@@ -6,7 +6,8 @@
 #
 #   1. syscalls of one ADD, sixrd against the kernel floor (strace -f -c): counts per call
 #   2. one sixrd ADD traced with relative timestamps and call durations (strace -f -r -T): where
-#      the gap before a call is large, user-space code ran (libraries, parsing, formatting)
+#      the gap before a call is large, user-space code ran (libraries, parsing, formatting); then
+#      that pod's DEL traced the same way, beside the kernel floor's DEL
 #   3. with perf (linux-perf) and SIXRD_PROFILE_PERF=1: SIXRD_PROFILE_N (default 20) ADDs sampled
 #      system-wide (cpu-clock), split by command and DSO, then by symbol (kernel and user space) for
 #      sixrd and for the kernel floor, and sixrd's own code alone (a copy of the binary that is not
@@ -76,6 +77,21 @@ cut -c1-180 "$E2E_STATE/sixrd.trace"
 echo "-- the 12 largest gaps before a call (user space running, or the exec itself)"
 awk '{ print $2, $0 }' "$E2E_STATE/sixrd.trace" | sort -rn >"$E2E_STATE/gaps"
 head -12 "$E2E_STATE/gaps" | cut -d' ' -f2- | cut -c1-160
+
+echo
+echo "== 2b. one sixrd DEL (of the pod traced above), traced the same way, and the kernel floor's DEL"
+sixrd_del() { # sixrd_del N [COMMAND PREFIX...]
+  local n=$1
+  shift
+  ip netns exec "$(node_ns 1)" env -i PATH="$PATH" CNI_COMMAND=DEL CNI_CONTAINERID="pf-s-$n" \
+    CNI_IFNAME=eth0 CNI_NETNS="/run/netns/pf-s-$n" CNI_PATH=/usr/lib/cni "$@" "$SIXRD" \
+    <"$E2E_STATE/conf.json" >/dev/null
+}
+sixrd_del $((WARM + 2)) strace -f -r -T -s 48 -o "$E2E_STATE/sixrd.del.trace"
+cut -c1-180 "$E2E_STATE/sixrd.del.trace"
+echo "-- the 8 largest gaps before a call"
+awk '{ print $2, $0 }' "$E2E_STATE/sixrd.del.trace" | sort -rn | head -8 | cut -d' ' -f2- | cut -c1-160
+echo "-- kernel floor DEL: $("$KFLOOR" del "/run/netns/$(node_ns 2)" "/run/netns/pf-k-$((WARM + 1))" $((WARM + 1))) us"
 
 if [ "${SIXRD_PROFILE_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
   echo
