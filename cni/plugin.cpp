@@ -74,7 +74,7 @@ class Invocation {
     util::ScopeGuard giveBack([&]() noexcept {
       if (!tookLease) return;
       try {
-        store.release(owner_);
+        store.release(lease);
       } catch (const std::exception& e) {
         spdlog::error("releasing lease after failed ADD: {}", e.what());
       }
