@@ -292,7 +292,7 @@ ip netns del bp-obj-1
 # both, two nodes filling at once (which, for a reason not yet found, makes both grow more than
 # either alone: +11.5 and +9.4 ms against +2.5 and -0.5 in one run).
 scale_phase() { # scale_phase NAME SIXRD? LAYOUT... : SCALE ADDs, then SCALE DELs in reverse order
-  local name=$1 with_sixrd=$2 layout n l conf=-
+  local name=$1 with_sixrd=$2 layout n l conf=- node=1
   shift 2
   [ "$with_sixrd" = 1 ] && conf=$E2E_STATE/node1/sixrd.json && mk_netns sc 1 "$SCALE"
   KFLOORS=
@@ -301,11 +301,12 @@ scale_phase() { # scale_phase NAME SIXRD? LAYOUT... : SCALE ADDs, then SCALE DEL
     mk_netns "k$layout" 1 "$SCALE"
     l=$layout; [ "$l" = sixrd ] && l=-
     KFLOORS+=" $layout:/run/netns/$(node_ns "$n"):bp-k$layout:$l"
+    [ "$with_sixrd" = 1 ] || node=$n # a floor's phase: the routes of its node are counted
   done
   export KFLOORS
   ip netns exec "$(node_ns 1)" "$here/bench-loop.sh" "$RES/scale.$name.ADD" ADD "$conf" $(ids sc 1 "$SCALE")
-  for n in 1 2 3 4; do R[scale_routes.$name.$n]=$(ip -n "$(node_ns "$n")" -6 route show table all | grep -c . || true); done
-  R[scale_links.$name]=$(ip -n "$(node_ns 1)" -o link | grep -c . || true)
+  R[scale_routes.$name]=$(ip -n "$(node_ns "$node")" -6 route show table all | grep -c . || true)
+  R[scale_links.$name]=$(ip -n "$(node_ns "$node")" -o link | grep -c . || true)
   # DEL in reverse order: the first 100 DELs run on a full node, the last 100 on a near-empty one
   ip netns exec "$(node_ns 1)" "$here/bench-loop.sh" "$RES/scale.$name.DEL" DEL "$conf" $(ids sc 1 "$SCALE" | tac)
   [ "$conf" = - ] || rm_netns sc 1 "$SCALE"
@@ -338,9 +339,8 @@ R[scale_errors]=$(errors)
 scale_line() { # scale_line WHAT SERIES
   echo "$1 ADD p50: first $K ${R[sa.empty.$2]:-n/a} ms, last $K ${R[sa.full.$2]:-n/a} ms, growth ${R[sa.growth.$2]:-n/a} ms; DEL (reverse order) full ${R[sd.full.$2]:-n/a} ms, near-empty ${R[sd.empty.$2]:-n/a} ms, growth ${R[sd.growth.$2]:-n/a} ms"
 }
-echo "IPv6 routes (all tables) with $SCALE pods on the node: sixrd ${R[scale_routes.sixrd.1]} (${R[scale_links.sixrd]} links)$(
-  for layout in "${SCALE_FLOORS[@]}"; do case $layout in sixrd) n=2 ;; classic) n=3 ;; linklocal) n=4 ;; esac
-    printf ', kernel floor %s layout %s' "$layout" "${R[scale_routes.floor-$layout.$n]}"; done)"
+echo "IPv6 routes (all tables) with $SCALE pods on the node: sixrd ${R[scale_routes.sixrd]} (${R[scale_links.sixrd]} links)$(
+  for layout in "${SCALE_FLOORS[@]}"; do printf ', kernel floor %s layout %s' "$layout" "${R[scale_routes.floor-$layout]}"; done)"
 scale_line "sixrd alone" sixrd
 for layout in "${SCALE_FLOORS[@]}"; do scale_line "kernel floor ($layout layout) alone" "floor-$layout.$layout"; done
 scale_line "sixrd interleaved" paired
