@@ -40,6 +40,11 @@ constexpr std::string_view kTombPrefix = ".reclaim-";
 // Owner locks: ".lock-00" to ".lock-ff". Never removed (256 empty files at most), so a waiter never
 // holds a lock on a file someone unlinked meanwhile.
 constexpr std::string_view kLockPrefix = ".lock-";
+// Present when a lease of this store may sit on a candidate other than its owner's first: made
+// before such a lease is claimed (and by gc() for one an older release made), never removed. While
+// it is absent, find() probes the owner's first candidate alone: a lease lands on a later one only
+// when the first is held by another owner (a 64-bit collision) or by a file that is not a lease.
+constexpr std::string_view kSpilledMarker = ".spilled";
 
 [[noreturn]] void throwStoreError(std::string_view what, const fs::path& path, int err) {
   throw StoreError("lease store: cannot " + std::string(what) + " " + path.string() + ": " +
@@ -179,6 +184,8 @@ void writeAll(int fd, std::string_view data, const std::string& path) {
 
 // mkdir per component instead of fs::create_directories, which cannot set the mode: lease files
 // name every pod on the node and stay private to root. EEXIST from a racing process is success.
+// Called where a missing directory made an open fail (ENOENT): the store's directory exists on
+// every call but a node's first, and a mkdir that answers EEXIST is a system call for nothing.
 void ensureDir(const fs::path& dir) {
   if (::mkdir(dir.c_str(), 0700) == 0 || errno == EEXIST) return;
   if (errno != ENOENT) throwStoreError("create directory", dir, errno);
@@ -206,6 +213,11 @@ fs::path writeTemp(const fs::path& dir, std::string_view content) {
                std::to_string(counter.fetch_add(1)) + "-" + std::to_string(now.tv_nsec));
     util::UniqueFd fd(
         ::open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (fd.get() < 0 && errno == ENOENT) {
+      ensureDir(dir);
+      fd = util::UniqueFd(
+          ::open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600));
+    }
     if (fd.get() < 0) {
       if (errno == EEXIST && tries < 100) continue;
       throwStoreError("create", temp, errno);
@@ -226,6 +238,10 @@ fs::path writeTemp(const fs::path& dir, std::string_view content) {
 std::optional<bool> claimUnnamed(const fs::path& dir, const std::string& path,
                                  std::string_view content) {
   util::UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+  if (fd.get() < 0 && errno == ENOENT) {
+    ensureDir(dir);
+    fd = util::UniqueFd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
+  }
   if (fd.get() < 0) {
     if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) return std::nullopt;
     throwStoreError("create a temp file in", dir, errno);
@@ -331,17 +347,24 @@ std::string LeaseStore::leasePath(std::uint64_t interfaceId) const {
 
 std::optional<Lease> LeaseStore::find(const Owner& owner) const {
   if (!storable(owner)) return std::nullopt;
-  // The candidates are opened relative to the store's directory: an ADD probes all 16, and each
-  // open of a full path walked every component of it again.
+  // The candidates are opened relative to the store's directory: an open of a full path walks
+  // every component of it again.
   util::UniqueFd dir(::open(dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() < 0) {
     // No store directory, no lease; anything else is reported as a probe would report it.
     if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
     throwStoreError("open", dir_, errno);
   }
-  // Every candidate is probed, not just up to the first free one: an earlier candidate may have
-  // been released after this owner's lease was made on a later one.
+  // Past the first candidate only when the store says a lease may sit there (kSpilledMarker);
+  // then every candidate is probed, not just up to the first free one: an earlier candidate may
+  // have been released after this owner's lease was made on a later one. A marker that cannot be
+  // told absent (any error but ENOENT) counts as present.
   for (unsigned attempt = 0; attempt < kMaxCandidates; ++attempt) {
+    if (attempt == 1 &&
+        ::faccessat(dir.get(), kSpilledMarker.data(), F_OK, AT_SYMLINK_NOFOLLOW) != 0 &&
+        errno == ENOENT) {
+      break;
+    }
     const std::uint64_t iid =
         interfaceIdCandidate(network_, owner.containerId, owner.ifname, attempt);
     const std::string name = hex16(iid);
@@ -357,10 +380,14 @@ std::string hostVethOf(const Lease& lease) {
 }
 
 LeaseStore::OwnerLock LeaseStore::lock(const Owner& owner) {
-  ensureDir(dir_);
   const std::uint64_t hash = attachmentHash(owner.containerId, owner.ifname);
   const fs::path path = dir_ / (std::string(kLockPrefix) + hex16(hash).substr(14));
-  util::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  constexpr int kFlags = O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
+  util::UniqueFd fd(::open(path.c_str(), kFlags, 0600));
+  if (fd.get() < 0 && errno == ENOENT) {
+    ensureDir(dir_);
+    fd = util::UniqueFd(::open(path.c_str(), kFlags, 0600));
+  }
   if (fd.get() < 0) throwStoreError("open lock", path, errno);
   while (::flock(fd.get(), LOCK_EX) != 0) {
     if (errno != EINTR) throwStoreError("lock", path, errno);
@@ -392,12 +419,13 @@ Lease LeaseStore::acquire(const Owner& owner, const Ipv6Prefix& node64, bool* cr
     throw InvalidInput("hostVeth", "lease store: \"" + hostVeth + "\" is not a host veth name");
   }
 
-  ensureDir(dir_);
   // Two concurrent ADDs of one owner walk the same candidate sequence and the first link() wins,
   // so the loser reads the winner's lease and returns it. They could only part ways if a lease of
   // another owner on one of this owner's candidates were released between their two walks, which
   // needs a 64-bit interface id collision to begin with.
   for (unsigned attempt = 0; attempt < kMaxCandidates; ++attempt) {
+    // Before a lease can sit past its owner's first candidate, find() must know to look there.
+    if (attempt == 1) markSpilled();
     Lease lease;
     lease.interfaceId = interfaceIdCandidate(network_, owner.containerId, owner.ifname, attempt);
     lease.address = withInterfaceId(node64, lease.interfaceId);
@@ -435,6 +463,17 @@ bool LeaseStore::release(const Lease& lease) {
   return held.lease && held.lease->owner == lease.owner && removeLease(lease);
 }
 
+void LeaseStore::markSpilled() {
+  const fs::path path = dir_ / kSpilledMarker;
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
+  util::UniqueFd fd(::open(path.c_str(), kFlags, 0600));
+  if (fd.get() < 0 && errno == ENOENT) {
+    ensureDir(dir_);
+    fd = util::UniqueFd(::open(path.c_str(), kFlags, 0600));
+  }
+  if (fd.get() < 0) throwStoreError("create", path, errno);
+}
+
 bool LeaseStore::removeLease(const Lease& lease) {
   const std::string path = leasePath(lease.interfaceId);
   if (::unlink(path.c_str()) == 0) return true;
@@ -463,7 +502,15 @@ std::vector<Lease> LeaseStore::list() const {
 std::vector<Lease> LeaseStore::gc(const std::set<Owner>& valid) {
   std::vector<Lease> released;
   for (Lease& lease : list()) {
-    if (valid.contains(lease.owner)) continue;
+    if (valid.contains(lease.owner)) {
+      // A lease past its owner's first candidate that an older release made without the marker:
+      // find() would not see it until the marker is there.
+      if (lease.interfaceId !=
+          interfaceIdCandidate(network_, lease.owner.containerId, lease.owner.ifname, 0)) {
+        markSpilled();
+      }
+      continue;
+    }
     const fs::path path = dir_ / hex16(lease.interfaceId);
     if (::unlink(path.c_str()) == 0) {
       released.push_back(std::move(lease));
@@ -480,7 +527,7 @@ std::vector<LeaseStore::File> LeaseStore::scan() const {
   forEachEntry(dir_, [&](const fs::directory_entry& entry) {
     File file;
     file.name = entry.path().filename().string();
-    if (file.name.starts_with(kLockPrefix)) return;
+    if (file.name.starts_with(kLockPrefix) || file.name == kSpilledMarker) return;
     std::optional<std::uint64_t> iid;
     if (file.name.starts_with(kTempPrefix)) {
       file.kind = File::Kind::kTemp;

@@ -19,6 +19,11 @@
 // before bury() shows up as a changed mtime on the tombstone, and one just after finds no file
 // under the name and claims a fresh lease there, which exhume() never overwrites.
 //
+// An owner's lease sits on its first candidate interface id unless that one was held when it was
+// made (by another owner's lease: a 64-bit collision; or by a file that is not a lease). Such a
+// lease is made only after a marker file (".spilled") exists, and find() looks past the first
+// candidate only while it does: one probe and one marker check per look-up instead of 16.
+//
 // ADD and DEL of one attachment serialize on an owner lock (lock()): flock on one of 256 lock files
 // (".lock-XX", chosen by a hash of the owner) in the store directory. Two ADDs for one container,
 // or an ADD racing its DEL, then see each other's finished work, never half of it; attachments of
@@ -81,7 +86,9 @@ class LeaseStore {
   // not validated here beyond what storage needs (the CNI layer checks the container id).
   LeaseStore(std::filesystem::path dataDir, std::string network);
 
-  // The lease of this owner, if any. O(kMaxCandidates) file probes, independent of pod count.
+  // The lease of this owner, if any: one probe of the owner's first candidate and one of the
+  // store's spill marker; all kMaxCandidates only in a store where a lease was ever made past its
+  // owner's first (a collision). Independent of pod count.
   // A missing store directory means no lease. Throws StoreError on I/O failure.
   [[nodiscard]] std::optional<Lease> find(const Owner& owner) const;
 
@@ -116,7 +123,7 @@ class LeaseStore {
   // Returns true when a lease was removed.
   bool release(const Owner& owner);
   // Removes `lease`, as find() returned it, when its file still holds that owner's lease (GC may
-  // have released it since, and another owner taken the address): one probe, not find()'s 16.
+  // have released it since, and another owner taken the address): one probe of that file.
   bool release(const Lease& lease);
 
   // Every lease in the store, ordered by interface id (temp files and files that cannot be read
@@ -183,6 +190,8 @@ class LeaseStore {
   // dir_/<16 hex digits>, as a plain string: an ADD names 16 candidates, and building each as a
   // std::filesystem::path (which splits it into components) cost more than probing it.
   [[nodiscard]] std::string leasePath(std::uint64_t interfaceId) const;
+  // Creates the marker that sends find() past an owner's first candidate (see lease_store.cpp).
+  void markSpilled();
   // Unlinks the lease's file; false when it is gone already.
   bool removeLease(const Lease& lease);
 
