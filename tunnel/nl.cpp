@@ -587,6 +587,44 @@ Objects dumpRoutes(nl_sock* sock, int family, int oif, std::uint32_t table) {
       table != 0);
 }
 
+std::vector<Ipv4AddressBrief> dumpIpv4Addresses(nl_sock* sock) {
+  const std::string what = "IPv4 addresses";
+  // An ifaddrmsg header, which the kernel accepts with strict checking on (an rtgenmsg one it
+  // refuses then).
+  ifaddrmsg ifa{};
+  ifa.ifa_family = AF_INET;
+  const auto msg = owned<Msg>(nlmsg_alloc_simple(RTM_GETADDR, NLM_F_DUMP), "message");
+  check(nlmsg_append(msg.get(), &ifa, sizeof ifa, NLMSG_ALIGNTO), "build", what);
+  std::vector<Ipv4AddressBrief> out;
+  const int rc = transact(sock, msg.get(), Until::kDone, [&out](const nlmsghdr* hdr) {
+    if (hdr->nlmsg_type != RTM_NEWADDR || !nlmsg_valid_hdr(hdr, sizeof(ifaddrmsg))) return 0;
+    const auto* a = static_cast<const ifaddrmsg*>(nlmsg_data(hdr));
+    if (a->ifa_family != AF_INET) return 0;
+    std::array<nlattr*, IFA_MAX + 1> tb{};
+    // No policy: each attribute's length is checked below, where it is read.
+    const int parsed =
+        nlmsg_parse(const_cast<nlmsghdr*>(hdr), sizeof(ifaddrmsg), tb.data(), IFA_MAX, nullptr);
+    if (parsed < 0) return parsed;
+    const nlattr* local = tb[IFA_LOCAL] != nullptr ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+    if (local == nullptr || nla_len(local) != 4) return 0;
+    Ipv4AddressBrief entry;
+    entry.ifindex = static_cast<int>(a->ifa_index);
+    std::uint32_t be = 0;
+    std::memcpy(&be, nla_data(local), 4);
+    entry.local = ntohl(be);
+    entry.prefixLen = a->ifa_prefixlen;
+    entry.flags = a->ifa_flags;
+    if (tb[IFA_FLAGS] != nullptr && nla_len(tb[IFA_FLAGS]) >= 4) {
+      entry.flags = nla_get_u32(tb[IFA_FLAGS]);
+    }
+    if (tb[IFA_LABEL] != nullptr) entry.label = attrString(tb[IFA_LABEL]);
+    out.push_back(std::move(entry));
+    return 0;
+  });
+  check(rc, "read", what);
+  return out;
+}
+
 Objects dumpRules(nl_sock* sock, int family) {
   fib_rule_hdr frh{};
   frh.family = static_cast<unsigned char>(family);

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -213,5 +214,17 @@ Objects dumpAddresses(nl_sock* sock, int family, int ifindex);
 Objects dumpRoutes(nl_sock* sock, int family, int oif, std::uint32_t table = 0);
 // The policy rules of one family (libnl's own rule dump sends a header strict checking refuses).
 Objects dumpRules(nl_sock* sock, int family);
+
+// One IPv4 address as RTM_GETADDR reports it.
+struct Ipv4AddressBrief {
+  int ifindex = 0;
+  std::uint32_t local = 0;  // host byte order: IFA_LOCAL, else IFA_ADDRESS
+  unsigned prefixLen = 0;
+  std::uint32_t flags = 0;  // IFA_F_*: IFA_FLAGS when present, else ifa_flags
+  std::string label;        // IFA_LABEL: the link's name, or "eth0:vip" for an aliased address
+};
+// Every IPv4 address on every link of the socket's namespace, read from the reply as it is
+// (nlmsg_parse, no libnl address objects). The kernel walks every link for it.
+std::vector<Ipv4AddressBrief> dumpIpv4Addresses(nl_sock* sock);
 
 }  // namespace sixrd::tunnel::nl
