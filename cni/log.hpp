@@ -1,7 +1,7 @@
 // Logging setup. Everything logs through spdlog's default logger (spdlog::info(...), ...); these
 // functions only decide where it goes. Logs never go to stdout: stdout carries the CNI result.
-// spdlog's built-in default logger writes to stdout, so main() must call one of these before the
-// first log line (silenceLogging() when the destination is not known yet).
+// spdlog's built-in default logger writes to stdout, so one of these must run before the first
+// log line (the plugin logs nothing until its config is read and initLogging has run).
 #pragma once
 
 #include <array>
