@@ -465,13 +465,15 @@ bool LeaseStore::release(const Lease& lease) {
 
 void LeaseStore::markSpilled() {
   const fs::path path = dir_ / kSpilledMarker;
-  constexpr int kFlags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
+  // O_EXCL: whatever holds the name already (a marker, or anything planted there: a FIFO would
+  // block a plain open) counts as the marker, and is never opened.
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
   util::UniqueFd fd(::open(path.c_str(), kFlags, 0600));
   if (fd.get() < 0 && errno == ENOENT) {
     ensureDir(dir_);
     fd = util::UniqueFd(::open(path.c_str(), kFlags, 0600));
   }
-  if (fd.get() < 0) throwStoreError("create", path, errno);
+  if (fd.get() < 0 && errno != EEXIST) throwStoreError("create", path, errno);
 }
 
 bool LeaseStore::removeLease(const Lease& lease) {

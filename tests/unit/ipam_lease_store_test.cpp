@@ -191,14 +191,21 @@ TEST_F(LeaseStoreTest, GcMarksAStoreWhoseLeaseSitsPastTheFirstCandidate) {
   EXPECT_TRUE(store().list().empty());
 }
 
-// Anything at the marker's name that cannot be told absent counts as the marker: find() then
-// looks at every candidate, never fewer.
-TEST_F(LeaseStoreTest, AMarkerThatIsNotAFileStillSendsFindPastTheFirstCandidate) {
+// Anything at the marker's name counts as the marker: find() then looks at every candidate, and a
+// spilling acquire() neither opens it (a FIFO would block) nor fails on it.
+TEST_F(LeaseStoreTest, AnythingAtTheMarkersNameSendsFindPastTheFirstCandidate) {
   const Owner owner{"c0ffee", "eth0"};
   plantLease(owner, candidate(owner, 2));
   fs::create_symlink(root_ / "nowhere", dir() / ".spilled");
   ASSERT_TRUE(store().find(owner).has_value());
   EXPECT_EQ(store().find(owner)->interfaceId, candidate(owner, 2));
+
+  fs::remove(dir() / ".spilled");
+  ASSERT_EQ(::mkfifo((dir() / ".spilled").c_str(), 0600), 0);
+  const Owner collided{"deadbeef", "eth0"};
+  plantLease({"other", "eth0"}, candidate(collided, 0));
+  EXPECT_EQ(store().acquire(collided, node64_).interfaceId, candidate(collided, 1));
+  EXPECT_EQ(store().find(collided)->interfaceId, candidate(collided, 1));
 }
 
 TEST_F(LeaseStoreTest, AllCandidatesTakenThrowsAddressesExhausted) {
