@@ -411,9 +411,8 @@ int runPlugin(const Environment& env, const Reader& in, const Writer& out,
               const PluginOptions& options) noexcept {
   // spdlog is first touched by initLogging (or logBeforeConfig): its default logger writes to
   // stdout, so nothing before those may log, and nothing does (the binary tests parse the whole of
-  // stdout of calls that fail before the config is read). Building a silent logger first, as
-  // before, cost every call spdlog's start-up (0.5 ms under emulation), VERSION included, which
-  // logs nothing.
+  // stdout of calls that fail before the config is read). A silent logger built first, as
+  // before, gave every call spdlog's start-up, VERSION included, which logs nothing.
   std::string stdinBytes;
   bool stdinRead = false;
   bool logging = false;
