@@ -198,6 +198,16 @@ void ensureDir(const fs::path& dir) {
   }
 }
 
+// open(path, flags) for a file in `dir`, creating `dir` first when the open says it is missing.
+int openInDir(const fs::path& dir, const char* path, int flags) {
+  int fd = ::open(path, flags, 0600);
+  if (fd < 0 && errno == ENOENT) {
+    ensureDir(dir);
+    fd = ::open(path, flags, 0600);
+  }
+  return fd;
+}
+
 // The content is written to a private temp file and published with link(), which fails with
 // EEXIST atomically like O_EXCL but never exposes an empty or half-written lease: a concurrent ADD
 // of the same owner that found a partial file would skip to the next candidate and lease a second
@@ -212,12 +222,7 @@ fs::path writeTemp(const fs::path& dir, std::string_view content) {
         dir / (std::string(kTempPrefix) + std::to_string(::getpid()) + "-" +
                std::to_string(counter.fetch_add(1)) + "-" + std::to_string(now.tv_nsec));
     util::UniqueFd fd(
-        ::open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (fd.get() < 0 && errno == ENOENT) {
-      ensureDir(dir);
-      fd = util::UniqueFd(
-          ::open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600));
-    }
+        openInDir(dir, temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
     if (fd.get() < 0) {
       if (errno == EEXIST && tries < 100) continue;
       throwStoreError("create", temp, errno);
@@ -237,11 +242,7 @@ fs::path writeTemp(const fs::path& dir, std::string_view content) {
 // to a named temp file.
 std::optional<bool> claimUnnamed(const fs::path& dir, const std::string& path,
                                  std::string_view content) {
-  util::UniqueFd fd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
-  if (fd.get() < 0 && errno == ENOENT) {
-    ensureDir(dir);
-    fd = util::UniqueFd(::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600));
-  }
+  util::UniqueFd fd(openInDir(dir, dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) return std::nullopt;
     throwStoreError("create a temp file in", dir, errno);
@@ -382,12 +383,7 @@ std::string hostVethOf(const Lease& lease) {
 LeaseStore::OwnerLock LeaseStore::lock(const Owner& owner) {
   const std::uint64_t hash = attachmentHash(owner.containerId, owner.ifname);
   const fs::path path = dir_ / (std::string(kLockPrefix) + hex16(hash).substr(14));
-  constexpr int kFlags = O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW;
-  util::UniqueFd fd(::open(path.c_str(), kFlags, 0600));
-  if (fd.get() < 0 && errno == ENOENT) {
-    ensureDir(dir_);
-    fd = util::UniqueFd(::open(path.c_str(), kFlags, 0600));
-  }
+  util::UniqueFd fd(openInDir(dir_, path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW));
   if (fd.get() < 0) throwStoreError("open lock", path, errno);
   while (::flock(fd.get(), LOCK_EX) != 0) {
     if (errno != EINTR) throwStoreError("lock", path, errno);
@@ -467,12 +463,7 @@ void LeaseStore::markSpilled() {
   const fs::path path = dir_ / kSpilledMarker;
   // O_EXCL: whatever holds the name already (a marker, or anything planted there: a FIFO would
   // block a plain open) counts as the marker, and is never opened.
-  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
-  util::UniqueFd fd(::open(path.c_str(), kFlags, 0600));
-  if (fd.get() < 0 && errno == ENOENT) {
-    ensureDir(dir_);
-    fd = util::UniqueFd(::open(path.c_str(), kFlags, 0600));
-  }
+  const util::UniqueFd fd(openInDir(dir_, path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC));
   if (fd.get() < 0 && errno != EEXIST) throwStoreError("create", path, errno);
 }
 

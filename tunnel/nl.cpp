@@ -525,17 +525,24 @@ void addRouteIdempotent(nl_sock* sock, rtnl_route* route, std::string_view what)
 namespace {
 
 // A dump of `type` with `header` and the attributes addAttrs puts, filtered in the kernel (the
-// socket checks strictly) and parsed into libnl objects. absentIsEmpty: ENOENT (what the kernel
-// answers for a missing table) is an empty result.
-Objects filteredDump(nl_sock* sock, int type, const void* header, std::size_t headerLen,
-                     const std::function<void(nl_msg*)>& addAttrs, std::string_view what,
-                     bool absentIsEmpty = false) {
-  Objects objects;
+// socket checks strictly), each message of the reply handed to `visit`; returns transact's code.
+int dumpVisiting(nl_sock* sock, int type, const void* header, std::size_t headerLen,
+                 const std::function<void(nl_msg*)>& addAttrs, std::string_view what,
+                 const Visit& visit) {
   const auto msg = owned<Msg>(nlmsg_alloc_simple(type, NLM_F_DUMP), "message");
   check(nlmsg_append(msg.get(), const_cast<void*>(header), headerLen, NLMSG_ALIGNTO), "build",
         what);
   if (addAttrs) addAttrs(msg.get());
-  const int rc = transact(sock, msg.get(), Until::kDone, into(objects));
+  return transact(sock, msg.get(), Until::kDone, visit);
+}
+
+// The same dump parsed into libnl objects. absentIsEmpty: ENOENT (what the kernel answers for a
+// missing table) is an empty result.
+Objects filteredDump(nl_sock* sock, int type, const void* header, std::size_t headerLen,
+                     const std::function<void(nl_msg*)>& addAttrs, std::string_view what,
+                     bool absentIsEmpty = false) {
+  Objects objects;
+  const int rc = dumpVisiting(sock, type, header, headerLen, addAttrs, what, into(objects));
   if (absentIsEmpty && rc == -NLE_OBJ_NOTFOUND) return {};
   check(rc, "read", what);
   return objects;
@@ -593,34 +600,33 @@ std::vector<Ipv4AddressBrief> dumpIpv4Addresses(nl_sock* sock) {
   // refuses then).
   ifaddrmsg ifa{};
   ifa.ifa_family = AF_INET;
-  const auto msg = owned<Msg>(nlmsg_alloc_simple(RTM_GETADDR, NLM_F_DUMP), "message");
-  check(nlmsg_append(msg.get(), &ifa, sizeof ifa, NLMSG_ALIGNTO), "build", what);
   std::vector<Ipv4AddressBrief> out;
-  const int rc = transact(sock, msg.get(), Until::kDone, [&out](const nlmsghdr* hdr) {
-    if (hdr->nlmsg_type != RTM_NEWADDR || !nlmsg_valid_hdr(hdr, sizeof(ifaddrmsg))) return 0;
-    const auto* a = static_cast<const ifaddrmsg*>(nlmsg_data(hdr));
-    if (a->ifa_family != AF_INET) return 0;
-    std::array<nlattr*, IFA_MAX + 1> tb{};
-    // No policy: each attribute's length is checked below, where it is read.
-    const int parsed =
-        nlmsg_parse(const_cast<nlmsghdr*>(hdr), sizeof(ifaddrmsg), tb.data(), IFA_MAX, nullptr);
-    if (parsed < 0) return parsed;
-    const nlattr* local = tb[IFA_LOCAL] != nullptr ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-    if (local == nullptr || nla_len(local) != 4) return 0;
-    Ipv4AddressBrief entry;
-    entry.ifindex = static_cast<int>(a->ifa_index);
-    std::uint32_t be = 0;
-    std::memcpy(&be, nla_data(local), 4);
-    entry.local = ntohl(be);
-    entry.prefixLen = a->ifa_prefixlen;
-    entry.flags = a->ifa_flags;
-    if (tb[IFA_FLAGS] != nullptr && nla_len(tb[IFA_FLAGS]) >= 4) {
-      entry.flags = nla_get_u32(tb[IFA_FLAGS]);
-    }
-    if (tb[IFA_LABEL] != nullptr) entry.label = attrString(tb[IFA_LABEL]);
-    out.push_back(std::move(entry));
-    return 0;
-  });
+  const int rc =
+      dumpVisiting(sock, RTM_GETADDR, &ifa, sizeof ifa, {}, what, [&out](const nlmsghdr* hdr) {
+        if (hdr->nlmsg_type != RTM_NEWADDR || !nlmsg_valid_hdr(hdr, sizeof(ifaddrmsg))) return 0;
+        const auto* a = static_cast<const ifaddrmsg*>(nlmsg_data(hdr));
+        if (a->ifa_family != AF_INET) return 0;
+        std::array<nlattr*, IFA_MAX + 1> tb{};
+        // No policy: each attribute's length is checked below, where it is read.
+        const int parsed =
+            nlmsg_parse(const_cast<nlmsghdr*>(hdr), sizeof(ifaddrmsg), tb.data(), IFA_MAX, nullptr);
+        if (parsed < 0) return parsed;
+        const nlattr* local = tb[IFA_LOCAL] != nullptr ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
+        if (local == nullptr || nla_len(local) != 4) return 0;
+        Ipv4AddressBrief entry;
+        entry.ifindex = static_cast<int>(a->ifa_index);
+        std::uint32_t be = 0;
+        std::memcpy(&be, nla_data(local), 4);
+        entry.local = ntohl(be);
+        entry.prefixLen = a->ifa_prefixlen;
+        entry.flags = a->ifa_flags;
+        if (tb[IFA_FLAGS] != nullptr && nla_len(tb[IFA_FLAGS]) >= 4) {
+          entry.flags = nla_get_u32(tb[IFA_FLAGS]);
+        }
+        if (tb[IFA_LABEL] != nullptr) entry.label = attrString(tb[IFA_LABEL]);
+        out.push_back(std::move(entry));
+        return 0;
+      });
   check(rc, "read", what);
   return out;
 }
