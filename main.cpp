@@ -8,12 +8,16 @@
 #include "cni/cli.hpp"
 #include "cni/plugin.hpp"
 #include "install/commands.hpp"
+#include "util/call_arena.hpp"
 
 namespace cni = sixrd::cni;
 namespace install = sixrd::install;
 
 int main(int argc, char** argv) noexcept {
   if (std::getenv("CNI_COMMAND") != nullptr) {
+    // A CNI call lives a few milliseconds: its C++ allocations come from one static block
+    // (util/call_arena.cpp), not from malloc, whose cache starts empty in every new process.
+    sixrd::util::enableCallArena();
     cni::PluginOptions options;
     options.logToStderr = std::getenv("SIXRD_LOG_STDERR") != nullptr;
     // stdin and stdout through read(2) and write(2): no stdio buffers to size, no iostreams to
