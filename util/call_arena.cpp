@@ -3,8 +3,8 @@
 // A CNI call is a process that lives a few milliseconds, makes a few hundred small C++
 // allocations (JSON nodes, strings, vectors) and exits with _Exit without freeing them. glibc's
 // malloc is built for processes that live: in a fresh process its per-thread cache is empty, so
-// every allocation takes the slow path, and an ADD spent 27% of its user-space instructions in
-// malloc and free (callgrind, README "Performance"). Once enableCallArena() is called (main.cpp
+// every allocation takes the slow path, and an ADD spent 27% of its instructions in malloc and
+// free (callgrind, README "Performance"). Once enableCallArena() is called (main.cpp
 // does, for a CNI call only), operator new hands out 16-byte aligned pieces of one static block
 // by bumping an offset, and operator delete gives back only the newest piece (the common case of
 // a temporary); the rest is returned when the process exits. The block is zero-fill bss: only
@@ -12,7 +12,8 @@
 // the node daemon, which live long), new and delete are malloc and free. The C heap (libnl,
 // glibc) is not affected.
 //
-// Only the sixrd executable links this file: the test binaries keep the default operators.
+// Only the sixrd executable and its own test binary (tests/arena/) link this file: the other test
+// binaries keep the default operators.
 #include "util/call_arena.hpp"
 
 #include <atomic>

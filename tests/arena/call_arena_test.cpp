@@ -17,9 +17,10 @@ using sixrd::util::enableCallArena;
 
 bool aligned16(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
 
-// The first test the binary runs (gtest keeps the order of one file): before enableCallArena()
-// nothing comes from the arena.
-TEST(CallArena, AStartsDisabled) {
+// Defined first, so it also runs first when the binary runs every test in one process (gtest
+// keeps the order of a file; ctest runs each test in a process of its own): before
+// enableCallArena() nothing comes from the arena.
+TEST(CallArena, StartsDisabled) {
   const auto p = std::make_unique<std::string>(100, 'x');
   EXPECT_EQ(callArenaBytesUsed(), 0U);
 }
