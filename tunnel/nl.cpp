@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <linux/fib_rules.h>
 #include <linux/if.h>
+#include <linux/if_tunnel.h>
 #include <linux/netconf.h>
 #include <netlink/errno.h>
 #include <netlink/route/link.h>
@@ -210,6 +211,8 @@ nl_object* firstOf(const Objects& reply, std::string_view type) {
 
 }  // namespace
 
+int sendAcked(nl_sock* sock, nl_msg* msg) { return transact(sock, msg, Until::kAck); }
+
 int addLink(nl_sock* sock, rtnl_link* link, int flags) {
   return acked(sock, [&](nl_msg** msg) { return rtnl_link_build_add_request(link, flags, msg); });
 }
@@ -234,10 +237,6 @@ int deleteLink(nl_sock* sock, rtnl_link* link) {
   return acked(sock, [&](nl_msg** msg) { return rtnl_link_build_delete_request(link, msg); });
 }
 
-int addAddr(nl_sock* sock, rtnl_addr* addr, int flags) {
-  return acked(sock, [&](nl_msg** msg) { return rtnl_addr_build_add_request(addr, flags, msg); });
-}
-
 int deleteAddr(nl_sock* sock, rtnl_addr* addr, int flags) {
   return acked(sock,
                [&](nl_msg** msg) { return rtnl_addr_build_delete_request(addr, flags, msg); });
@@ -249,10 +248,6 @@ int addRoute(nl_sock* sock, rtnl_route* route, int flags) {
 
 int deleteRoute(nl_sock* sock, rtnl_route* route, int flags) {
   return acked(sock, [&](nl_msg** msg) { return rtnl_route_build_del_request(route, flags, msg); });
-}
-
-int addNeigh(nl_sock* sock, rtnl_neigh* neigh, int flags) {
-  return acked(sock, [&](nl_msg** msg) { return rtnl_neigh_build_add_request(neigh, flags, msg); });
 }
 
 int addRule(nl_sock* sock, rtnl_rule* rule, int flags) {
@@ -332,6 +327,35 @@ std::string attrString(const nlattr* attr) {
   return {text, strnlen(text, static_cast<std::size_t>(nla_len(attr)))};
 }
 
+// `attr` copied into `out` when it is there and long enough; otherwise `out` stays as it is.
+template <class T>
+void readAttr(const nlattr* attr, T& out) {
+  if (attr != nullptr && nla_len(attr) >= static_cast<int>(sizeof out)) {
+    std::memcpy(&out, nla_data(attr), sizeof out);
+  }
+}
+
+// A sit device's IFLA_INFO_DATA (null: none) read into LinkBrief::Sit.
+LinkBrief::Sit sitSettings(const nlattr* data) {
+  LinkBrief::Sit sit;
+  if (data == nullptr) return sit;
+  std::array<nlattr*, IFLA_IPTUN_MAX + 1> tb{};
+  // No policy: readAttr checks each attribute's length where it is read.
+  if (nla_parse_nested(tb.data(), IFLA_IPTUN_MAX, const_cast<nlattr*>(data), nullptr) != 0) {
+    return sit;
+  }
+  readAttr(tb[IFLA_IPTUN_LOCAL], sit.local);
+  readAttr(tb[IFLA_IPTUN_REMOTE], sit.remote);
+  readAttr(tb[IFLA_IPTUN_TTL], sit.ttl);
+  readAttr(tb[IFLA_IPTUN_PMTUDISC], sit.pmtudisc);
+  readAttr(tb[IFLA_IPTUN_LINK], sit.link);
+  readAttr(tb[IFLA_IPTUN_6RD_PREFIX], sit.prefix);
+  readAttr(tb[IFLA_IPTUN_6RD_PREFIXLEN], sit.prefixLen);
+  readAttr(tb[IFLA_IPTUN_6RD_RELAY_PREFIX], sit.relayPrefix);
+  readAttr(tb[IFLA_IPTUN_6RD_RELAY_PREFIXLEN], sit.relayPrefixLen);
+  return sit;
+}
+
 // The link read into a LinkBrief; nullopt when there is none.
 std::optional<LinkBrief> requestBrief(nl_sock* sock, int ifindex, const std::string& name,
                                       const std::string& what) {
@@ -345,6 +369,7 @@ std::optional<LinkBrief> requestBrief(nl_sock* sock, int ifindex, const std::str
     if (parsed < 0) return parsed;
     LinkBrief link;
     link.ifindex = static_cast<const ifinfomsg*>(nlmsg_data(hdr))->ifi_index;
+    link.flags = static_cast<const ifinfomsg*>(nlmsg_data(hdr))->ifi_flags;
     if (tb[IFLA_IFNAME] != nullptr) link.name = attrString(tb[IFLA_IFNAME]);
     if (tb[IFLA_MTU] != nullptr && nla_len(tb[IFLA_MTU]) >= 4) link.mtu = nla_get_u32(tb[IFLA_MTU]);
     if (tb[IFLA_OPERSTATE] != nullptr && nla_len(tb[IFLA_OPERSTATE]) >= 1) {
@@ -360,6 +385,7 @@ std::optional<LinkBrief> requestBrief(nl_sock* sock, int ifindex, const std::str
       if (nla_parse_nested(info.data(), IFLA_INFO_MAX, tb[IFLA_LINKINFO], nullptr) == 0 &&
           info[IFLA_INFO_KIND] != nullptr) {
         link.kind = attrString(info[IFLA_INFO_KIND]);
+        if (link.kind == "sit") link.sit = sitSettings(info[IFLA_INFO_DATA]);
       }
     }
     out = std::move(link);
@@ -405,17 +431,6 @@ std::string macOf(const LinkBrief& link) {
   return text;
 }
 
-Address macAddress(const LinkBrief& link) {
-  if (!link.hasMac) return nullptr;
-  return owned<Address>(nl_addr_build(AF_LLC, link.mac.data(), link.mac.size()), "MAC address");
-}
-
-Link linkWithIndex(int ifindex) {
-  Link link = alloc<Link>();
-  rtnl_link_set_ifindex(link.get(), ifindex);
-  return link;
-}
-
 Link findLink(nl_sock* sock, std::string_view name) {
   const std::string n(name);
   return requestLink(sock, 0, n, n);
@@ -432,12 +447,21 @@ std::optional<bool> ipv6Forwarding(nl_sock* sock) {
   const auto msg = owned<Msg>(nlmsg_alloc_simple(RTM_GETNETCONF, 0), "message");
   check(nlmsg_append(msg.get(), &ncm, sizeof ncm, NLMSG_ALIGNTO), "build", "netconf request");
   check(nla_put_s32(msg.get(), NETCONFA_IFINDEX, NETCONFA_IFINDEX_ALL), "build", "netconf request");
-  Objects reply;
-  if (transact(sock, msg.get(), Until::kReply, into(reply)) < 0) return std::nullopt;
-  auto* conf = reinterpret_cast<rtnl_netconf*>(firstOf(reply, "route/netconf"));
-  int forwarding = 0;
-  if (conf == nullptr || rtnl_netconf_get_forwarding(conf, &forwarding) < 0) return std::nullopt;
-  return forwarding != 0;
+  // Read from the reply as it is (no libnl netconf object).
+  std::optional<bool> forwarding;
+  const int rc = transact(sock, msg.get(), Until::kReply, [&forwarding](const nlmsghdr* hdr) {
+    if (hdr->nlmsg_type != RTM_NEWNETCONF || !nlmsg_valid_hdr(hdr, sizeof(netconfmsg))) return 0;
+    std::array<nlattr*, NETCONFA_MAX + 1> tb{};
+    const int parsed = nlmsg_parse(const_cast<nlmsghdr*>(hdr), sizeof(netconfmsg), tb.data(),
+                                   NETCONFA_MAX, nullptr);
+    if (parsed < 0) return parsed;
+    if (tb[NETCONFA_FORWARDING] != nullptr && nla_len(tb[NETCONFA_FORWARDING]) >= 4) {
+      forwarding = nla_get_s32(tb[NETCONFA_FORWARDING]) != 0;
+    }
+    return 0;
+  });
+  if (rc < 0) return std::nullopt;
+  return forwarding;
 }
 
 Link getLink(nl_sock* sock, std::string_view name) {
@@ -453,20 +477,6 @@ Address ipv6(const ipam::Ipv6Addr& addr, int prefixLen) {
   auto a = owned<Address>(nl_addr_build(AF_INET6, addr.data(), addr.size()), "IPv6 address");
   nl_addr_set_prefixlen(a.get(), prefixLen);
   return a;
-}
-
-Address ipv4(ipam::Ipv4Addr addr, int prefixLen) {
-  const std::uint32_t be = htonl(addr);
-  auto a = owned<Address>(nl_addr_build(AF_INET, &be, sizeof be), "IPv4 address");
-  nl_addr_set_prefixlen(a.get(), prefixLen);
-  return a;
-}
-
-Address parse(std::string_view text, int family) {
-  nl_addr* raw = nullptr;
-  const std::string t(text);
-  check(nl_addr_parse(t.c_str(), family, &raw), "parse address", t);
-  return Address(raw);
 }
 
 std::string format(const nl_addr* addr) {
@@ -494,32 +504,6 @@ std::string format(const nl_addr* addr) {
     text += std::to_string(nl_addr_get_prefixlen(addr));
   }
   return text;
-}
-
-void setUp(nl_sock* sock, rtnl_link* link, std::string_view what) {
-  const auto change = alloc<Link>();
-  rtnl_link_set_flags(change.get(), IFF_UP);
-  check(changeLink(sock, link, change.get(), 0), "set up", what);
-}
-
-void setUpByName(nl_sock* sock, const std::string& name) {
-  const auto orig = alloc<Link>();
-  const auto change = alloc<Link>();
-  rtnl_link_set_name(change.get(), name.c_str());
-  rtnl_link_set_flags(change.get(), IFF_UP);
-  check(changeLink(sock, orig.get(), change.get(), 0), "set up", name);
-}
-
-void addAddressIdempotent(nl_sock* sock, rtnl_addr* addr, std::string_view what) {
-  const int rc = addAddr(sock, addr, NLM_F_CREATE | NLM_F_EXCL);
-  if (rc == -NLE_EXIST) return;
-  check(rc, "add address", what);
-}
-
-void addRouteIdempotent(nl_sock* sock, rtnl_route* route, std::string_view what) {
-  const int rc = addRoute(sock, route, NLM_F_CREATE | NLM_F_EXCL);
-  if (rc == -NLE_EXIST) return;
-  check(rc, "add route", what);
 }
 
 namespace {

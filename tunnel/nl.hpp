@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include <netlink/addr.h>
@@ -18,7 +19,6 @@
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/neighbour.h>
-#include <netlink/route/netconf.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
@@ -42,6 +42,18 @@ using Msg = std::unique_ptr<nl_msg, Put<nlmsg_free>>;
 
 // Throws NetlinkError("<op> <object>: <nl_geterror(rc)>") when rc < 0; returns rc otherwise.
 int check(int rc, std::string_view op, std::string_view object);
+
+// The same, the object named only on failure: describe() (returning its text) runs only when
+// rc < 0, so a call that succeeds formats nothing.
+template <class Describe>
+requires std::is_invocable_r_v<std::string, Describe&>
+int check(int rc, std::string_view op, Describe&& describe) {
+  if (rc < 0) [[unlikely]] {
+    const std::string object = describe();
+    check(rc, op, std::string_view(object));
+  }
+  return rc;
+}
 
 // Throws NetlinkError("alloc <what>: out of memory") (NLE_NOMEM): the one out-of-memory path.
 [[noreturn]] void outOfMemory(std::string_view what);
@@ -140,12 +152,27 @@ Link getLink(nl_sock* sock, std::string_view name);
 struct LinkBrief {
   int ifindex = 0;
   std::string name;
+  unsigned flags = 0;  // ifi_flags: IFF_UP, ...
   unsigned mtu = 0;
   unsigned operstate = 0;              // IF_OPER_*
   std::array<unsigned char, 6> mac{};  // valid when hasMac
   bool hasMac = false;
   std::string alias;  // IFLA_IFALIAS, empty when none
   std::string kind;   // IFLA_INFO_KIND, empty when none
+  // A sit device's tunnel settings (IFLA_INFO_DATA of kind "sit"); an attribute the reply lacks
+  // reads as 0, as libnl's rtnl_link_sit_get_* read it.
+  struct Sit {
+    std::uint32_t local = 0;   // IFLA_IPTUN_LOCAL, network order
+    std::uint32_t remote = 0;  // IFLA_IPTUN_REMOTE, network order
+    std::uint8_t ttl = 0;
+    std::uint8_t pmtudisc = 0;
+    std::uint32_t link = 0;   // IFLA_IPTUN_LINK: the underlying link's ifindex, 0 for none
+    ipam::Ipv6Addr prefix{};  // IFLA_IPTUN_6RD_PREFIX
+    std::uint16_t prefixLen = 0;
+    std::uint32_t relayPrefix = 0;  // IFLA_IPTUN_6RD_RELAY_PREFIX, network order
+    std::uint16_t relayPrefixLen = 0;
+  };
+  std::optional<Sit> sit;  // set when kind is "sit"
 };
 // The brief of the link called `name`, or nullopt when there is none.
 std::optional<LinkBrief> findLinkBrief(nl_sock* sock, std::string_view name);
@@ -155,10 +182,6 @@ LinkBrief getLinkBrief(nl_sock* sock, std::string_view name);
 LinkBrief linkBriefByIndex(nl_sock* sock, int ifindex);
 // "aa:bb:cc:dd:ee:ff", empty when the link has no 6-byte address.
 std::string macOf(const LinkBrief& link);
-// The link's hardware address as an nl_addr (for a neighbour entry); null when it has none.
-Address macAddress(const LinkBrief& link);
-// An rtnl_link that names the link with this ifindex, and nothing else: the `orig` of a change.
-Link linkWithIndex(int ifindex);
 
 // Every link (of one kind, e.g. "sit", when given and known to the kernel; check each link's kind
 // all the same), without VF lists.
@@ -173,8 +196,6 @@ std::optional<bool> ipv6Forwarding(nl_sock* sock);
 
 // Owned nl_addr values.
 Address ipv6(const ipam::Ipv6Addr& addr, int prefixLen);
-Address ipv4(ipam::Ipv4Addr addr, int prefixLen);
-Address parse(std::string_view text, int family);
 
 // nl_addr -> text / raw bytes.
 std::string format(const nl_addr* addr);
@@ -187,23 +208,14 @@ std::string format(const nl_addr* addr);
 int addLink(nl_sock* sock, rtnl_link* link, int flags);
 int changeLink(nl_sock* sock, rtnl_link* orig, rtnl_link* changes, int flags);
 int deleteLink(nl_sock* sock, rtnl_link* link);
-int addAddr(nl_sock* sock, rtnl_addr* addr, int flags);
 int deleteAddr(nl_sock* sock, rtnl_addr* addr, int flags);
 int addRoute(nl_sock* sock, rtnl_route* route, int flags);
 int deleteRoute(nl_sock* sock, rtnl_route* route, int flags);
-int addNeigh(nl_sock* sock, rtnl_neigh* neigh, int flags);
 int addRule(nl_sock* sock, rtnl_rule* rule, int flags);
+// A request built elsewhere in tunnel/ (requests.cpp), completed by libnl (port, sequence number,
+// NLM_F_REQUEST, NLM_F_ACK), sent, and its ack read as the functions above read theirs.
+int sendAcked(nl_sock* sock, nl_msg* msg);
 int deleteRule(nl_sock* sock, rtnl_rule* rule, int flags);
-
-// Sets (or clears) IFF_UP through RTM_NEWLINK on an existing link.
-void setUp(nl_sock* sock, rtnl_link* link, std::string_view what);
-// Sets IFF_UP on the link called `name`: one RTM_NEWLINK naming it, no RTM_GETLINK first.
-void setUpByName(nl_sock* sock, const std::string& name);
-
-// Adds `addr` (already carrying ifindex/family/prefixlen/local); EEXIST is success.
-void addAddressIdempotent(nl_sock* sock, rtnl_addr* addr, std::string_view what);
-// Adds `route`; EEXIST is success.
-void addRouteIdempotent(nl_sock* sock, rtnl_route* route, std::string_view what);
 
 // Dumps filtered in the kernel (NETLINK_GET_STRICT_CHK): the addresses of one family on one link
 // (ifindex 0: on every link),

@@ -3,9 +3,6 @@
 #include <fmt/format.h>
 #include <linux/if.h>
 #include <netlink/errno.h>
-#include <netlink/route/link/inet6.h>
-#include <netlink/route/link/veth.h>
-#include <netlink/route/neighbour.h>
 #include <netlink/route/nexthop.h>
 #include <spdlog/spdlog.h>
 
@@ -19,6 +16,7 @@
 #include "ipam/interface_id.hpp"
 #include "tunnel/netns.hpp"
 #include "tunnel/nl.hpp"
+#include "tunnel/requests.hpp"
 #include "tunnel/sysctl.hpp"
 #include "util/scope_guard.hpp"
 
@@ -26,39 +24,12 @@ namespace sixrd::tunnel {
 
 namespace {
 
-// A /128 of `ip` on `ifindex`; `flags` on top of IFA_F_NODAD.
-nl::Addr slash128(int ifindex, const ipam::Ipv6Addr& ip, unsigned flags = 0) {
-  auto addr = nl::alloc<nl::Addr>();
-  rtnl_addr_set_ifindex(addr.get(), ifindex);
-  rtnl_addr_set_family(addr.get(), AF_INET6);
-  const nl::Address local = nl::ipv6(ip, 128);
-  nl::check(rtnl_addr_set_local(addr.get(), local.get()), "set address", nl::format(local.get()));
-  rtnl_addr_set_prefixlen(addr.get(), 128);
-  // Addresses are unique by construction; DAD would only add 1-2 s before the pod can talk.
-  rtnl_addr_set_flags(addr.get(), IFA_F_NODAD | flags);
-  return addr;
-}
-
 ipam::Ipv6Addr gatewayBytes() { return ipam::parseIpv6(kGateway, "gateway"); }
 ipam::Ipv6Addr linkLocalPrefix() { return ipam::parseIpv6("fe80::", "link-local prefix"); }
 
-// A route to `dst`/`len` out of `ifindex`, via `gateway` when given.
-nl::Route linkRoute(const ipam::Ipv6Addr& dst, int len, int ifindex,
-                    const ipam::Ipv6Addr* gateway) {
-  auto route = nl::alloc<nl::Route>();
-  rtnl_route_set_family(route.get(), AF_INET6);
-  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
-  rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
-  const nl::Address d = nl::ipv6(dst, len);
-  nl::check(rtnl_route_set_dst(route.get(), d.get()), "set route dst", nl::format(d.get()));
-  auto nh = nl::alloc<nl::Nexthop>();
-  rtnl_route_nh_set_ifindex(nh.get(), ifindex);
-  if (gateway != nullptr) {
-    const nl::Address gw = nl::ipv6(*gateway, 128);
-    rtnl_route_nh_set_gateway(nh.get(), gw.get());  // takes its own reference
-  }
-  rtnl_route_add_nexthop(route.get(), nh.release());  // the route owns it from here
-  return route;
+// The link's MAC for a neighbour entry; null for a link without one.
+const nl::Mac* hardwareAddress(const nl::LinkBrief& link) {
+  return link.hasMac ? &link.mac : nullptr;
 }
 
 std::string sysctlIf(std::string_view ifname, std::string_view key) {
@@ -68,17 +39,10 @@ std::string sysctlIf(std::string_view ifname, std::string_view key) {
 // Both neighbours of a pod are known at ADD, so they are written as permanent entries: neighbour
 // discovery would otherwise send the pod's first packets after a solicitation that can be lost
 // while the new link is still settling, and retry only after its 1 s timer.
-void addPermanentNeighbour(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& ip, nl_addr* lladdr,
-                           std::string_view where) {
-  const auto neigh = nl::alloc<nl::Neigh>();
-  rtnl_neigh_set_family(neigh.get(), AF_INET6);
-  rtnl_neigh_set_ifindex(neigh.get(), ifindex);
-  const nl::Address dst = nl::ipv6(ip, 128);
-  nl::check(rtnl_neigh_set_dst(neigh.get(), dst.get()), "set neighbour", where);
-  rtnl_neigh_set_lladdr(neigh.get(), lladdr);
-  rtnl_neigh_set_state(neigh.get(), NUD_PERMANENT);
-  nl::check(nl::addNeigh(sock, neigh.get(), NLM_F_CREATE | NLM_F_REPLACE), "add neighbour",
-            fmt::format("{} on {}", ipam::formatIpv6(ip), where));
+void addPermanentNeighbour(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& ip,
+                           const nl::Mac* lladdr, std::string_view where) {
+  nl::check(nl::addPermanentNeighbour(sock, ifindex, ip, lladdr), "add neighbour",
+            [&] { return fmt::format("{} on {}", ipam::formatIpv6(ip), where); });
 }
 
 // Whether the kernel's link watcher has started the link: until then its qdisc drops every packet.
@@ -104,7 +68,7 @@ void awaitOperational(nl_sock* sock, nl_sock* podSock, const PodSpec& spec) {
 // The pod side, through `sock` (bound to the pod namespace). Returns the pod interface (its MAC is
 // fixed from birth); defaultRoute tells whether the pod's default route is this interface's.
 nl::LinkBrief configurePodSide(const PodSpec& spec, const Netns& podNs, nl_sock* sock,
-                               nl_addr* hostMac, bool& defaultRoute) {
+                               const nl::Mac* hostMac, bool& defaultRoute) {
   nl::LinkBrief link = nl::getLinkBrief(sock, spec.ifname);
   const int ifindex = link.ifindex;
   if (spec.tcpMtuProbing) {
@@ -116,10 +80,12 @@ nl::LinkBrief configurePodSide(const PodSpec& spec, const Netns& podNs, nl_sock*
     writeSysctl("net/ipv4/tcp_mtu_probing", "1");
   }
 
-  const nl::Addr addr = slash128(ifindex, spec.address);
-  nl::check(nl::addAddr(sock, addr.get(), NLM_F_CREATE | NLM_F_EXCL), "add address",
-            fmt::format("{}/128 on {}", ipam::formatIpv6(spec.address), spec.ifname));
-  nl::setUpByName(sock, "lo");  // every network namespace has one
+  // Addresses are unique by construction; DAD would only add 1-2 s before the pod can talk.
+  nl::check(nl::addIpv6Address(sock, ifindex, spec.address, 128, 0), "add address", [&] {
+    return fmt::format("{}/128 on {}", ipam::formatIpv6(spec.address), spec.ifname);
+  });
+  // Every network namespace has one.
+  nl::check(nl::setLink(sock, 0, "lo", nl::kSetUp), "set up", "lo");
   {
     // Up, and in the same request no auto-generated link-local (addrgenmode none; the host end is
     // still down, so the kernel has made none yet): the /128, which needs no DAD, is the pod's
@@ -127,17 +93,12 @@ nl::LinkBrief configurePodSide(const PodSpec& spec, const Netns& podNs, nl_sock*
     // through the pod's host route. Nothing is left for DAD (accept_dad) to hold up, and the pod
     // sends no router solicitations; router advertisements can only come from the node, whose
     // host veth sends none of sixrd's.
-    const auto change = nl::alloc<nl::Link>();
-    rtnl_link_set_flags(change.get(), IFF_UP);
-    nl::check(rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE),
-              "set addrgenmode none", spec.ifname);
-    nl::check(nl::changeLink(sock, nl::linkWithIndex(ifindex).get(), change.get(), 0),
+    nl::check(nl::setLink(sock, ifindex, {}, nl::kSetUp | nl::kSetAddrGenModeNone),
               "set up with addrgenmode none", spec.ifname);
   }
   const ipam::Ipv6Addr gw = gatewayBytes();
   addPermanentNeighbour(sock, ifindex, gw, hostMac, spec.ifname);
-  const nl::Route route = linkRoute(ipam::Ipv6Addr{}, 0, ifindex, &gw);
-  const int rc = nl::addRoute(sock, route.get(), NLM_F_CREATE | NLM_F_EXCL);
+  const int rc = nl::addIpv6Route(sock, ipam::Ipv6Addr{}, 0, ifindex, &gw, RTN_UNICAST);
   defaultRoute = rc != -NLE_EXIST;
   if (!defaultRoute) {
     // A second attachment (another ifname) in a pod whose first one owns the default route. With
@@ -146,11 +107,11 @@ nl::LinkBrief configurePodSide(const PodSpec& spec, const Netns& podNs, nl_sock*
     // which the default route does for the first attachment.
     spdlog::info("netns {} already has a default route: {} gets no default route", spec.netns,
                  spec.ifname);
-    const nl::Route onLink = linkRoute(linkLocalPrefix(), 64, ifindex, nullptr);
-    nl::check(nl::addRoute(sock, onLink.get(), NLM_F_CREATE | NLM_F_EXCL), "add route",
-              fmt::format("fe80::/64 dev {}", spec.ifname));
+    nl::check(nl::addIpv6Route(sock, linkLocalPrefix(), 64, ifindex, nullptr, RTN_UNICAST),
+              "add route", [&] { return fmt::format("fe80::/64 dev {}", spec.ifname); });
   } else {
-    nl::check(rc, "add route", fmt::format("default via {} dev {}", kGateway, spec.ifname));
+    nl::check(rc, "add route",
+              [&] { return fmt::format("default via {} dev {}", kGateway, spec.ifname); });
   }
   return link;
 }
@@ -228,16 +189,8 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
 
   // Both ends in one RTM_NEWLINK: the peer is born in the pod namespace under its final name, so
   // there is no window with a half-moved pair and no rename.
-  const auto veth = nl::owned<nl::Link>(rtnl_link_veth_alloc(), "veth");
-  rtnl_link_set_name(veth.get(), spec.hostVeth.c_str());
-  rtnl_link_set_mtu(veth.get(), static_cast<unsigned>(spec.mtu));
-  {
-    const nl::Link peer(rtnl_link_veth_get_peer(veth.get()));
-    rtnl_link_set_name(peer.get(), spec.ifname.c_str());
-    rtnl_link_set_mtu(peer.get(), static_cast<unsigned>(spec.mtu));
-    rtnl_link_set_ns_fd(peer.get(), podNs.fd());
-  }
-  const int rc = nl::addLink(sock, veth.get(), NLM_F_CREATE | NLM_F_EXCL);
+  const int rc = nl::addVethPair(sock, spec.hostVeth, spec.ifname, static_cast<unsigned>(spec.mtu),
+                                 podNs.fd(), NLM_F_CREATE | NLM_F_EXCL);
   if (rc == -NLE_EXIST) {
     // Either name can be taken, and the request makes neither end then. The pod's interface is
     // looked for only now, not before every ADD.
@@ -257,10 +210,9 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
                                    : fmt::format(", not by this attachment ({})", spec.alias)));
   }
   nl::check(rc, "create veth pair",
-            fmt::format("{} <-> {}:{}", spec.hostVeth, spec.netns, spec.ifname));
+            [&] { return fmt::format("{} <-> {}:{}", spec.hostVeth, spec.netns, spec.ifname); });
   const nl::LinkBrief host = nl::getLinkBrief(sock, spec.hostVeth);
   const int hostIndex = host.ifindex;
-  const nl::Link hostRef = nl::linkWithIndex(hostIndex);
   // ADD's rollback, the way ptp undoes a half-made pod: the pod end goes with the host veth. Only
   // the link this call made (by ifindex): a device that took the name since is not ours.
   util::ScopeGuard rollback([&]() noexcept {
@@ -280,11 +232,7 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
     // (fe80::1 below is the only address it needs), so no DAD for it either, and no local route of
     // its own in the node namespace. Every IPv6 route there makes every later link-up slower: the
     // kernel walks the node's whole IPv6 FIB on each one (fib6_ifup).
-    const auto change = nl::alloc<nl::Link>();
-    rtnl_link_set_ifalias(change.get(), spec.alias.c_str());
-    nl::check(rtnl_link_inet6_set_addr_gen_mode(change.get(), IN6_ADDR_GEN_MODE_NONE),
-              "set addrgenmode none", spec.hostVeth);
-    nl::check(nl::changeLink(sock, hostRef.get(), change.get(), 0),
+    nl::check(nl::setLink(sock, hostIndex, {}, nl::kSetAddrGenModeNone, spec.alias),
               "set alias and addrgenmode none", spec.hostVeth);
   }
   step("after-veth");
@@ -293,27 +241,22 @@ PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
 
   bool defaultRoute = true;
   const nl::LinkBrief pod =
-      configurePodSide(spec, podNs, podSock.get(), nl::macAddress(host).get(), defaultRoute);
+      configurePodSide(spec, podNs, podSock.get(), hardwareAddress(host), defaultRoute);
   step("after-pod-side");
 
-  {
-    const auto change = nl::alloc<nl::Link>();
-    rtnl_link_set_flags(change.get(), IFF_UP);
-    nl::check(nl::changeLink(sock, hostRef.get(), change.get(), 0), "set up", spec.hostVeth);
-  }
+  nl::check(nl::setLink(sock, hostIndex, {}, nl::kSetUp), "set up", spec.hostVeth);
   // The gateway as a /128 without a prefix route: the node namespace gets its local route and
   // nothing else (no fe80::/64 route, no fe80:: anycast route per pod; those are shared by every
   // host veth, and each IPv6 route makes every later link-up walk one entry more). The pod has no
   // link-local address, so nothing needs a route back to one: a ping of the gateway comes from
   // the pod's /128 and is answered through the host route below.
-  const nl::Addr gw = slash128(hostIndex, gatewayBytes(), IFA_F_NOPREFIXROUTE);
-  nl::check(nl::addAddr(sock, gw.get(), NLM_F_CREATE | NLM_F_EXCL), "add address",
-            fmt::format("{}/128 on {}", kGateway, spec.hostVeth));
-  const nl::Route back = linkRoute(spec.address, 128, hostIndex, nullptr);
-  nl::check(nl::addRoute(sock, back.get(), NLM_F_CREATE | NLM_F_EXCL), "add route",
-            fmt::format("{}/128 dev {}", ipam::formatIpv6(spec.address), spec.hostVeth));
+  nl::check(nl::addIpv6Address(sock, hostIndex, gatewayBytes(), 128, IFA_F_NOPREFIXROUTE),
+            "add address", [&] { return fmt::format("{}/128 on {}", kGateway, spec.hostVeth); });
+  nl::check(
+      nl::addIpv6Route(sock, spec.address, 128, hostIndex, nullptr, RTN_UNICAST), "add route",
+      [&] { return fmt::format("{}/128 dev {}", ipam::formatIpv6(spec.address), spec.hostVeth); });
 
-  addPermanentNeighbour(sock, hostIndex, spec.address, nl::macAddress(pod).get(), spec.hostVeth);
+  addPermanentNeighbour(sock, hostIndex, spec.address, hardwareAddress(pod), spec.hostVeth);
   PodLinks links;
   links.podMac = nl::macOf(pod);
   links.defaultRoute = defaultRoute;
@@ -332,7 +275,7 @@ bool delPod(nl_sock* sock, const std::string& hostVeth, std::optional<nl::LinkBr
     throw Conflict(fmt::format("{} is not a veth; sixrd will not delete it", hostVeth));
   }
   // By ifindex: the very link just looked at, not whatever holds the name by now.
-  const int rc = nl::deleteLink(sock, nl::linkWithIndex(link->ifindex).get());
+  const int rc = nl::deleteLinkByIndex(sock, link->ifindex);
   if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV) return false;  // a concurrent DEL won
   nl::check(rc, "delete veth", hostVeth);
   return true;

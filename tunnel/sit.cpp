@@ -18,6 +18,7 @@
 
 #include "tunnel/nl.hpp"
 #include "tunnel/probe_name.hpp"
+#include "tunnel/requests.hpp"
 #include "tunnel/sysctl.hpp"
 
 namespace sixrd::tunnel {
@@ -56,31 +57,33 @@ std::string v6(const in6_addr& a) {
   return ipam::formatIpv6(b);
 }
 
-// Differences between a kernel sit link and the wanted settings, one sentence each.
-std::vector<std::string> diff(rtnl_link* link, const SitParams& want, std::string_view name) {
+// Differences between a kernel sit link and the wanted settings, one sentence each. Compared as
+// numbers; only a difference is formatted.
+std::vector<std::string> diff(const nl::LinkBrief& link, const SitParams& want,
+                              std::string_view name) {
   std::vector<std::string> out;
-  auto note = [&](std::string_view what, const std::string& have, const std::string& should) {
-    if (have != should)
-      out.push_back(fmt::format("{} {} is {}, want {}", name, what, have, should));
+  const nl::LinkBrief::Sit have = link.sit.value_or(nl::LinkBrief::Sit{});
+  const auto note = [&](std::string_view what, const std::string& is, const std::string& should) {
+    out.push_back(fmt::format("{} {} is {}, want {}", name, what, is, should));
   };
-  note("local", v4(rtnl_link_sit_get_local(link)), v4(want.local));
-  note("remote", v4(rtnl_link_sit_get_remote(link)), "0.0.0.0");
-  note("ttl", std::to_string(rtnl_link_sit_get_ttl(link)), std::to_string(want.ttl));
-  note("pmtudisc", std::to_string(rtnl_link_sit_get_pmtudisc(link)), std::to_string(kPmtudisc));
-  in6_addr prefix{};
-  std::uint16_t prefixLen = 0;
-  std::uint32_t relay = 0;
-  std::uint16_t relayLen = 0;
-  rtnl_link_sit_get_ip6rd_prefix(link, &prefix);
-  rtnl_link_sit_get_ip6rd_prefixlen(link, &prefixLen);
-  rtnl_link_sit_get_ip6rd_relay_prefix(link, &relay);
-  rtnl_link_sit_get_ip6rd_relay_prefixlen(link, &relayLen);
-  note("6rd-prefix", fmt::format("{}/{}", v6(prefix), prefixLen),
-       fmt::format("{}/{}", v6(want.prefix), want.prefixLen));
-  note("6rd-relay_prefix", fmt::format("{}/{}", v4(relay), relayLen),
-       fmt::format("{}/{}", v4(want.relayPrefix), want.relayPrefixLen));
-  note("mtu", std::to_string(rtnl_link_get_mtu(link)), std::to_string(want.mtu));
-  note("state", (rtnl_link_get_flags(link) & IFF_UP) != 0U ? "up" : "down", "up");
+  if (have.local != want.local) note("local", v4(have.local), v4(want.local));
+  if (have.remote != 0) note("remote", v4(have.remote), "0.0.0.0");
+  if (have.ttl != want.ttl) note("ttl", std::to_string(have.ttl), std::to_string(want.ttl));
+  if (have.pmtudisc != kPmtudisc) {
+    note("pmtudisc", std::to_string(have.pmtudisc), std::to_string(kPmtudisc));
+  }
+  if (std::memcmp(have.prefix.data(), &want.prefix, 16) != 0 || have.prefixLen != want.prefixLen) {
+    in6_addr prefix{};
+    std::memcpy(&prefix, have.prefix.data(), 16);
+    note("6rd-prefix", fmt::format("{}/{}", v6(prefix), have.prefixLen),
+         fmt::format("{}/{}", v6(want.prefix), want.prefixLen));
+  }
+  if (have.relayPrefix != want.relayPrefix || have.relayPrefixLen != want.relayPrefixLen) {
+    note("6rd-relay_prefix", fmt::format("{}/{}", v4(have.relayPrefix), have.relayPrefixLen),
+         fmt::format("{}/{}", v4(want.relayPrefix), want.relayPrefixLen));
+  }
+  if (link.mtu != want.mtu) note("mtu", std::to_string(link.mtu), std::to_string(want.mtu));
+  if ((link.flags & IFF_UP) == 0U) note("state", "down", "up");
   return out;
 }
 
@@ -103,21 +106,19 @@ nl::Link sitLink(std::string_view name, const SitParams& p, std::uint32_t underl
   return link;
 }
 
-ipam::Ipv6Prefix sixrdPrefixOf(rtnl_link* link) {
-  in6_addr addr{};
-  std::uint16_t len = 0;
-  rtnl_link_sit_get_ip6rd_prefix(link, &addr);
-  rtnl_link_sit_get_ip6rd_prefixlen(link, &len);
+ipam::Ipv6Prefix sixrdPrefixOf(const nl::LinkBrief& link) {
   ipam::Ipv6Prefix prefix;
-  std::memcpy(prefix.addr.data(), &addr, 16);
-  prefix.len = len;
+  if (link.sit) {
+    prefix.addr = link.sit->prefix;
+    prefix.len = link.sit->prefixLen;
+  }
   return prefix;
 }
 
 // Whose the sit device under the tunnel's name is. Returns whether it still needs this network's
 // mark (adopted); throws Conflict when it belongs to someone else.
-bool checkOwner(rtnl_link* link, const NodeSpec& spec) {
-  const std::string alias = nl::aliasOf(link);
+bool checkOwner(const nl::LinkBrief& link, const NodeSpec& spec) {
+  const std::string& alias = link.alias;
   const std::string mine = tunnelAlias(spec.network);
   if (alias == mine) return false;
   if (alias.starts_with("sixrd/")) {
@@ -146,9 +147,9 @@ bool checkOwner(rtnl_link* link, const NodeSpec& spec) {
 
 // Whether uninstall may remove the sit device `name` for `network`: its owner mark says so, or it
 // has none and carries the network's own 6rd prefix. Throws Conflict naming the owner otherwise.
-void checkRemovable(rtnl_link* link, const std::string& name, const std::string& network,
+void checkRemovable(const nl::LinkBrief& link, const std::string& name, const std::string& network,
                     const std::optional<ipam::Ipv6Prefix>& prefix) {
-  const std::string alias = nl::aliasOf(link);
+  const std::string& alias = link.alias;
   const std::string forWhom = network.empty() ? std::string("sixrd") : "network " + network;
   if (network.empty() ? alias.starts_with("sixrd/") : alias == tunnelAlias(network)) return;
   if (alias.starts_with("sixrd/")) {
@@ -196,11 +197,11 @@ std::string sitDevicesWithLocal(nl_sock* sock, std::uint32_t local) {
 }
 
 bool isSit(rtnl_link* link) { return nl::isKind(link, "sit"); }
+bool isSit(const nl::LinkBrief& link) { return link.sit.has_value(); }
 
 // What a link that is not a sit device is, for messages.
-std::string_view kindName(rtnl_link* link) {
-  const std::string_view kind = nl::kindOf(link);
-  return kind.empty() ? "plain" : kind;
+std::string_view kindName(const nl::LinkBrief& link) {
+  return link.kind.empty() ? std::string_view("plain") : std::string_view(link.kind);
 }
 
 [[noreturn]] void sitMissing(std::string_view name, int rc) {
@@ -260,33 +261,11 @@ void removeStaleState(nl_sock* sock, int ifindex, const NodeSpec& spec, const No
   }
 }
 
-nl::Addr overlayAddress(int ifindex, const NodeSpec& spec, const Node& node) {
-  auto addr = nl::alloc<nl::Addr>();
-  rtnl_addr_set_ifindex(addr.get(), ifindex);
-  rtnl_addr_set_family(addr.get(), AF_INET6);
-  const nl::Address local = nl::ipv6(node.prefix.overlayAddr, spec.plan.prefix.len);
-  nl::check(rtnl_addr_set_local(addr.get(), local.get()), "set address", nl::format(local.get()));
-  rtnl_addr_set_prefixlen(addr.get(), spec.plan.prefix.len);
-  rtnl_addr_set_flags(addr.get(), IFA_F_NODAD);
-  return addr;
-}
-
-nl::Route unreachableRoute(const Node& node) {
-  auto route = nl::alloc<nl::Route>();
-  rtnl_route_set_family(route.get(), AF_INET6);
-  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
-  rtnl_route_set_type(route.get(), RTN_UNREACHABLE);
-  rtnl_route_set_protocol(route.get(), RTPROT_STATIC);
-  const nl::Address dst = nl::ipv6(node.prefix.node64.addr, 64);
-  nl::check(rtnl_route_set_dst(route.get(), dst.get()), "set route dst", nl::format(dst.get()));
-  return route;
-}
-
 }  // namespace
 
 void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
   const SitParams want = wanted(spec, node);
-  nl::Link link = nl::findLink(sock, spec.tunnel);
+  std::optional<nl::LinkBrief> link = nl::findLinkBrief(sock, spec.tunnel);
   bool changed = false;
   bool mark = false;
   if (!link) {
@@ -302,14 +281,14 @@ void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
     int rc = create();
     // EEXIST with the name taken: a concurrent ADD created it first; it is verified below like
     // any existing device. EEXIST without it: the (local, remote, link) triple is taken.
-    if (rc == -NLE_EXIST && !nl::findLink(sock, spec.tunnel) && node.underlayIfindex != 0) {
+    if (rc == -NLE_EXIST && !nl::findLinkBrief(sock, spec.tunnel) && node.underlayIfindex != 0) {
       spdlog::info("another sit device already uses local {} ({}): binding {} to {}",
                    ipam::formatIpv4(node.prefix.nodeIp), sitDevicesWithLocal(sock, want.local),
                    spec.tunnel, node.underlayInterface);
       underlying = static_cast<std::uint32_t>(node.underlayIfindex);
       rc = create();
     }
-    if (rc == -NLE_EXIST && !nl::findLink(sock, spec.tunnel)) {
+    if (rc == -NLE_EXIST && !nl::findLinkBrief(sock, spec.tunnel)) {
       throw Conflict(fmt::format(
           "cannot create tunnel {}: other sit devices already use local {} on every link it "
           "could be bound to ({}): the kernel allows one per local address and underlying link",
@@ -328,34 +307,47 @@ void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
       changed = true;
       mark = true;
     }
-    link = nl::getLink(sock, spec.tunnel);
+    link = nl::getLinkBrief(sock, spec.tunnel);
   }
-  if (!isSit(link.get())) {
+  if (!isSit(*link)) {
     throw Conflict(
         fmt::format("tunnel {} exists but is a {} device, not sit: remove it or set "
                     "\"tunnel\" to another name",
-                    spec.tunnel, kindName(link.get())));
+                    spec.tunnel, kindName(*link)));
   }
-  if (!mark) mark = checkOwner(link.get(), spec);
-  const auto differences = diff(link.get(), want, spec.tunnel);
+  if (!mark) mark = checkOwner(*link, spec);
+  const auto differences = diff(*link, want, spec.tunnel);
+  const int ifindex = link->ifindex;
   if (!differences.empty() || mark) {
     for (const auto& d : differences) spdlog::info("repairing: {}", d);
-    const nl::Link change = sitLink(spec.tunnel, want, rtnl_link_sit_get_link(link.get()));
+    const nl::Link change = sitLink(spec.tunnel, want, link->sit->link);
     const std::string alias = tunnelAlias(spec.network);
     rtnl_link_set_ifalias(change.get(), alias.c_str());
-    nl::check(nl::changeLink(sock, link.get(), change.get(), 0), "reconfigure sit device",
+    // The link as libnl needs it to leave the name out of the change (a name with an ifindex is
+    // a rename, which the kernel refuses for a link that is up, even to the same name).
+    const auto orig = nl::alloc<nl::Link>();
+    rtnl_link_set_ifindex(orig.get(), ifindex);
+    rtnl_link_set_name(orig.get(), spec.tunnel.c_str());
+    nl::check(nl::changeLink(sock, orig.get(), change.get(), 0), "reconfigure sit device",
               spec.tunnel);
     changed = changed || !differences.empty();
   }
-  const int ifindex = rtnl_link_get_ifindex(link.get());
   if (changed) removeStaleState(sock, ifindex, spec, node);
-  const nl::Addr addr = overlayAddress(ifindex, spec, node);
-  nl::addAddressIdempotent(sock, addr.get(),
-                           fmt::format("{}/{} on {}", ipam::formatIpv6(node.prefix.overlayAddr),
-                                       spec.plan.prefix.len, spec.tunnel));
-  const nl::Route route = unreachableRoute(node);
-  nl::addRouteIdempotent(sock, route.get(),
-                         "unreachable " + ipam::formatPrefix(node.prefix.node64));
+  // Both are there on every ADD but the first: EEXIST is success.
+  const int added =
+      nl::addIpv6Address(sock, ifindex, node.prefix.overlayAddr, spec.plan.prefix.len, 0);
+  if (added != -NLE_EXIST) {
+    nl::check(added, "add address", [&] {
+      return fmt::format("{}/{} on {}", ipam::formatIpv6(node.prefix.overlayAddr),
+                         spec.plan.prefix.len, spec.tunnel);
+    });
+  }
+  const int routed =
+      nl::addIpv6Route(sock, node.prefix.node64.addr, 64, 0, nullptr, RTN_UNREACHABLE);
+  if (routed != -NLE_EXIST) {
+    nl::check(routed, "add route",
+              [&] { return "unreachable " + ipam::formatPrefix(node.prefix.node64); });
+  }
   // Asked over netlink first: its cost stays the same however many pods and namespaces the node
   // has, where the /proc/sys lookup's grows. Only when it is off (or unanswered) does
   // enableForwarding() read and write the sysctls.
@@ -365,18 +357,17 @@ void ensureTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
 }
 
 std::vector<std::string> verifyTunnel(nl_sock* sock, const NodeSpec& spec, const Node& node) {
-  const nl::Link link = nl::findLink(sock, spec.tunnel);
+  const std::optional<nl::LinkBrief> link = nl::findLinkBrief(sock, spec.tunnel);
   if (!link) return {fmt::format("tunnel {} does not exist", spec.tunnel)};
-  if (!isSit(link.get())) return {fmt::format("tunnel {} is not a sit device", spec.tunnel)};
-  auto out = diff(link.get(), wanted(spec, node), spec.tunnel);
-  if (const std::string alias = nl::aliasOf(link.get()); alias != tunnelAlias(spec.network)) {
+  if (!isSit(*link)) return {fmt::format("tunnel {} is not a sit device", spec.tunnel)};
+  auto out = diff(*link, wanted(spec, node), spec.tunnel);
+  if (const std::string& alias = link->alias; alias != tunnelAlias(spec.network)) {
     out.push_back(fmt::format(
         "tunnel {} is not marked as network {}'s ({})", spec.tunnel, spec.network,
         alias.empty() ? std::string("no owner mark") : fmt::format("alias \"{}\"", alias)));
   }
 
-  const int ifindex = rtnl_link_get_ifindex(link.get());
-  const nl::Objects addrs = nl::dumpAddresses(sock, AF_INET6, ifindex);
+  const nl::Objects addrs = nl::dumpAddresses(sock, AF_INET6, link->ifindex);
   bool haveOverlay = false;
   for (nl_object* o : addrs) {
     auto* a = reinterpret_cast<rtnl_addr*>(o);
@@ -429,7 +420,7 @@ std::vector<std::string> removeDeadProbes(nl_sock* sock) {
 
 bool sitAvailable(nl_sock* sock, const NodeSpec& spec) {
   removeDeadProbes(sock);
-  if (const nl::Link link = nl::findLink(sock, spec.tunnel); link && isSit(link.get())) return true;
+  if (const auto link = nl::findLinkBrief(sock, spec.tunnel); link && isSit(*link)) return true;
   // A throw-away device answers for certain (it also makes the kernel autoload sit.ko). Named
   // after this process, so a later run can tell one left behind by a killed process (above).
   const std::string probe = fmt::format("{}{}", kProbePrefix, getpid());
@@ -443,8 +434,8 @@ bool sitAvailable(nl_sock* sock, const NodeSpec& spec) {
     // sit0 fallback device has these, in every namespace once sit.ko is loaded), or the name is a
     // sit device of the same pid in another pid namespace (the plugin on the host, status in a
     // container) probing right now. Nothing was created.
-    const nl::Link other = nl::findLink(sock, probe);
-    if (!other || isSit(other.get())) return true;
+    const std::optional<nl::LinkBrief> other = nl::findLinkBrief(sock, probe);
+    if (!other || isSit(*other)) return true;
   }
   nl::check(rc, "create probe sit device", probe);
   const int deleted = nl::deleteLink(sock, link.get());
@@ -458,22 +449,22 @@ bool sitAvailable(nl_sock* sock, const NodeSpec& spec) {
 std::vector<std::string> removeTunnel(nl_sock* sock, const std::string& name,
                                       const std::string& network,
                                       const std::optional<ipam::Ipv6Prefix>& prefix) {
-  const nl::Link link = nl::findLink(sock, name);
+  const std::optional<nl::LinkBrief> link = nl::findLinkBrief(sock, name);
   if (!link) return {};
-  if (!isSit(link.get())) {
-    throw Conflict(fmt::format("{} is a {} device, not a sit tunnel: not removing it", name,
-                               kindName(link.get())));
+  if (!isSit(*link)) {
+    throw Conflict(
+        fmt::format("{} is a {} device, not a sit tunnel: not removing it", name, kindName(*link)));
   }
-  checkRemovable(link.get(), name, network, prefix);
+  checkRemovable(*link, name, network, prefix);
   std::vector<std::string> removed;
   // The unreachable routes are the node's own /64 inside the tunnel's 6rd prefix, the overlay
   // address the one inside it (the kernel gives a sit device addresses of its own, ::<IPv4>/96 and
   // link-local, which go unmentioned). A sit device without a 6rd prefix (length 0 would match
   // every /64 on the node) has none of sixrd's.
-  const ipam::Ipv6Prefix sixrdPrefix = sixrdPrefixOf(link.get());
+  const ipam::Ipv6Prefix sixrdPrefix = sixrdPrefixOf(*link);
   const auto prefixLen = sixrdPrefix.len;
   std::string overlay;
-  const nl::Objects addrs = nl::dumpAddresses(sock, AF_INET6, rtnl_link_get_ifindex(link.get()));
+  const nl::Objects addrs = nl::dumpAddresses(sock, AF_INET6, link->ifindex);
   for (nl_object* o : addrs) {
     nl_addr* local = rtnl_addr_get_local(reinterpret_cast<rtnl_addr*>(o));
     if (local == nullptr || nl_addr_get_len(local) != 16 || prefixLen == 0) continue;
@@ -490,7 +481,7 @@ std::vector<std::string> removeTunnel(nl_sock* sock, const std::string& name,
     }
   }
 
-  const int rc = nl::deleteLink(sock, link.get());
+  const int rc = nl::deleteLinkByIndex(sock, link->ifindex);
   // Gone already: another uninstall got there first.
   if (rc != -NLE_NODEV && rc != -NLE_OBJ_NOTFOUND) {
     nl::check(rc, "delete sit device", name);

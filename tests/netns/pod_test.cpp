@@ -172,6 +172,17 @@ TEST_F(Pod, ReturnedMacsAreTheKernelsOnBothEnds) {
   EXPECT_NE(links.hostMac, links.podMac);
 }
 
+// Both neighbours are written at ADD as permanent entries: the node knows the pod's MAC, the pod
+// the gateway's, so no first packet waits for a neighbour solicitation. (iproute2 ends each entry
+// with a space.)
+TEST_F(Pod, BothNeighboursArePermanentEntriesWithTheOtherEndsMac) {
+  const tunnel::PodLinks links = add();
+  EXPECT_EQ(must("ip -n " + node() + " -6 neigh show dev " + hostVeth()),
+            std::string(kPodAddress) + " lladdr " + links.podMac + " PERMANENT \n");
+  EXPECT_EQ(must("ip -n " + pod().name() + " -6 neigh show dev eth0"),
+            "fe80::1 lladdr " + links.hostMac + " PERMANENT \n");
+}
+
 // --- Traffic -------------------------------------------------------------------------------------
 
 TEST_F(Pod, PodReachesItsLinkLocalGateway) {
