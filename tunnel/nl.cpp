@@ -73,6 +73,17 @@ nl_msg* parseBuffer() {
   return msg.get();
 }
 
+// The buffer requests are built in, kept for the thread, and whether a Request holds it now.
+struct RequestBuffer {
+  Msg msg;
+  bool busy = false;
+};
+
+RequestBuffer& requestBuffer() {
+  thread_local RequestBuffer buffer{Msg(nlmsg_alloc_size(kRequestBuffer))};
+  return buffer;
+}
+
 // Parses one message (of a datagram that fit kReplyBuffer) into libnl objects appended to `into`,
 // as libnl's reader does. A message of a type libnl has no parser for is skipped.
 int parseInto(const nlmsghdr* hdr, Objects& into) {
@@ -211,7 +222,56 @@ nl_object* firstOf(const Objects& reply, std::string_view type) {
 
 }  // namespace
 
-int sendAcked(nl_sock* sock, nl_msg* msg) { return transact(sock, msg, Until::kAck); }
+Request::Request(int type, int flags, const void* header, std::size_t len, std::string_view what)
+    : what_(what) {
+  RequestBuffer& shared = requestBuffer();
+  if (!shared.busy && shared.msg) {
+    // Emptied to its header, which nlmsg_put rewrites; every byte put after it is written (and
+    // padded) by the put that makes it, as in a fresh buffer.
+    msg_ = shared.msg.get();
+    nlmsg_hdr(msg_)->nlmsg_len = NLMSG_HDRLEN;
+  } else {
+    own_ = owned<Msg>(nlmsg_alloc_size(kRequestBuffer), "message");
+    msg_ = own_.get();
+  }
+  // NL_AUTO_PORT and NL_AUTO_SEQ: nl_complete_msg fills them in, as for nlmsg_alloc_simple's.
+  if (nlmsg_put(msg_, NL_AUTO_PORT, NL_AUTO_SEQ, type, 0, flags) == nullptr) outOfMemory(what_);
+  append(header, len);
+  // Only now, so that a constructor that threw (no destructor runs) leaves the buffer free.
+  if (!own_) shared.busy = true;
+}
+
+Request::~Request() {
+  if (!own_) requestBuffer().busy = false;
+}
+
+void Request::put(int type, const void* data, std::size_t len) {
+  check(nla_put(msg_, type, static_cast<int>(len), data), "build", what_);
+}
+
+void Request::putString(int type, std::string_view text) {
+  nlattr* attr = nla_reserve(msg_, type, static_cast<int>(text.size() + 1));
+  if (attr == nullptr) outOfMemory(what_);
+  auto* out = static_cast<char*>(nla_data(attr));
+  std::memcpy(out, text.data(), text.size());
+  out[text.size()] = '\0';
+}
+
+nlattr* Request::nest(int type) {
+  nlattr* start = nla_nest_start(msg_, type);
+  if (start == nullptr) outOfMemory(what_);
+  return start;
+}
+
+void Request::end(nlattr* start) { nla_nest_end(msg_, start); }
+
+void Request::append(const void* data, std::size_t len) {
+  check(nlmsg_append(msg_, const_cast<void*>(data), len, NLMSG_ALIGNTO), "build", what_);
+}
+
+int sendAcked(nl_sock* sock, Request& request) {
+  return transact(sock, request.msg(), Until::kAck);
+}
 
 int addLink(nl_sock* sock, rtnl_link* link, int flags) {
   return acked(sock, [&](nl_msg** msg) { return rtnl_link_build_add_request(link, flags, msg); });
@@ -301,11 +361,10 @@ bool getOneLink(nl_sock* sock, int ifindex, const std::string& name, const std::
                 const Visit& visit) {
   ifinfomsg ifi{};
   ifi.ifi_index = ifindex;
-  const auto msg = owned<Msg>(nlmsg_alloc_simple(RTM_GETLINK, 0), "message");
-  check(nlmsg_append(msg.get(), &ifi, sizeof ifi, NLMSG_ALIGNTO), "build", what);
-  if (!name.empty()) check(nla_put_string(msg.get(), IFLA_IFNAME, name.c_str()), "build", what);
-  check(nla_put_u32(msg.get(), IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS), "build", what);
-  const int rc = transact(sock, msg.get(), Until::kReply, visit);
+  Request request(RTM_GETLINK, 0, &ifi, sizeof ifi, what);
+  if (!name.empty()) request.putString(IFLA_IFNAME, name);
+  request.putU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+  const int rc = transact(sock, request.msg(), Until::kReply, visit);
   // The kernel answers ENODEV for an unknown link; libnl maps it to NLE_NODEV.
   if (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) return false;
   check(rc, "get link", what);
@@ -444,12 +503,11 @@ std::string aliasOf(rtnl_link* link) {
 std::optional<bool> ipv6Forwarding(nl_sock* sock) {
   netconfmsg ncm{};
   ncm.ncm_family = AF_INET6;
-  const auto msg = owned<Msg>(nlmsg_alloc_simple(RTM_GETNETCONF, 0), "message");
-  check(nlmsg_append(msg.get(), &ncm, sizeof ncm, NLMSG_ALIGNTO), "build", "netconf request");
-  check(nla_put_s32(msg.get(), NETCONFA_IFINDEX, NETCONFA_IFINDEX_ALL), "build", "netconf request");
+  Request request(RTM_GETNETCONF, 0, &ncm, sizeof ncm, "netconf request");
+  request.putU32(NETCONFA_IFINDEX, static_cast<std::uint32_t>(NETCONFA_IFINDEX_ALL));
   // Read from the reply as it is (no libnl netconf object).
   std::optional<bool> forwarding;
-  const int rc = transact(sock, msg.get(), Until::kReply, [&forwarding](const nlmsghdr* hdr) {
+  const int rc = transact(sock, request.msg(), Until::kReply, [&forwarding](const nlmsghdr* hdr) {
     if (hdr->nlmsg_type != RTM_NEWNETCONF || !nlmsg_valid_hdr(hdr, sizeof(netconfmsg))) return 0;
     std::array<nlattr*, NETCONFA_MAX + 1> tb{};
     const int parsed = nlmsg_parse(const_cast<nlmsghdr*>(hdr), sizeof(netconfmsg), tb.data(),
@@ -511,19 +569,17 @@ namespace {
 // A dump of `type` with `header` and the attributes addAttrs puts, filtered in the kernel (the
 // socket checks strictly), each message of the reply handed to `visit`; returns transact's code.
 int dumpVisiting(nl_sock* sock, int type, const void* header, std::size_t headerLen,
-                 const std::function<void(nl_msg*)>& addAttrs, std::string_view what,
+                 const std::function<void(Request&)>& addAttrs, std::string_view what,
                  const Visit& visit) {
-  const auto msg = owned<Msg>(nlmsg_alloc_simple(type, NLM_F_DUMP), "message");
-  check(nlmsg_append(msg.get(), const_cast<void*>(header), headerLen, NLMSG_ALIGNTO), "build",
-        what);
-  if (addAttrs) addAttrs(msg.get());
-  return transact(sock, msg.get(), Until::kDone, visit);
+  Request request(type, NLM_F_DUMP, header, headerLen, what);
+  if (addAttrs) addAttrs(request);
+  return transact(sock, request.msg(), Until::kDone, visit);
 }
 
 // The same dump parsed into libnl objects. absentIsEmpty: ENOENT (what the kernel answers for a
 // missing table) is an empty result.
 Objects filteredDump(nl_sock* sock, int type, const void* header, std::size_t headerLen,
-                     const std::function<void(nl_msg*)>& addAttrs, std::string_view what,
+                     const std::function<void(Request&)>& addAttrs, std::string_view what,
                      bool absentIsEmpty = false) {
   Objects objects;
   const int rc = dumpVisiting(sock, type, header, headerLen, addAttrs, what, into(objects));
@@ -539,14 +595,13 @@ Objects dumpLinks(nl_sock* sock, const std::string& kind) {
   const std::string what = kind.empty() ? "links" : kind + " links";
   return filteredDump(
       sock, RTM_GETLINK, &ifi, sizeof ifi,
-      [&](nl_msg* msg) {
+      [&](Request& request) {
         // A filter the kernel applies only when it knows the kind (its module is loaded): the
         // callers check the kind of each link they get all the same.
         if (kind.empty()) return;
-        nlattr* info = nla_nest_start(msg, IFLA_LINKINFO);
-        if (info == nullptr) outOfMemory(what);
-        check(nla_put_string(msg, IFLA_INFO_KIND, kind.c_str()), "build", what);
-        nla_nest_end(msg, info);
+        nlattr* info = request.nest(IFLA_LINKINFO);
+        request.putString(IFLA_INFO_KIND, kind);
+        request.end(info);
       },
       what);
 }
@@ -566,11 +621,9 @@ Objects dumpRoutes(nl_sock* sock, int family, int oif, std::uint32_t table) {
   rtm.rtm_family = static_cast<unsigned char>(family);
   return filteredDump(
       sock, RTM_GETROUTE, &rtm, sizeof rtm,
-      [&](nl_msg* msg) {
-        const std::string_view what = "route dump";
-        if (oif != 0)
-          check(nla_put_u32(msg, RTA_OIF, static_cast<std::uint32_t>(oif)), "build", what);
-        if (table != 0) check(nla_put_u32(msg, RTA_TABLE, table), "build", what);
+      [&](Request& request) {
+        if (oif != 0) request.putU32(RTA_OIF, static_cast<std::uint32_t>(oif));
+        if (table != 0) request.putU32(RTA_TABLE, table);
       },
       table != 0 ? fmt::format("routes of table {}", table)
                  : fmt::format("routes through ifindex {}", oif),

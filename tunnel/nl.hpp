@@ -212,9 +212,40 @@ int deleteAddr(nl_sock* sock, rtnl_addr* addr, int flags);
 int addRoute(nl_sock* sock, rtnl_route* route, int flags);
 int deleteRoute(nl_sock* sock, rtnl_route* route, int flags);
 int addRule(nl_sock* sock, rtnl_rule* rule, int flags);
-// A request built elsewhere in tunnel/ (requests.cpp), completed by libnl (port, sequence number,
-// NLM_F_REQUEST, NLM_F_ACK), sent, and its ack read as the functions above read theirs.
-int sendAcked(nl_sock* sock, nl_msg* msg);
+
+// A request sixrd builds itself with libnl's message API (nlmsg_put, nlmsg_append, nla_put,
+// nla_nest_start): the gets and dumps below and the changes of requests.hpp. It is built in one
+// buffer kept for the thread and reused by every request, where nlmsg_alloc_simple allocates,
+// clears and frees one each time (a tenth of an ADD's instructions); a request made while another
+// is alive gets a buffer of its own. A put that does not fit kRequestBuffer throws NetlinkError
+// ("build <what>"), as every build failure does.
+class Request {
+ public:
+  Request(int type, int flags, const void* header, std::size_t len, std::string_view what);
+  ~Request();
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+
+  void put(int type, const void* data, std::size_t len);
+  void putU8(int type, std::uint8_t value) { put(type, &value, sizeof value); }
+  void putU32(int type, std::uint32_t value) { put(type, &value, sizeof value); }
+  void putString(int type, std::string_view text);  // NUL-terminated, as IFLA_IFNAME wants
+  // A nested attribute: nest() opens it, end() closes it.
+  nlattr* nest(int type);
+  void end(nlattr* start);
+  // Appends a header inside the message (a veth peer's ifinfomsg, inside VETH_INFO_PEER).
+  void append(const void* data, std::size_t len);
+  [[nodiscard]] nl_msg* msg() const { return msg_; }
+
+ private:
+  nl_msg* msg_ = nullptr;
+  Msg own_;  // the buffer of a request made while the thread's was in use
+  std::string_view what_;
+};
+
+// Completed by libnl (port, sequence number, NLM_F_REQUEST, NLM_F_ACK), sent, and its ack read as
+// the functions above read theirs.
+int sendAcked(nl_sock* sock, Request& request);
 int deleteRule(nl_sock* sock, rtnl_rule* rule, int flags);
 
 // Dumps filtered in the kernel (NETLINK_GET_STRICT_CHK): the addresses of one family on one link

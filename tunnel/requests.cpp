@@ -15,47 +15,6 @@
 
 namespace sixrd::tunnel::nl {
 
-namespace {
-
-// One request under construction. A put that does not fit the request buffer (kRequestBuffer,
-// several times the largest request here) throws NetlinkError like every other build failure.
-class Request {
- public:
-  Request(int type, int flags, const void* header, std::size_t len, std::string_view what)
-      : msg_(owned<Msg>(nlmsg_alloc_simple(type, flags), "message")), what_(what) {
-    check(nlmsg_append(msg_.get(), const_cast<void*>(header), len, NLMSG_ALIGNTO), "build", what_);
-  }
-  void put(int type, const void* data, std::size_t len) {
-    check(nla_put(msg_.get(), type, static_cast<int>(len), data), "build", what_);
-  }
-  void putU8(int type, std::uint8_t v) { put(type, &v, sizeof v); }
-  void putU32(int type, std::uint32_t v) { put(type, &v, sizeof v); }
-  void putString(int type, std::string_view text) {
-    nlattr* a = nla_reserve(msg_.get(), type, static_cast<int>(text.size() + 1));
-    if (a == nullptr) outOfMemory(what_);
-    auto* out = static_cast<char*>(nla_data(a));
-    std::memcpy(out, text.data(), text.size());
-    out[text.size()] = '\0';
-  }
-  nlattr* nest(int type) {
-    nlattr* start = nla_nest_start(msg_.get(), type);
-    if (start == nullptr) outOfMemory(what_);
-    return start;
-  }
-  void end(nlattr* start) { nla_nest_end(msg_.get(), start); }
-  // Appends a header inside the message (a veth peer's ifinfomsg, inside VETH_INFO_PEER).
-  void append(const void* data, std::size_t len) {
-    check(nlmsg_append(msg_.get(), const_cast<void*>(data), len, NLMSG_ALIGNTO), "build", what_);
-  }
-  int send(nl_sock* sock) { return sendAcked(sock, msg_.get()); }
-
- private:
-  Msg msg_;
-  std::string_view what_;
-};
-
-}  // namespace
-
 int addVethPair(nl_sock* sock, const std::string& host, const std::string& peer, unsigned mtu,
                 int peerNetnsFd, int flags) {
   const ifinfomsg ifi{};
@@ -73,7 +32,7 @@ int addVethPair(nl_sock* sock, const std::string& host, const std::string& peer,
   r.end(peerInfo);
   r.end(data);
   r.end(info);
-  return r.send(sock);
+  return sendAcked(sock, r);
 }
 
 int setLink(nl_sock* sock, int ifindex, std::string_view name, unsigned set,
@@ -94,14 +53,14 @@ int setLink(nl_sock* sock, int ifindex, std::string_view name, unsigned set,
     r.end(inet6);
     r.end(spec);
   }
-  return r.send(sock);
+  return sendAcked(sock, r);
 }
 
 int deleteLinkByIndex(nl_sock* sock, int ifindex) {
   ifinfomsg ifi{};
   ifi.ifi_index = ifindex;
   Request r(RTM_DELLINK, 0, &ifi, sizeof ifi, "link delete");
-  return r.send(sock);
+  return sendAcked(sock, r);
 }
 
 int addIpv6Address(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& addr, int prefixLen,
@@ -116,7 +75,7 @@ int addIpv6Address(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& addr, int p
   r.put(IFA_LOCAL, addr.data(), addr.size());
   // The flags past the first eight (IFA_F_NOPREFIXROUTE) live only here (Linux 3.14 and later).
   r.putU32(IFA_FLAGS, flags);
-  return r.send(sock);
+  return sendAcked(sock, r);
 }
 
 int addIpv6Route(nl_sock* sock, const ipam::Ipv6Addr& dst, int len, int ifindex,
@@ -133,7 +92,7 @@ int addIpv6Route(nl_sock* sock, const ipam::Ipv6Addr& dst, int len, int ifindex,
   if (len > 0) r.put(RTA_DST, dst.data(), dst.size());
   if (ifindex != 0) r.putU32(RTA_OIF, static_cast<std::uint32_t>(ifindex));
   if (gateway != nullptr) r.put(RTA_GATEWAY, gateway->data(), gateway->size());
-  return r.send(sock);
+  return sendAcked(sock, r);
 }
 
 int addPermanentNeighbour(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& ip, const Mac* mac) {
@@ -144,7 +103,7 @@ int addPermanentNeighbour(nl_sock* sock, int ifindex, const ipam::Ipv6Addr& ip, 
   Request r(RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE, &ndm, sizeof ndm, "neighbour");
   r.put(NDA_DST, ip.data(), ip.size());
   if (mac != nullptr) r.put(NDA_LLADDR, mac->data(), mac->size());
-  return r.send(sock);
+  return sendAcked(sock, r);
 }
 
 }  // namespace sixrd::tunnel::nl

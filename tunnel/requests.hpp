@@ -1,10 +1,11 @@
-// The changes on ADD's and DEL's path as requests built in place with libnl's message API
-// (nlmsg_alloc_simple, nlmsg_append, nla_put, nla_nest_start) and acked through nl.cpp's reader,
-// not as rtnl_* objects filled first and serialised by libnl's rtnl_*_build_*_request: per request
-// that took more instructions than sending it and reading the kernel's ack (allocating, filling
-// and freeing the object, its address objects, libnl's walk over every address family's hooks).
-// Each sends what libnl's builder sent for the same object, and returns what nl::addLink & co.
-// return: 0, or libnl's negative error code (-NLE_EXIST, ...). Internal to tunnel/.
+// The changes on ADD's and DEL's path as requests sixrd builds itself (nl::Request: libnl's
+// message API, nla_put and nla_nest_start, in a buffer reused from request to request) and acks
+// through nl.cpp's reader, not as rtnl_* objects filled first and serialised by libnl's
+// rtnl_*_build_*_request: per request that took more instructions than sending it and reading the
+// kernel's ack (allocating, filling and freeing the object and its address objects, libnl's walk
+// over every address family's hooks). Each sends what libnl's builder sent for the same object,
+// and returns what nl::addLink & co. return: 0, or libnl's negative error code (-NLE_EXIST, ...).
+// Internal to tunnel/.
 #pragma once
 
 #include <netlink/netlink.h>

@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <linux/rtnetlink.h>
 #include <netlink/errno.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -110,6 +112,42 @@ TEST_F(NodeResolution, TheNetlinkReaderTakesMessagesLargerThanItsParseBufferAndL
   const int rc = tunnel::nl::deleteLink(sock.get(), absent.get());
   EXPECT_TRUE(rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) << nl_geterror(rc);
   EXPECT_TRUE(tunnel::nl::findLink(sock.get(), "big0"));
+}
+
+// Requests are built in one buffer kept for the thread (tunnel/nl.cpp, nl::Request): a request
+// made while another is still alive gets a buffer of its own, so neither overwrites the other, and
+// the kept buffer serves the next request once both are gone. A shorter request after a longer one
+// carries nothing of it (each starts from its header).
+TEST_F(NodeResolution, RequestsMadeWhileAnotherIsAliveKeepTheirOwnContent) {
+  const tunnel::nl::Socket sock = tunnel::nl::openRouteSocket();
+  const ifinfomsg ifi{};
+  const auto newLink = [&ifi] {
+    return std::make_unique<tunnel::nl::Request>(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi,
+                                                 sizeof ifi, "test link");
+  };
+  {
+    const auto first = newLink();
+    first->putString(IFLA_IFNAME, "reqa0");
+    nlattr* info = first->nest(IFLA_LINKINFO);
+    first->putString(IFLA_INFO_KIND, "veth");
+    first->end(info);
+    const auto second = newLink();
+    second->putString(IFLA_IFNAME, "reqb0");
+    info = second->nest(IFLA_LINKINFO);
+    second->putString(IFLA_INFO_KIND, "veth");
+    second->end(info);
+    EXPECT_NE(first->msg(), second->msg());
+    EXPECT_EQ(tunnel::nl::sendAcked(sock.get(), *second), 0);
+    EXPECT_EQ(tunnel::nl::sendAcked(sock.get(), *first), 0);
+  }
+  EXPECT_TRUE(link(node(), "reqa0"));
+  EXPECT_TRUE(link(node(), "reqb0"));
+  // The kept buffer again, after a longer request: a delete by name carries only that name.
+  tunnel::nl::Request del(RTM_DELLINK, 0, &ifi, sizeof ifi, "test delete");
+  del.putString(IFLA_IFNAME, "reqa0");
+  EXPECT_EQ(tunnel::nl::sendAcked(sock.get(), del), 0);
+  EXPECT_FALSE(link(node(), "reqa0"));
+  EXPECT_TRUE(link(node(), "reqb0"));
 }
 
 TEST_F(NodeResolution, ReadsTheRealMtuOfTheUnderlayInterface) {
