@@ -53,7 +53,7 @@ bool isRelay(const NodeSpec& spec, const Node& node) {
 
 // sixrd's egress rules: priority kEgressRulePriority, table kEgressTable, IPv6.
 std::vector<Rule> ourRules(nl_sock* sock) {
-  const nl::Objects cache = nl::dumpRules(sock, AF_INET6);
+  const nl::Objects cache = nl::dumpRules(sock, AF_INET6, kEgressRulePriority);
   std::vector<Rule> out;
   for (nl_object* o : cache) {
     auto* r = reinterpret_cast<rtnl_rule*>(o);

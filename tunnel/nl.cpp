@@ -668,10 +668,24 @@ std::vector<Ipv4AddressBrief> dumpIpv4Addresses(nl_sock* sock) {
   return out;
 }
 
-Objects dumpRules(nl_sock* sock, int family) {
+Objects dumpRules(nl_sock* sock, int family, std::uint32_t priority) {
   fib_rule_hdr frh{};
   frh.family = static_cast<unsigned char>(family);
-  return filteredDump(sock, RTM_GETRULE, &frh, sizeof frh, {}, "policy rules");
+  Objects objects;
+  const int rc = dumpVisiting(sock, RTM_GETRULE, &frh, sizeof frh, {}, "policy rules",
+                              [&objects, priority](const nlmsghdr* hdr) {
+                                std::array<nlattr*, FRA_MAX + 1> tb{};
+                                // No policy: the one attribute read is length-checked here.
+                                if (nlmsg_parse(const_cast<nlmsghdr*>(hdr), sizeof(fib_rule_hdr),
+                                                tb.data(), FRA_MAX, nullptr) < 0 ||
+                                    tb[FRA_PRIORITY] == nullptr || nla_len(tb[FRA_PRIORITY]) < 4 ||
+                                    nla_get_u32(tb[FRA_PRIORITY]) != priority) {
+                                  return 0;
+                                }
+                                return parseInto(hdr, objects);
+                              });
+  check(rc, "read", "policy rules");
+  return objects;
 }
 
 }  // namespace sixrd::tunnel::nl

@@ -255,8 +255,10 @@ int deleteRule(nl_sock* sock, rtnl_rule* rule, int flags);
 // or table, not the number of pods on the node.
 Objects dumpAddresses(nl_sock* sock, int family, int ifindex);
 Objects dumpRoutes(nl_sock* sock, int family, int oif, std::uint32_t table = 0);
-// The policy rules of one family (libnl's own rule dump sends a header strict checking refuses).
-Objects dumpRules(nl_sock* sock, int family);
+// The policy rules of one family with priority `priority` (libnl's own rule dump sends a header
+// strict checking refuses). The kernel sends every rule of the family; only those of the priority
+// become libnl objects (the node's own rules, local, main and default, are only looked at).
+Objects dumpRules(nl_sock* sock, int family, std::uint32_t priority);
 
 // One IPv4 address as RTM_GETADDR reports it.
 struct Ipv4AddressBrief {
