@@ -410,7 +410,18 @@ std::vector<ipam::Ipv4Addr> parseRelays(const json& value, const ipam::SixrdPlan
   return relays;
 }
 
-PluginConfig parseConfig(const json& raw) {
+namespace {
+
+// The plugin configuration in `raw`. `owned` is raw itself when the caller gives it up: the
+// subtrees kept whole (dns, runtimeConfig, prevResult) are then moved out of it, not copied. A DEL
+// through libcni carries the ADD's result as prevResult, and copying it was a tenth of the DEL's
+// instructions.
+PluginConfig fromJson(const json& raw, json* owned) {
+  // The member `key` of raw (known to be there), moved out when raw is given up.
+  const auto keep = [owned](const json& value, const char* key) -> json {
+    if (owned == nullptr) return value;
+    return std::move(owned->find(key).value());
+  };
   if (!raw.is_object()) {
     throw Error(Code::kDecodeFailure, std::string("the network configuration must be a JSON "
                                                   "object, not ") +
@@ -481,17 +492,22 @@ PluginConfig parseConfig(const json& raw) {
     config.log = parseLog(*log);
   }
   if (const json* dns = reader.optionalObject("dns")) {
-    config.dns = *dns;
+    config.dns = keep(*dns, "dns");
   }
   if (const json* runtimeConfig = reader.optionalObject("runtimeConfig")) {
-    config.runtimeConfig = *runtimeConfig;
+    config.runtimeConfig = keep(*runtimeConfig, "runtimeConfig");
   }
   if (const json* prevResult = reader.optional("prevResult")) {
-    config.prevResult = *prevResult;
+    config.prevResult = keep(*prevResult, "prevResult");
   }
+  // Reads only the log section, which stays in raw.
   config.warnings = keyWarnings(raw, unknown);
   return config;
 }
+
+}  // namespace
+
+PluginConfig parseConfig(const json& raw) { return fromJson(raw, nullptr); }
 
 PluginConfig parseConfig(const std::string& stdinBytes) {
   json raw;
@@ -501,7 +517,7 @@ PluginConfig parseConfig(const std::string& stdinBytes) {
     throw Error(Code::kDecodeFailure,
                 std::string("the network configuration on stdin is not valid JSON: ") + e.what());
   }
-  return parseConfig(raw);
+  return fromJson(raw, &raw);
 }
 
 ConfigPreview previewConfig(std::string_view stdinBytes) noexcept {

@@ -102,10 +102,20 @@ TEST_P(CniConfigPerSpec, FullExampleParsesWithEveryField) {
   EXPECT_EQ(c.runtimeConfig, raw["runtimeConfig"]);
 }
 
+// From stdin the parsed document is the parser's own, and the subtrees kept whole (dns,
+// runtimeConfig, prevResult) are moved out of it: they must arrive whole all the same.
 TEST_P(CniConfigPerSpec, ParsesFromStdinBytesLikeFromJson) {
-  const PluginConfig c = parseConfig(fullExample(GetParam()).dump());
+  json raw = fullExample(GetParam());
+  raw["prevResult"] = {{"cniVersion", std::string(GetParam())},
+                       {"ips", {{{"address", "fd00:10:0:b::5/128"}}}}};
+  raw["runtimeConfig"] = {{"portMappings", json::array()}};
+  const PluginConfig c = parseConfig(raw.dump());
   EXPECT_EQ(c.cniVersion, GetParam());
   EXPECT_EQ(c.nodeIP, ipv4(10, 20, 3, 7));
+  EXPECT_EQ(c.dns, raw["dns"]);
+  EXPECT_EQ(c.prevResult, raw["prevResult"]);
+  EXPECT_EQ(c.runtimeConfig, raw["runtimeConfig"]);
+  EXPECT_EQ(c.warnings, parseConfig(raw).warnings);
 }
 
 TEST(CniConfig, NonDefaultValuesAreRead) {
