@@ -212,6 +212,7 @@ int deleteAddr(nl_sock* sock, rtnl_addr* addr, int flags);
 int addRoute(nl_sock* sock, rtnl_route* route, int flags);
 int deleteRoute(nl_sock* sock, rtnl_route* route, int flags);
 int addRule(nl_sock* sock, rtnl_rule* rule, int flags);
+int deleteRule(nl_sock* sock, rtnl_rule* rule, int flags);
 
 // A request sixrd builds itself with libnl's message API (nlmsg_put, nlmsg_append, nla_put,
 // nla_nest_start): the gets and dumps below and the changes of requests.hpp. It is built in one
@@ -246,7 +247,6 @@ class Request {
 // Completed by libnl (port, sequence number, NLM_F_REQUEST, NLM_F_ACK), sent, and its ack read as
 // the functions above read theirs.
 int sendAcked(nl_sock* sock, Request& request);
-int deleteRule(nl_sock* sock, rtnl_rule* rule, int flags);
 
 // Dumps filtered in the kernel (NETLINK_GET_STRICT_CHK): the addresses of one family on one link
 // (ifindex 0: on every link),

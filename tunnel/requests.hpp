@@ -3,8 +3,9 @@
 // through nl.cpp's reader, not as rtnl_* objects filled first and serialised by libnl's
 // rtnl_*_build_*_request: per request that took more instructions than sending it and reading the
 // kernel's ack (allocating, filling and freeing the object and its address objects, libnl's walk
-// over every address family's hooks). Each sends what libnl's builder sent for the same object,
-// and returns what nl::addLink & co. return: 0, or libnl's negative error code (-NLE_EXIST, ...).
+// over every address family's hooks). Each asks the kernel for what libnl's builder asked for the
+// same object (the netns tests check the result), and returns what nl::addLink & co. return: 0,
+// or libnl's negative error code (-NLE_EXIST, ...).
 // Internal to tunnel/.
 #pragma once
 
