@@ -18,7 +18,6 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
-#include <netlink/route/neighbour.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
@@ -32,10 +31,8 @@ using util::Put;
 
 using Socket = std::unique_ptr<nl_sock, Put<nl_socket_free>>;
 using Link = std::unique_ptr<rtnl_link, Put<rtnl_link_put>>;
-using Addr = std::unique_ptr<rtnl_addr, Put<rtnl_addr_put>>;
 using Route = std::unique_ptr<rtnl_route, Put<rtnl_route_put>>;
 using Nexthop = std::unique_ptr<rtnl_nexthop, Put<rtnl_route_nh_free>>;
-using Neigh = std::unique_ptr<rtnl_neigh, Put<rtnl_neigh_put>>;
 using Address = std::unique_ptr<nl_addr, Put<nl_addr_put>>;
 using Object = std::unique_ptr<nl_object, Put<nl_object_put>>;
 using Msg = std::unique_ptr<nl_msg, Put<nlmsg_free>>;
@@ -74,11 +71,6 @@ struct Allocator<Link> {
   static constexpr std::string_view kWhat = "link";
 };
 template <>
-struct Allocator<Addr> {
-  static rtnl_addr* make() { return rtnl_addr_alloc(); }
-  static constexpr std::string_view kWhat = "address";
-};
-template <>
 struct Allocator<Route> {
   static rtnl_route* make() { return rtnl_route_alloc(); }
   static constexpr std::string_view kWhat = "route";
@@ -87,11 +79,6 @@ template <>
 struct Allocator<Nexthop> {
   static rtnl_nexthop* make() { return rtnl_route_nh_alloc(); }
   static constexpr std::string_view kWhat = "nexthop";
-};
-template <>
-struct Allocator<Neigh> {
-  static rtnl_neigh* make() { return rtnl_neigh_alloc(); }
-  static constexpr std::string_view kWhat = "neighbour";
 };
 
 // A new, empty libnl object under its owner: nl::alloc<nl::Link>(), nl::alloc<nl::Route>(), ...
@@ -200,7 +187,7 @@ Address ipv6(const ipam::Ipv6Addr& addr, int prefixLen);
 // nl_addr -> text / raw bytes.
 std::string format(const nl_addr* addr);
 
-// libnl's rtnl_link_add, rtnl_link_change, rtnl_link_delete, rtnl_addr_add, ... with the same
+// libnl's rtnl_link_add, rtnl_link_change, rtnl_link_delete, rtnl_addr_delete, ... with the same
 // arguments and return codes (0, or libnl's negative error code): the request built by libnl, its
 // ack read by sixrd's own reader (one buffer for the process, no callback set cloned per request).
 // Every change on a socket from openRouteSocket goes through these: libnl's own senders would

@@ -73,9 +73,7 @@ std::vector<std::string> diff(const nl::LinkBrief& link, const SitParams& want,
     note("pmtudisc", std::to_string(have.pmtudisc), std::to_string(kPmtudisc));
   }
   if (std::memcmp(have.prefix.data(), &want.prefix, 16) != 0 || have.prefixLen != want.prefixLen) {
-    in6_addr prefix{};
-    std::memcpy(&prefix, have.prefix.data(), 16);
-    note("6rd-prefix", fmt::format("{}/{}", v6(prefix), have.prefixLen),
+    note("6rd-prefix", fmt::format("{}/{}", ipam::formatIpv6(have.prefix), have.prefixLen),
          fmt::format("{}/{}", v6(want.prefix), want.prefixLen));
   }
   if (have.relayPrefix != want.relayPrefix || have.relayPrefixLen != want.relayPrefixLen) {
