@@ -1,8 +1,14 @@
 #include "cni/json_input.hpp"
 
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <string>
-#include <vector>
+#include <system_error>
+#include <utility>
 
 #include "cni/error.hpp"
 #include "cni/request.hpp"
@@ -15,6 +21,9 @@ using nlohmann::json;
 // Path segments shown in the message; the rest is "...".
 constexpr std::size_t kShownSegments = 8;
 
+// Numbers longer than this go through a heap copy on their way to strtod.
+constexpr std::size_t kShortNumber = 64;
+
 // A key shown as it is when it looks like one, quoted (and cut) otherwise.
 std::string keySegment(const std::string& key) {
   const bool plain = !key.empty() && key.size() <= 64 &&
@@ -24,80 +33,395 @@ std::string keySegment(const std::string& key) {
   return plain ? key : quoteValue(key);
 }
 
-// One SAX pass that bounds the depth and builds the document (nlohmann's own DOM builder, fed
-// through this class): it stops at the first container past the bound, before any deeper value
-// exists, and remembers where it was. One pass, not a measuring pass and then json::parse: the
-// lexer's work is most of what reading a config costs.
-class BoundedParse {
+// The bytes a string's fast path copies as they are: printable ASCII but '"' and '\\'.
+constexpr std::array<bool, 256> kPlainByte = [] {
+  std::array<bool, 256> plain{};
+  for (std::size_t c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+  return plain;
+}();
+
+// A malformed document: where, and what was expected there. Thrown inside the parser only.
+struct Malformed {
+  std::size_t offset;
+  std::string what;
+  bool showFound = true;  // what the message gives is not already the text at `offset`
+};
+
+// Reads one JSON document (RFC 8259, as nlohmann::json::parse reads it: a UTF-8 byte order mark
+// skipped at the start, strings checked to be UTF-8, no comments, the last of duplicate keys
+// kept, a NUL byte after the value ending the input, integers as number_unsigned when not negative
+// and number_integer when negative, falling back to a double when they do not fit, a number that
+// does not fit a double refused) straight into a json value. It walks the bytes with a pointer:
+// nlohmann's lexer costs about 50 instructions a byte (it counts lines and copies every byte of
+// every token for its messages), which made reading the configuration, and on DEL the ADD's result
+// inside it, the largest part of a call's user space. tests/unit/json_input_test.cpp compares the
+// two on generated and mutated documents.
+class Parser {
  public:
-  // The names below are the ones nlohmann::json's SAX interface calls.
-  // NOLINTBEGIN(readability-identifier-naming)
-  using number_integer_t = json::number_integer_t;
-  using number_unsigned_t = json::number_unsigned_t;
-  using number_float_t = json::number_float_t;
-  using string_t = json::string_t;
-  using binary_t = json::binary_t;
+  explicit Parser(std::string_view text)
+      : begin_(text.data()), at_(text.data()), end_(text.data() + text.size()) {}
 
-  // A syntax error throws nlohmann's parse_error (as json::parse) when allowExceptions, else marks
-  // the document errored.
-  BoundedParse(json& result, bool allowExceptions) : dom_(result, allowExceptions) {}
+  // Throws Malformed, or Error (kDecodeFailure) for nesting past kMaxJsonDepth.
+  json document() {
+    skipByteOrderMark();
+    json result;
+    skipSpace();
+    value(result);
+    skipSpace();
+    // nlohmann's lexer reads a NUL byte as the end of the input (C strings), so what follows one
+    // after the value is not read.
+    if (at_ != end_ && *at_ != '\0') fail("expected nothing but white space after the value");
+    return result;
+  }
 
-  bool null() { return scalar() && dom_.null(); }
-  bool boolean(bool value) { return scalar() && dom_.boolean(value); }
-  bool number_integer(number_integer_t value) { return scalar() && dom_.number_integer(value); }
-  bool number_unsigned(number_unsigned_t value) { return scalar() && dom_.number_unsigned(value); }
-  bool number_float(number_float_t value, const string_t& text) {
-    return scalar() && dom_.number_float(value, text);
+  [[noreturn]] void fail(std::string what, bool showFound = true) const {
+    throw Malformed{static_cast<std::size_t>(at_ - begin_), std::move(what), showFound};
   }
-  bool string(string_t& value) { return scalar() && dom_.string(value); }
-  bool binary(binary_t& value) { return scalar() && dom_.binary(value); }
-  bool start_object(std::size_t size) { return open(false) && dom_.start_object(size); }
-  bool start_array(std::size_t size) { return open(true) && dom_.start_array(size); }
-  bool key(string_t& key) {
-    frames_.back().key = key;
-    return dom_.key(key);
-  }
-  bool end_object() { return close() && dom_.end_object(); }
-  bool end_array() { return close() && dom_.end_array(); }
-  // A template, as nlohmann's own: the builder rethrows the exception as the type it was given.
-  template <class Exception>
-  bool parse_error(std::size_t position, const std::string& token, const Exception& error) {
-    return dom_.parse_error(position, token, error);
-  }
-  // NOLINTEND(readability-identifier-naming)
-
-  [[nodiscard]] const std::optional<Error>& tooDeep() const { return tooDeep_; }
-  [[nodiscard]] bool errored() const { return dom_.is_errored(); }
 
  private:
   struct Frame {
     bool array = false;
-    std::string key;        // objects: the member being read
-    std::size_t index = 0;  // arrays: the element being read
+    const std::string* key = nullptr;  // objects: the member being read
+    std::size_t index = 0;             // arrays: the element being read
   };
 
-  bool scalar() {
-    if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
-    return true;
-  }
-  bool open(bool array) {
-    if (frames_.size() >= kMaxJsonDepth) {
-      tooDeep_ = error();
-      return false;
+  void skipByteOrderMark() {
+    if (at_ == end_ || static_cast<unsigned char>(*at_) != 0xEF) return;
+    if (end_ - at_ >= 3 && static_cast<unsigned char>(at_[1]) == 0xBB &&
+        static_cast<unsigned char>(at_[2]) == 0xBF) {
+      at_ += 3;
+      return;
     }
-    frames_.push_back({array, {}, 0});
-    return true;
-  }
-  bool close() {
-    frames_.pop_back();
-    return scalar();
+    fail("a byte order mark that is not EF BB BF");
   }
 
-  [[nodiscard]] Error error() const {
+  void skipSpace() {
+    while (at_ != end_ && (*at_ == ' ' || *at_ == '\n' || *at_ == '\r' || *at_ == '\t')) ++at_;
+  }
+
+  void value(json& out) {
+    if (at_ == end_) fail("expected a value");
+    switch (*at_) {
+      case '{':
+        object(out);
+        return;
+      case '[':
+        array(out);
+        return;
+      case '"':
+        out = json::string_t();
+        string(*out.get_ptr<json::string_t*>());
+        return;
+      case 't':
+        literal("true");
+        out = true;
+        return;
+      case 'f':
+        literal("false");
+        out = false;
+        return;
+      case 'n':
+        literal("null");
+        out = nullptr;
+        return;
+      default:
+        if (*at_ == '-' || (*at_ >= '0' && *at_ <= '9')) {
+          number(out);
+          return;
+        }
+        fail("expected a value ('{', '[', a string, a number, true, false or null)");
+    }
+  }
+
+  void literal(std::string_view word) {
+    if (static_cast<std::size_t>(end_ - at_) < word.size() ||
+        std::string_view(at_, word.size()) != word) {
+      fail("invalid literal: expected " + std::string(word));
+    }
+    at_ += word.size();
+  }
+
+  void open(bool array) {
+    if (depth_ == kMaxJsonDepth) throw tooDeep();
+    frames_[depth_++] = Frame{array, nullptr, 0};
+  }
+
+  void object(json& out) {
+    open(false);
+    ++at_;
+    out = json::object();
+    auto& members = *out.get_ptr<json::object_t*>();
+    skipSpace();
+    if (at_ != end_ && *at_ == '}') {
+      ++at_;
+      --depth_;
+      return;
+    }
+    for (;;) {
+      if (at_ == end_ || *at_ != '"') fail("expected a member name (a string)");
+      std::string key;
+      string(key);
+      skipSpace();
+      if (at_ == end_ || *at_ != ':') fail("expected ':' after a member name");
+      ++at_;
+      skipSpace();
+      // The last of duplicate keys wins, as in nlohmann's parser.
+      const auto slot = members.insert_or_assign(std::move(key), json()).first;
+      frames_[depth_ - 1].key = &slot->first;
+      value(slot->second);
+      skipSpace();
+      if (at_ != end_ && *at_ == ',') {
+        ++at_;
+        skipSpace();
+        continue;
+      }
+      if (at_ != end_ && *at_ == '}') {
+        ++at_;
+        --depth_;
+        return;
+      }
+      fail("expected ',' or '}' after an object member");
+    }
+  }
+
+  void array(json& out) {
+    open(true);
+    ++at_;
+    out = json::array();
+    auto& elements = *out.get_ptr<json::array_t*>();
+    skipSpace();
+    if (at_ != end_ && *at_ == ']') {
+      ++at_;
+      --depth_;
+      return;
+    }
+    for (;;) {
+      frames_[depth_ - 1].index = elements.size();
+      value(elements.emplace_back());
+      skipSpace();
+      if (at_ != end_ && *at_ == ',') {
+        ++at_;
+        skipSpace();
+        continue;
+      }
+      if (at_ != end_ && *at_ == ']') {
+        ++at_;
+        --depth_;
+        return;
+      }
+      fail("expected ',' or ']' after an array element");
+    }
+  }
+
+  // At the opening quote. Appends the decoded string to `out`.
+  void string(std::string& out) {
+    ++at_;
+    for (;;) {
+      const char* run = at_;
+      while (at_ != end_ && kPlainByte[static_cast<unsigned char>(*at_)]) ++at_;
+      out.append(run, at_);
+      if (at_ == end_) fail("a string that does not end");
+      const auto c = static_cast<unsigned char>(*at_);
+      if (c == '"') {
+        ++at_;
+        return;
+      }
+      if (c == '\\') {
+        escape(out);
+      } else if (c < 0x20) {
+        fail("a control character (below U+0020) in a string: it must be escaped");
+      } else {
+        utf8(out);
+      }
+    }
+  }
+
+  // One UTF-8 sequence of two to four bytes, checked as RFC 3629 (and nlohmann) have it.
+  void utf8(std::string& out) {
+    const auto byte = [this](std::ptrdiff_t i) {
+      return i < end_ - at_ ? static_cast<unsigned char>(at_[i]) : 0U;
+    };
+    const unsigned lead = byte(0);
+    unsigned low = 0x80;
+    unsigned high = 0xBF;
+    std::ptrdiff_t length = 0;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      length = 2;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      length = 3;
+      if (lead == 0xE0) low = 0xA0;
+      if (lead == 0xED) high = 0x9F;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      length = 4;
+      if (lead == 0xF0) low = 0x90;
+      if (lead == 0xF4) high = 0x8F;
+    } else {
+      fail("a string that is not UTF-8");
+    }
+    for (std::ptrdiff_t i = 1; i < length; ++i) {
+      const unsigned next = byte(i);
+      const unsigned min = i == 1 ? low : 0x80;
+      const unsigned max = i == 1 ? high : 0xBF;
+      if (next < min || next > max) fail("a string that is not UTF-8");
+    }
+    out.append(at_, at_ + length);
+    at_ += length;
+  }
+
+  // At the backslash.
+  void escape(std::string& out) {
+    ++at_;
+    if (at_ == end_) fail("a string that does not end");
+    switch (*at_++) {
+      case '"':
+        out += '"';
+        return;
+      case '\\':
+        out += '\\';
+        return;
+      case '/':
+        out += '/';
+        return;
+      case 'b':
+        out += '\b';
+        return;
+      case 'f':
+        out += '\f';
+        return;
+      case 'n':
+        out += '\n';
+        return;
+      case 'r':
+        out += '\r';
+        return;
+      case 't':
+        out += '\t';
+        return;
+      case 'u':
+        break;
+      default:
+        --at_;
+        fail("an invalid escape in a string (\\\", \\\\, \\/, \\b, \\f, \\n, \\r, \\t or \\uXXXX)");
+    }
+    std::uint32_t code = hex4();
+    if (code >= 0xDC00 && code <= 0xDFFF) {
+      fail("a \\u escape of a low surrogate (U+DC00..U+DFFF) without a high one before it");
+    }
+    if (code >= 0xD800 && code <= 0xDBFF) {
+      if (end_ - at_ < 2 || at_[0] != '\\' || at_[1] != 'u') {
+        fail("a \\u escape of a high surrogate (U+D800..U+DBFF) not followed by a low one");
+      }
+      at_ += 2;
+      const std::uint32_t second = hex4();
+      if (second < 0xDC00 || second > 0xDFFF) {
+        fail("a \\u escape of a high surrogate (U+D800..U+DBFF) not followed by a low one");
+      }
+      code = 0x10000 + ((code - 0xD800) << 10) + (second - 0xDC00);
+    }
+    if (code < 0x80) {
+      out += static_cast<char>(code);
+    } else if (code < 0x800) {
+      out += static_cast<char>(0xC0 | (code >> 6));
+      out += static_cast<char>(0x80 | (code & 0x3F));
+    } else if (code < 0x10000) {
+      out += static_cast<char>(0xE0 | (code >> 12));
+      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (code & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (code >> 18));
+      out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (code & 0x3F));
+    }
+  }
+
+  std::uint32_t hex4() {
+    std::uint32_t code = 0;
+    for (int i = 0; i < 4; ++i, ++at_) {
+      if (at_ == end_) fail("a \\u escape with fewer than four hex digits");
+      const char c = *at_;
+      std::uint32_t digit = 0;
+      if (c >= '0' && c <= '9') {
+        digit = static_cast<std::uint32_t>(c - '0');
+      } else if (c >= 'a' && c <= 'f') {
+        digit = static_cast<std::uint32_t>(c - 'a' + 10);
+      } else if (c >= 'A' && c <= 'F') {
+        digit = static_cast<std::uint32_t>(c - 'A' + 10);
+      } else {
+        fail("a \\u escape with fewer than four hex digits");
+      }
+      code = (code << 4) | digit;
+    }
+    return code;
+  }
+
+  bool digits() {
+    const char* start = at_;
+    while (at_ != end_ && *at_ >= '0' && *at_ <= '9') ++at_;
+    return at_ != start;
+  }
+
+  void number(json& out) {
+    const char* start = at_;
+    const bool negative = *at_ == '-';
+    if (negative) ++at_;
+    if (at_ != end_ && *at_ == '0') {
+      ++at_;
+    } else if (!digits()) {
+      fail("a number without digits after '-'");
+    }
+    bool integral = true;
+    if (at_ != end_ && *at_ == '.') {
+      integral = false;
+      ++at_;
+      if (!digits()) fail("a number without digits after '.'");
+    }
+    if (at_ != end_ && (*at_ == 'e' || *at_ == 'E')) {
+      integral = false;
+      ++at_;
+      if (at_ != end_ && (*at_ == '+' || *at_ == '-')) ++at_;
+      if (!digits()) fail("a number without digits in its exponent");
+    }
+    if (integral) {
+      // As nlohmann: an integer that does not fit 64 bits becomes a double.
+      if (negative) {
+        std::int64_t v = 0;
+        if (std::from_chars(start, at_, v).ec == std::errc()) {
+          out = v;
+          return;
+        }
+      } else {
+        std::uint64_t v = 0;
+        if (std::from_chars(start, at_, v).ec == std::errc()) {
+          out = v;
+          return;
+        }
+      }
+    }
+    // strtod, as nlohmann, on a terminated copy (the text is a view, not a C string).
+    const auto size = static_cast<std::size_t>(at_ - start);
+    double v = 0;
+    if (size < kShortNumber) {
+      std::array<char, kShortNumber> copy{};
+      std::copy(start, at_, copy.begin());
+      v = std::strtod(copy.data(), nullptr);
+    } else {
+      const std::string copy(start, at_);
+      v = std::strtod(copy.c_str(), nullptr);
+    }
+    if (!std::isfinite(v)) {
+      at_ = start;
+      fail("a number too large for a double: " + std::string(start, size), false);
+    }
+    out = v;
+  }
+
+  [[nodiscard]] Error tooDeep() const {
     std::string field = "the document";
     std::string path;
     std::size_t shown = 0;
-    for (const Frame& frame : frames_) {
+    for (std::size_t i = 0; i < depth_; ++i) {
+      const Frame& frame = frames_[i];
       if (shown == kShownSegments) {
         path += "...";
         break;
@@ -107,10 +431,11 @@ class BoundedParse {
         path += std::to_string(frame.index);
         path += ']';
       } else {
+        const std::string key = frame.key != nullptr ? keySegment(*frame.key) : "";
         if (!path.empty()) path += '.';
-        path += keySegment(frame.key);
+        path += key;
+        if (shown == 0) field = key;
       }
-      if (shown == 0 && !frame.array) field = keySegment(frame.key);
       ++shown;
     }
     if (path.empty()) path = "the top level";
@@ -122,27 +447,59 @@ class BoundedParse {
             field};
   }
 
-  nlohmann::detail::json_sax_dom_parser<json> dom_;
-  std::vector<Frame> frames_;
-  std::optional<Error> tooDeep_;
+  const char* begin_;
+  const char* at_;
+  const char* end_;
+  std::array<Frame, kMaxJsonDepth> frames_{};
+  std::size_t depth_ = 0;
 };
+
+// nlohmann's parse_error for a malformed document, with the line and column of `offset`.
+json::parse_error parseError(std::string_view text, const Malformed& malformed) {
+  nlohmann::detail::position_t position;
+  position.chars_read_total = malformed.offset + 1;
+  for (std::size_t i = 0; i < malformed.offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++position.lines_read;
+      position.chars_read_current_line = 0;
+    } else {
+      ++position.chars_read_current_line;
+    }
+  }
+  ++position.chars_read_current_line;
+  std::string what = malformed.what;
+  if (!malformed.showFound) {
+    // The message names the text already.
+  } else if (malformed.offset < text.size()) {
+    const auto c = static_cast<unsigned char>(text[malformed.offset]);
+    what += (c >= 0x20 && c < 0x7F) ? std::string("; found '") + static_cast<char>(c) + "'"
+                                    : "; found byte " + std::to_string(c);
+  } else {
+    what += "; found the end of the document";
+  }
+  return json::parse_error::create(101, position, "syntax error: " + what, nullptr);
+}
 
 }  // namespace
 
 json parseJson(std::string_view text) {
-  json result;
-  BoundedParse parse(result, true);
-  json::sax_parse(text, &parse);
-  if (parse.tooDeep()) throw *parse.tooDeep();
-  return result;
+  Parser parser(text);
+  try {
+    return parser.document();
+  } catch (const Malformed& malformed) {
+    throw parseError(text, malformed);
+  }
 }
 
 json parseJsonOrDiscarded(std::string_view text) {
-  json result;
-  BoundedParse parse(result, false);
-  json::sax_parse(text, &parse);
-  if (parse.tooDeep() || parse.errored()) return json(json::value_t::discarded);
-  return result;
+  Parser parser(text);
+  try {
+    return parser.document();
+  } catch (const Malformed&) {
+    return json(json::value_t::discarded);
+  } catch (const Error&) {
+    return json(json::value_t::discarded);
+  }
 }
 
 }  // namespace sixrd::cni

@@ -1,7 +1,8 @@
 // JSON that comes from outside the process (stdin, a conflist on disk, a chained plugin's answer),
-// parsed with a bound on nesting. nlohmann's parser is iterative, but copying, comparing and
-// dumping a value recurse once per level: a document nested 500000 deep parses fine and then
-// overflows the stack the first time it is copied or printed. Everything sixrd reads is a few
+// parsed with a bound on nesting, by a parser of sixrd's own that builds nlohmann::json values
+// (json_input.cpp says why, and what it accepts: what nlohmann::json::parse accepts). Copying,
+// comparing and dumping a value recurse once per level: a document nested 500000 deep would
+// overflow the stack the first time it is copied or printed. Everything sixrd reads is a few
 // levels deep, so anything past kMaxJsonDepth is refused while parsing, before such a value exists.
 #pragma once
 
@@ -18,7 +19,8 @@ inline constexpr std::size_t kMaxJsonDepth = 64;
 // Parses `text` as one JSON document. Throws cni::Error code 6 (kDecodeFailure) when it nests
 // deeper than kMaxJsonDepth, the message naming where (the top-level field, e.g. "dns", as
 // details, and the path to the level that went too deep, e.g. dns.a[0][0]...), and
-// nlohmann::json::parse_error for malformed JSON, as json::parse does.
+// nlohmann::json::parse_error for malformed JSON (a number too large for a double included, which
+// json::parse reports as out_of_range), naming the line, the column and what was expected.
 nlohmann::json parseJson(std::string_view text);
 
 // Same, but a value that is_discarded() for malformed or too deeply nested JSON, as

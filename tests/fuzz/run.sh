@@ -33,7 +33,7 @@ if ! [[ $seconds =~ ^[0-9]+$ ]] || [ "$seconds" -eq 0 ]; then
 fi
 shift $(($# >= 2 ? 2 : 1))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(config prevresult cni_args env)
+[ ${#targets[@]} -gt 0 ] || targets=(config prevresult cni_args env json)
 
 cxx=${SIXRD_FUZZ_CXX:-clang++}
 probe_dir=$(mktemp -d)
@@ -70,7 +70,7 @@ max_len_of() {
   if [ -n "${SIXRD_FUZZ_MAX_LEN:-}" ]; then echo "$SIXRD_FUZZ_MAX_LEN"; return; fi
   case $1 in config) echo $((1048576 + 16)) ;; *) echo 4096 ;; esac
 }
-dict_of() { case $1 in config | prevresult) echo config.dict ;; *) echo "$1.dict" ;; esac; }
+dict_of() { case $1 in config | prevresult | json) echo config.dict ;; *) echo "$1.dict" ;; esac; }
 stat_of() { sed -n "s/^stat::$1: *//p" "$2" | tail -n1; }
 
 passed=0
