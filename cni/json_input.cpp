@@ -155,18 +155,34 @@ class Parser {
     return true;
   }
 
+  // The container's closer, here or after white space: consumed, and the container left.
+  bool close(char closer) {
+    skipSpace();
+    if (at_ == end_ || *at_ != closer) return false;
+    ++at_;
+    --depth_;
+    return true;
+  }
+
+  // After a member or an element: true at ',' (another follows, `more` set) or at the closer.
+  bool next(char closer, bool& more) {
+    skipSpace();
+    more = at_ != end_ && *at_ == ',';
+    if (more) {
+      ++at_;
+      skipSpace();
+      return true;
+    }
+    return close(closer);
+  }
+
   bool object(json& out) {
     if (!open(false)) return false;
     ++at_;
     out = json::object();
     auto& members = *out.get_ptr<json::object_t*>();
-    skipSpace();
-    if (at_ != end_ && *at_ == '}') {
-      ++at_;
-      --depth_;
-      return true;
-    }
-    for (;;) {
+    if (close('}')) return true;
+    for (bool more = true; more;) {
       if (at_ == end_ || *at_ != '"') return fail("expected a member name (a string)");
       std::string key;
       if (!string(key)) return false;
@@ -178,19 +194,9 @@ class Parser {
       const auto slot = members.insert_or_assign(std::move(key), json()).first;
       frames_[depth_ - 1].key = &slot->first;
       if (!value(slot->second)) return false;
-      skipSpace();
-      if (at_ != end_ && *at_ == ',') {
-        ++at_;
-        skipSpace();
-        continue;
-      }
-      if (at_ != end_ && *at_ == '}') {
-        ++at_;
-        --depth_;
-        return true;
-      }
-      return fail("expected ',' or '}' after an object member");
+      if (!next('}', more)) return fail("expected ',' or '}' after an object member");
     }
+    return true;
   }
 
   bool array(json& out) {
@@ -198,28 +204,13 @@ class Parser {
     ++at_;
     out = json::array();
     auto& elements = *out.get_ptr<json::array_t*>();
-    skipSpace();
-    if (at_ != end_ && *at_ == ']') {
-      ++at_;
-      --depth_;
-      return true;
-    }
-    for (;;) {
+    if (close(']')) return true;
+    for (bool more = true; more;) {
       frames_[depth_ - 1].index = elements.size();
       if (!value(elements.emplace_back())) return false;
-      skipSpace();
-      if (at_ != end_ && *at_ == ',') {
-        ++at_;
-        skipSpace();
-        continue;
-      }
-      if (at_ != end_ && *at_ == ']') {
-        ++at_;
-        --depth_;
-        return true;
-      }
-      return fail("expected ',' or ']' after an array element");
+      if (!next(']', more)) return fail("expected ',' or ']' after an array element");
     }
+    return true;
   }
 
   // At the opening quote. Appends the decoded string to `out`.
