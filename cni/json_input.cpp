@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -60,7 +59,8 @@ struct Malformed {
 //
 // A failure returns false up the calls rather than throwing: the first exception a static binary
 // throws sorts every unwind table entry first (about 13 ms under the benchmark's emulation), and
-// VERSION with an empty stdin, which a runtime sends, reads a malformed document.
+// a VERSION call with an empty stdin (the benchmark's, or one typed in a shell) reads a malformed
+// document.
 class Parser {
  public:
   explicit Parser(std::string_view text)
