@@ -3,44 +3,20 @@
 // and build the same value to the number type; a document sixrd refuses for nesting past
 // kMaxJsonDepth must be one that nests that deep. parseJson must throw nothing but parse_error
 // and cni::Error. Anything else traps.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "cni/error.hpp"
 #include "cni/json_input.hpp"
+#include "json_same.hpp"
 
 namespace {
 
 using nlohmann::json;
-
-// Equal values of equal types all the way down (json's == takes 1 and 1.0 as equal).
-bool same(const json& a, const json& b) {
-  if (a.type() != b.type()) return false;
-  if (a.is_object()) {
-    if (a.size() != b.size()) return false;
-    for (auto i = a.begin(), j = b.begin(); i != a.end(); ++i, ++j) {
-      if (i.key() != j.key() || !same(*i, *j)) return false;
-    }
-    return true;
-  }
-  if (a.is_array()) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t k = 0; k < a.size(); ++k) {
-      if (!same(a[k], b[k])) return false;
-    }
-    return true;
-  }
-  if (a.is_number_float()) {
-    const double x = a.get<double>();
-    const double y = b.get<double>();
-    return std::memcmp(&x, &y, sizeof x) == 0;
-  }
-  return a == b;
-}
 
 std::size_t depth(const json& value) {
   if (!value.is_structured()) return 0;
@@ -75,6 +51,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (depth(theirs) <= sixrd::cni::kMaxJsonDepth) std::abort();  // refused within the bound
     return 0;
   }
-  if (malformed || !same(theirs, ours)) std::abort();
+  if (malformed || !sixrd::testing::sameJson(theirs, ours)) std::abort();
   return 0;
 }

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <cstring>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -13,42 +12,12 @@
 
 #include "cni/error.hpp"
 #include "cni/json_input.hpp"
+#include "json_same.hpp"
 
 namespace sixrd::cni {
 namespace {
 
 using nlohmann::json;
-
-// Equal values of equal types all the way down (json's operator== takes 1 and 1.0, and an
-// unsigned 1 and a signed 1, as equal).
-bool same(const json& a, const json& b) {
-  if (a.type() != b.type()) return false;
-  switch (a.type()) {
-    case json::value_t::object: {
-      if (a.size() != b.size()) return false;
-      auto i = a.begin();
-      auto j = b.begin();
-      for (; i != a.end(); ++i, ++j) {
-        if (i.key() != j.key() || !same(*i, *j)) return false;
-      }
-      return true;
-    }
-    case json::value_t::array: {
-      if (a.size() != b.size()) return false;
-      for (std::size_t k = 0; k < a.size(); ++k) {
-        if (!same(a[k], b[k])) return false;
-      }
-      return true;
-    }
-    case json::value_t::number_float: {
-      const double x = a.get<double>();
-      const double y = b.get<double>();
-      return std::memcmp(&x, &y, sizeof x) == 0;
-    }
-    default:
-      return a == b;
-  }
-}
 
 std::string printable(const std::string& text) {
   std::string out;
@@ -91,7 +60,7 @@ std::string printable(const std::string& text) {
     return ::testing::AssertionFailure()
            << "nlohmann accepts, sixrd refuses: '" << printable(text) << "'";
   }
-  if (!same(theirs, ours) || !same(theirs, discarded)) {
+  if (!sixrd::testing::sameJson(theirs, ours) || !sixrd::testing::sameJson(theirs, discarded)) {
     return ::testing::AssertionFailure()
            << "different values for '" << printable(text) << "': nlohmann " << theirs.dump()
            << ", sixrd " << ours.dump();
