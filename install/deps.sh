@@ -7,7 +7,8 @@
 #            user who only wants the binary)
 #   test     the rest of the host-side tests: namespaces (iproute2, ping, jq read kernel state
 #            back), the manifest and Dockerfile checks (python3, PyYAML), the style checks
-#            (clang-format-14, clang-tidy-14)
+#            (clang-format-14, clang-tidy-14), valgrind (callgrind counts a refused call's
+#            instructions: binary_static_unwind)
 #   vm       the demo and the e2e: qemu, busybox, bc (timings in the e2e scripts), and Debian's
 #            kernel (with sit), containerd and runc *unpacked into a cache* by
 #            tests/e2e/vm/guest-payload.sh, not installed: the host gets no second kernel, no
@@ -23,7 +24,7 @@ declare -A group=(
   [build]="g++ cmake make pkg-config libnl-3-dev libnl-route-3-dev libcap-dev nlohmann-json3-dev
            libcli11-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev"
   [test]="iproute2 iputils-ping jq procps kmod util-linux python3 python3-yaml git clang-format-14
-          clang-tidy-14"
+          clang-tidy-14 valgrind"
   [vm]="qemu-system-x86 busybox-static cpio xz-utils binutils kmod util-linux iproute2 iperf3
         nftables libseccomp2 ca-certificates bc tayga curl"
   [cni]="golang-go golang-github-appc-cni-dev containernetworking-plugins iptables python3
