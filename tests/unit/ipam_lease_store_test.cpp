@@ -471,6 +471,20 @@ TEST_F(LeaseStoreTest, EmptyOrPartialLeaseFilesAreNotOursAndDoNotCrash) {
   }
 }
 
+// A lease file longer than one read (the reader stops at the size fstat gave, not at a read
+// that returns nothing) is read whole, found and released.
+TEST_F(LeaseStoreTest, ALeaseLongerThanOneReadIsFoundAndReleased) {
+  const Owner owner{std::string(1500, 'c'), "eth0"};
+  const Lease taken = store().acquire(owner, node64_);
+  ASSERT_GT(fs::file_size(fileOf(owner, 0)), 1024U);
+  const auto found = store().find(owner);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->owner, owner);
+  EXPECT_EQ(found->address, taken.address);
+  EXPECT_TRUE(store().release(*found));
+  EXPECT_FALSE(fs::exists(fileOf(owner, 0)));
+}
+
 TEST_F(LeaseStoreTest, SymlinksAndDirectoriesAtALeaseNameAreNotFollowed) {
   const Owner owner{"c0ffee", "eth0"};
   fs::create_directories(dir());
