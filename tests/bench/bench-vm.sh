@@ -11,7 +11,8 @@
 #      bare underlay, interleaved rounds in the same run
 #   3. pod network setup through libcni (`cnidriver bench`: libcni in-process in node 1's
 #      namespace, one plugin exec per pod, as containerd does; cniVersion 1.0.0 conflists): sixrd
-#      vs the exec floor vs reference ptp + host-local (fd00:99::/64, ipMasq false), and the
+#      vs the exec floor (also as floor-result, answering a result shaped like sixrd's) vs
+#      reference ptp + host-local (fd00:99::/64, ipMasq false), and the
 #      kernel floor (direct, in node 1's namespace); serially in SIXRD_BENCH_ROUNDS interleaved
 #      rounds, then with N parallel workers; latency of each pod's AddNetworkList/DelNetworkList
 #      call, p50/p90/p99
@@ -45,6 +46,7 @@ VERSIONS=${SIXRD_BENCH_VERSION:-100}
 WORKERS=${SIXRD_BENCH_WORKERS:-4}
 SCALE=${SIXRD_BENCH_SCALE:-1000}
 IPERF_T=${SIXRD_BENCH_IPERF:-5}
+SETTLE=${SIXRD_BENCH_SETTLE:-1}
 
 # node 1: sixrd; nodes 2, 3, 4: the kernel floor in sixrd's layout, the classic one (issue 16's floor), the one of the round before (linklocal)
 export E2E_NODES=4 E2E_PODS=0 E2E_STATE=/run/sixrd-bench
@@ -73,6 +75,9 @@ for n in 2 3 4; do ip netns exec "$(node_ns "$n")" sysctl -qw net.ipv6.conf.all.
 mkdir -p "$BIN" "$RES"
 install -m 0755 "$SIXRD" "$BIN/sixrd"
 install -m 0755 "$FLOOR_PLUGIN" "$BIN/floor"
+# The same trivial plugin under a second name: ADD answers a result shaped like sixrd's (see
+# floor_plugin.cpp), so libcni parses, caches and hands back (as DEL's prevResult) as much.
+install -m 0755 "$FLOOR_PLUGIN" "$BIN/floor-result"
 
 ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
 # pct FILE P -> the P-th percentile (nearest rank) of the microsecond figures in FILE, in ms
@@ -92,6 +97,10 @@ rm_netns() {
   for ((i = $2; i <= $3; i++)); do echo "netns del bp-$1-$i"; done >"$f"
   ip -force -batch "$f" 2>/dev/null || true
 }
+# The kernel tears a deleted namespace down later, in a work queue that takes the RTNL lock the
+# next set's netlink requests wait for: each libcni set below starts SETTLE seconds after that,
+# so that no plugin's set runs over the teardown of the set before it.
+settle() { sleep "$SETTLE"; }
 ids() { local i; for ((i = $2; i <= $3; i++)); do echo "$1-$i"; done; }
 errors() { cat "$RES"/*.err 2>/dev/null | grep -c '^FAIL' || true; }
 
@@ -107,6 +116,8 @@ done
 jq -n --argjson p "$(sixrd_plugin 1)" '{cniVersion: "1.0.0", name: "bench", plugins: [$p]}' \
   >"$E2E_STATE/sixrd.conflist"
 jq -n '{cniVersion: "1.0.0", name: "bench-floor", plugins: [{type: "floor"}]}' >"$E2E_STATE/floor.conflist"
+jq -n '{cniVersion: "1.0.0", name: "bench-floor-result", plugins: [{type: "floor-result"}]}' \
+  >"$E2E_STATE/floor-result.conflist"
 jq -n --arg d "$E2E_STATE/host-local" '{cniVersion: "1.0.0", name: "bench-ptp", plugins: [
   {type: "ptp", ipMasq: false, ipam: {type: "host-local", ranges: [[{subnet: "fd00:99::/64"}]], dataDir: $d}}]}' \
   >"$E2E_STATE/ptp.conflist"
@@ -204,6 +215,7 @@ run_set() {
       >>"$RES/$tag.$verb" 2>>"$RES/$tag.err"
   done
   rm_netns "$tag" "$first" "$last"
+  settle
 }
 report_set() { # report_set PLUGIN MODE
   local tag=$1-$2 verb p
@@ -220,9 +232,9 @@ per=$(((PODS + ROUNDS - 1) / ROUNDS))
 for ((r = 0; r * per < PODS; r++)); do
   first=$((r * per + 1)) last=$(((r + 1) * per))
   ((last > PODS)) && last=$PODS
-  for plugin in floor sixrd kfloor kfloorclassic kfloorlinklocal ptp; do run_set "$plugin" serial "$first" "$last"; done
+  for plugin in floor floor-result sixrd kfloor kfloorclassic kfloorlinklocal ptp; do run_set "$plugin" serial "$first" "$last"; done
 done
-for plugin in floor sixrd kfloor kfloorclassic kfloorlinklocal ptp; do report_set "$plugin" serial; done
+for plugin in floor floor-result sixrd kfloor kfloorclassic kfloorlinklocal ptp; do report_set "$plugin" serial; done
 for plugin in sixrd ptp; do
   run_set "$plugin" parallel 1 "$PODS"
   report_set "$plugin" parallel
@@ -235,6 +247,9 @@ for verb in ADD DEL; do
   R[floors.$verb]=$(awk -v a="${R[floor-serial.$verb.p50]}" -v b="${R[kfloor-serial.$verb.p50]}" 'BEGIN { printf "%.1f", a + b }')
   R[vsfloor.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[floors.$verb]}")
   echo "$verb p50: sixrd ${R[sixrd-serial.$verb.p50]} ms, exec floor ${R[floor-serial.$verb.p50]} ms + kernel floor ${R[kfloor-serial.$verb.p50]} ms = ${R[floors.$verb]} ms; sixrd/floors ${R[vsfloor.$verb]} (kernel floor, classic layout ${R[kfloorclassic-serial.$verb.p50]} ms, linklocal layout ${R[kfloorlinklocal-serial.$verb.p50]} ms)"
+  R[floors_result.$verb]=$(awk -v a="${R[floor-result-serial.$verb.p50]}" -v b="${R[kfloor-serial.$verb.p50]}" 'BEGIN { printf "%.1f", a + b }')
+  R[vsfloor_result.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[floors_result.$verb]}")
+  echo "$verb p50 with the exec floor answering a result shaped like sixrd's: ${R[floor-result-serial.$verb.p50]} ms; sixrd/floors ${R[vsfloor_result.$verb]}"
 done
 
 # --- 4. start-up ---------------------------------------------------------------------------------
@@ -354,6 +369,8 @@ echo "against the floors (p50 ms; serial, $PODS pods each in $ROUNDS interleaved
 printf '  %-5s sixrd %-8s exec floor %-8s kernel floor %-8s sixrd/(exec+kernel) %s\n' \
   ADD "${R[sixrd-serial.ADD.p50]}" "${R[floor-serial.ADD.p50]}" "${R[kfloor-serial.ADD.p50]}" "${R[vsfloor.ADD]}" \
   DEL "${R[sixrd-serial.DEL.p50]}" "${R[floor-serial.DEL.p50]}" "${R[kfloor-serial.DEL.p50]}" "${R[vsfloor.DEL]}"
+printf '    the exec floor answering a result shaped like sixrd'"'"'s (libcni parses, caches and returns as much): ADD %s ms, ratio %s; DEL %s ms, ratio %s\n' \
+  "${R[floor-result-serial.ADD.p50]}" "${R[vsfloor_result.ADD]}" "${R[floor-result-serial.DEL.p50]}" "${R[vsfloor_result.DEL]}"
 printf '  growth at %d pods (last %d - first %d ADD p50), each alone on a node: sixrd %s ms; kernel floor: sixrd layout %s ms, classic %s ms, linklocal %s ms\n' \
   "$SCALE" "$K" "$K" "${R[sa.growth.sixrd]:-n/a}" "${R[sa.growth.floor-sixrd.sixrd]:-n/a}" "${R[sa.growth.floor-classic.classic]:-n/a}" "${R[sa.growth.floor-linklocal.linklocal]:-n/a}"
 printf '    interleaved pod by pod on two nodes: sixrd %s ms, kernel floor in its layout %s ms\n' \

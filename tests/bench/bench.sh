@@ -13,6 +13,7 @@
 #   SIXRD_BENCH_WORKERS   parallel workers of the libcni latency runs                     [4]
 #   SIXRD_BENCH_SCALE     pods on one sixrd node in the scale run                         [1000]
 #   SIXRD_BENCH_IPERF     seconds per iperf3 run                                          [5]
+#   SIXRD_BENCH_SETTLE    seconds of quiet after each libcni set's namespaces go          [1]
 #   SIXRD_BENCH_SMP, SIXRD_BENCH_MEM   guest CPUs and RAM (MB)                            [2, 2048]
 #   SIXRD_BENCH_TIMEOUT   seconds before the VM is killed                                 [1500]
 #   SIXRD_BENCH_SCALE_FLOORS  kernel-floor layouts measured alone in the scale run ["sixrd classic"]
