@@ -84,6 +84,7 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
 pct() { sort -n "$1" | awk -v p="$2" '{ a[NR] = $1 } END { if (!NR) { print "n/a"; exit }
   i = int((p * NR + 99) / 100); if (i < 1) i = 1; printf "%.1f", a[i] / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == 0 || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
+plus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a + b }'; }
 now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
 section() { printf '\n== %s ==\n' "$*"; }
 
@@ -244,10 +245,10 @@ echo "driver failures: ${R[libcni_errors]}"
 cat "$RES"/*.err 2>/dev/null | head -5 >&2 || true
 rm -f "$RES"/*.err
 for verb in ADD DEL; do
-  R[floors.$verb]=$(awk -v a="${R[floor-serial.$verb.p50]}" -v b="${R[kfloor-serial.$verb.p50]}" 'BEGIN { printf "%.1f", a + b }')
+  R[floors.$verb]=$(plus "${R[floor-serial.$verb.p50]}" "${R[kfloor-serial.$verb.p50]}")
   R[vsfloor.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[floors.$verb]}")
   echo "$verb p50: sixrd ${R[sixrd-serial.$verb.p50]} ms, exec floor ${R[floor-serial.$verb.p50]} ms + kernel floor ${R[kfloor-serial.$verb.p50]} ms = ${R[floors.$verb]} ms; sixrd/floors ${R[vsfloor.$verb]} (kernel floor, classic layout ${R[kfloorclassic-serial.$verb.p50]} ms, linklocal layout ${R[kfloorlinklocal-serial.$verb.p50]} ms)"
-  R[floors_result.$verb]=$(awk -v a="${R[floor-result-serial.$verb.p50]}" -v b="${R[kfloor-serial.$verb.p50]}" 'BEGIN { printf "%.1f", a + b }')
+  R[floors_result.$verb]=$(plus "${R[floor-result-serial.$verb.p50]}" "${R[kfloor-serial.$verb.p50]}")
   R[vsfloor_result.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[floors_result.$verb]}")
   echo "$verb p50 with the exec floor answering a result shaped like sixrd's: ${R[floor-result-serial.$verb.p50]} ms; sixrd/floors ${R[vsfloor_result.$verb]}"
 done
