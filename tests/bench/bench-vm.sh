@@ -13,7 +13,8 @@
 #      namespace, one plugin exec per pod, as containerd does; cniVersion 1.0.0 conflists): sixrd
 #      vs the exec floor (also as floor-result, answering a result shaped like sixrd's) vs
 #      reference ptp + host-local (fd00:99::/64, ipMasq false), and the
-#      kernel floor (direct, in node 1's namespace); serially in SIXRD_BENCH_ROUNDS interleaved
+#      kernel floor (direct, in node 1's namespace; and as a plugin through libcni, timing its own
+#      work there too); serially in SIXRD_BENCH_ROUNDS interleaved
 #      rounds, then with N parallel workers; latency of each pod's AddNetworkList/DelNetworkList
 #      call, p50/p90/p99
 #   4. start-up: CNI_COMMAND=VERSION of sixrd vs the trivial plugin, interleaved
@@ -78,6 +79,9 @@ install -m 0755 "$FLOOR_PLUGIN" "$BIN/floor"
 # The same trivial plugin under a second name: ADD answers a result shaped like sixrd's (see
 # floor_plugin.cpp), so libcni parses, caches and hands back (as DEL's prevResult) as much.
 install -m 0755 "$FLOOR_PLUGIN" "$BIN/floor-result"
+# The kernel floor as a plugin (its CNI mode, see kernel_floor.cpp): the same work driven through
+# libcni like sixrd, timing itself into $SIXRD_KFLOOR_TIMES (set per set in run_set).
+install -m 0755 "$KFLOOR" "$BIN/kfloor"
 
 ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
 # pct FILE P -> the P-th percentile (nearest rank) of the microsecond figures in FILE, in ms
@@ -119,6 +123,7 @@ jq -n --argjson p "$(sixrd_plugin 1)" '{cniVersion: "1.0.0", name: "bench", plug
 jq -n '{cniVersion: "1.0.0", name: "bench-floor", plugins: [{type: "floor"}]}' >"$E2E_STATE/floor.conflist"
 jq -n '{cniVersion: "1.0.0", name: "bench-floor-result", plugins: [{type: "floor-result"}]}' \
   >"$E2E_STATE/floor-result.conflist"
+jq -n '{cniVersion: "1.0.0", name: "bench-kfloor", plugins: [{type: "kfloor"}]}' >"$E2E_STATE/libcni-kfloor.conflist"
 jq -n --arg d "$E2E_STATE/host-local" '{cniVersion: "1.0.0", name: "bench-ptp", plugins: [
   {type: "ptp", ipMasq: false, ipam: {type: "host-local", ranges: [[{subnet: "fd00:99::/64"}]], dataDir: $d}}]}' \
   >"$E2E_STATE/ptp.conflist"
@@ -196,7 +201,8 @@ ip netns del bp-dp-2
 # one pod's AddNetworkList/DelNetworkList call. PLUGIN kfloor is the kernel floor instead: one
 # direct sixrd-kernel-floor exec per pod in node 1's namespace, its own timing of the work;
 # kfloorclassic and kfloorlinklocal the same in the floor's other layouts (sixrd-kernel-floor
-# says which).
+# says which). PLUGIN libcni-kfloor is the kernel floor as a plugin through libcni: its calls' wall
+# times as for the others, and its own timing of the work in $RES/libcni-kfloor-MODE.VERB.self.
 run_set() {
   local plugin=$1 mode=$2 first=$3 last=$4 tag=$1-$2 nw=1 verb i
   [ "$mode" = parallel ] && nw=$WORKERS
@@ -209,7 +215,7 @@ run_set() {
         _ "$first" "$last" "${verb,,}" "$tag" "${plugin#kfloor}" >>"$RES/$tag.$verb" 2>>"$RES/$tag.err"
       continue
     fi
-    ip netns exec "$(node_ns 1)" "$DRIVER" bench "${verb,,}" --conflist "$E2E_STATE/$plugin.conflist" \
+    SIXRD_KFLOOR_TIMES="$RES/$tag.$verb.self" ip netns exec "$(node_ns 1)" "$DRIVER" bench "${verb,,}" --conflist "$E2E_STATE/$plugin.conflist" \
       --netns-dir /run/netns --workers "$nw" --bin-dirs "$BIN:/usr/lib/cni" --cache-dir "$E2E_STATE/cache" \
       $(ids "bp-$tag" "$first" "$last") >"$RES/$tag.$verb.raw" 2>>"$RES/$tag.err" || true
     awk '$2 == "FAIL" { print "FAIL " $0 >"/dev/stderr"; next } { print $2 }' "$RES/$tag.$verb.raw" \
@@ -233,9 +239,9 @@ per=$(((PODS + ROUNDS - 1) / ROUNDS))
 for ((r = 0; r * per < PODS; r++)); do
   first=$((r * per + 1)) last=$(((r + 1) * per))
   ((last > PODS)) && last=$PODS
-  for plugin in floor floor-result sixrd kfloor kfloorclassic kfloorlinklocal ptp; do run_set "$plugin" serial "$first" "$last"; done
+  for plugin in floor floor-result sixrd kfloor libcni-kfloor kfloorclassic kfloorlinklocal ptp; do run_set "$plugin" serial "$first" "$last"; done
 done
-for plugin in floor floor-result sixrd kfloor kfloorclassic kfloorlinklocal ptp; do report_set "$plugin" serial; done
+for plugin in floor floor-result sixrd kfloor libcni-kfloor kfloorclassic kfloorlinklocal ptp; do report_set "$plugin" serial; done
 for plugin in sixrd ptp; do
   run_set "$plugin" parallel 1 "$PODS"
   report_set "$plugin" parallel
@@ -251,6 +257,12 @@ for verb in ADD DEL; do
   R[floors_result.$verb]=$(plus "${R[floor-result-serial.$verb.p50]}" "${R[kfloor-serial.$verb.p50]}")
   R[vsfloor_result.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[floors_result.$verb]}")
   echo "$verb p50 with the exec floor answering a result shaped like sixrd's: ${R[floor-result-serial.$verb.p50]} ms; sixrd/floors ${R[vsfloor_result.$verb]}"
+  # The kernel floor's work timed inside calls libcni makes, as sixrd's is.
+  R[kfloorlib.$verb]=$(pct "$RES/libcni-kfloor-serial.$verb.self" 50)
+  R[floors_lib.$verb]=$(plus "${R[floor-serial.$verb.p50]}" "${R[kfloorlib.$verb]}")
+  R[vsfloor_lib.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[floors_lib.$verb]}")
+  R[vskfloorcall.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[libcni-kfloor-serial.$verb.p50]}")
+  echo "$verb p50 with the kernel floor timed inside libcni calls: ${R[kfloorlib.$verb]} ms (direct ${R[kfloor-serial.$verb.p50]} ms); sixrd/(exec floor + that) ${R[vsfloor_lib.$verb]}; the kernel floor's whole call through libcni ${R[libcni-kfloor-serial.$verb.p50]} ms, sixrd/that ${R[vskfloorcall.$verb]}"
 done
 
 # --- 4. start-up ---------------------------------------------------------------------------------
@@ -372,6 +384,10 @@ printf '  %-5s sixrd %-8s exec floor %-8s kernel floor %-8s sixrd/(exec+kernel) 
   DEL "${R[sixrd-serial.DEL.p50]}" "${R[floor-serial.DEL.p50]}" "${R[kfloor-serial.DEL.p50]}" "${R[vsfloor.DEL]}"
 printf '    the exec floor answering a result shaped like sixrd'"'"'s (libcni parses, caches and returns as much): ADD %s ms, ratio %s; DEL %s ms, ratio %s\n' \
   "${R[floor-result-serial.ADD.p50]}" "${R[vsfloor_result.ADD]}" "${R[floor-result-serial.DEL.p50]}" "${R[vsfloor_result.DEL]}"
+printf '    the kernel floor timed inside libcni calls (as sixrd is): ADD %s ms, ratio %s; DEL %s ms, ratio %s\n' \
+  "${R[kfloorlib.ADD]}" "${R[vsfloor_lib.ADD]}" "${R[kfloorlib.DEL]}" "${R[vsfloor_lib.DEL]}"
+printf '    the kernel floor as a whole plugin call through libcni: ADD %s ms, sixrd/that %s; DEL %s ms, sixrd/that %s\n' \
+  "${R[libcni-kfloor-serial.ADD.p50]}" "${R[vskfloorcall.ADD]}" "${R[libcni-kfloor-serial.DEL.p50]}" "${R[vskfloorcall.DEL]}"
 printf '  growth at %d pods (last %d - first %d ADD p50), each alone on a node: sixrd %s ms; kernel floor: sixrd layout %s ms, classic %s ms, linklocal %s ms\n' \
   "$SCALE" "$K" "$K" "${R[sa.growth.sixrd]:-n/a}" "${R[sa.growth.floor-sixrd.sixrd]:-n/a}" "${R[sa.growth.floor-classic.classic]:-n/a}" "${R[sa.growth.floor-linklocal.linklocal]:-n/a}"
 printf '    interleaved pod by pod on two nodes: sixrd %s ms, kernel floor in its layout %s ms\n' \

@@ -11,6 +11,15 @@
 // fd00:77::<INDEX>/128. Prints the microseconds of the work (from opening the netlink socket to
 // the last reply) on stdout; exit 1 with a message on stderr when a step fails.
 //
+// Exec'd by a runtime instead (CNI_COMMAND set; tests/bench/bench-vm.sh installs it as plugin
+// "kfloor" and drives it through libcni like sixrd), it is a plugin doing that work and nothing
+// else, in sixrd's layout: pod INDEX is the number that ends CNI_CONTAINERID, POD_NETNS is
+// CNI_NETNS, the node is the namespace it runs in. It appends the microseconds of the work to the
+// file SIXRD_KFLOOR_TIMES names (when set) and answers ADD with a minimal result. The same work,
+// timed inside a call a runtime makes, is what sixrd's own work can be compared with: the kernel
+// work of a call is slower there than exec'd from a shell (RTM_DELLINK waits for RCU grace
+// periods, which take longer while the other CPUs are busy).
+//
 // Kept in step with tunnel/ (update both together): ADD mirrors tunnel::addPod and
 // configurePodSide in tunnel/pod.cpp (veth pair with the peer born in the pod namespace; host
 // veth without an auto-generated link-local (addrgenmode none) and accept_ra off; in the pod, the
@@ -312,9 +321,69 @@ std::int64_t nowUs() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
+// Pod INDEX's address: fd00:77::<INDEX>.
+in6_addr podAddress(unsigned index) {
+  in6_addr pod{};
+  inet_pton(AF_INET6, "fd00:77::", &pod);
+  pod.s6_addr[12] = static_cast<unsigned char>(index >> 24);
+  pod.s6_addr[13] = static_cast<unsigned char>(index >> 16);
+  pod.s6_addr[14] = static_cast<unsigned char>(index >> 8);
+  pod.s6_addr[15] = static_cast<unsigned char>(index);
+  return pod;
+}
+
+// CNI_COMMAND set: the plugin mode the header describes. A failing step exits 1 through die().
+int runAsPlugin(const char* command) {
+  static char conf[1 << 16];
+  std::size_t len = 0;
+  for (ssize_t n = 0; len < sizeof conf - 1; len += static_cast<std::size_t>(n)) {
+    n = ::read(0, conf + len, sizeof conf - 1 - len);
+    if (n <= 0) break;
+  }
+  conf[len] = '\0';
+  const bool isAdd = std::strcmp(command, "ADD") == 0;
+  if (std::strcmp(command, "VERSION") == 0) {
+    std::printf("{\"cniVersion\":\"1.0.0\",\"supportedVersions\":[\"1.0.0\"]}\n");
+    return 0;
+  }
+  if (!isAdd && std::strcmp(command, "DEL") != 0) return 0;
+  const char* id = std::getenv("CNI_CONTAINERID");
+  const char* netns = std::getenv("CNI_NETNS");
+  if (id == nullptr || netns == nullptr) die("CNI_CONTAINERID and CNI_NETNS must be set", EINVAL);
+  const char* digits = id + std::strlen(id);
+  while (digits > id && digits[-1] >= '0' && digits[-1] <= '9') --digits;
+  if (*digits == '\0') die("CNI_CONTAINERID must end in a number (the pod index)", EINVAL);
+  const unsigned index = static_cast<unsigned>(std::strtoul(digits, nullptr, 10));
+  const std::string hostVeth = "kf" + std::to_string(index);
+  const in6_addr pod = podAddress(index);
+  const std::int64_t t0 = nowUs();
+  {
+    Sock node;
+    if (isAdd) {
+      add(node, netns, hostVeth, pod, Layout::kSixrd);
+    } else {
+      del(node, hostVeth);
+    }
+  }
+  const std::int64_t took = nowUs() - t0;
+  if (const char* times = std::getenv("SIXRD_KFLOOR_TIMES"); times != nullptr) {
+    const int fd = ::open(times, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) die(times, errno);
+    const std::string line = std::to_string(took) + "\n";
+    if (::write(fd, line.data(), line.size()) != static_cast<ssize_t>(line.size()))
+      die(times, errno);
+    ::close(fd);
+  }
+  // The bench's conflists are cniVersion 1.0.0, which a result without interfaces satisfies.
+  if (isAdd) std::printf("{\"cniVersion\":\"1.0.0\"}\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (const char* command = std::getenv("CNI_COMMAND"); command != nullptr)
+    return runAsPlugin(command);
   Layout layout = Layout::kSixrd;
   if (argc == 6 && std::strcmp(argv[5], "classic") == 0) layout = Layout::kClassic;
   if (argc == 6 && std::strcmp(argv[5], "linklocal") == 0) layout = Layout::kLinkLocal;
@@ -328,12 +397,7 @@ int main(int argc, char** argv) {
   const unsigned index = static_cast<unsigned>(std::strtoul(argv[4], nullptr, 10));
   if (std::strcmp(argv[2], "-") != 0) enter(openNs(argv[2]), argv[2]);
   const std::string hostVeth = "kf" + std::to_string(index);
-  in6_addr pod{};
-  inet_pton(AF_INET6, "fd00:77::", &pod);
-  pod.s6_addr[12] = static_cast<unsigned char>(index >> 24);
-  pod.s6_addr[13] = static_cast<unsigned char>(index >> 16);
-  pod.s6_addr[14] = static_cast<unsigned char>(index >> 8);
-  pod.s6_addr[15] = static_cast<unsigned char>(index);
+  const in6_addr pod = podAddress(index);
 
   const std::int64_t t0 = nowUs();
   {
