@@ -15,6 +15,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "read_config.hpp"
+
 namespace {
 
 void put(const char* s) {
@@ -67,13 +69,8 @@ void putShaped(const char* version) {
 }  // namespace
 
 int main(int /*argc*/, char** argv) {
-  static char conf[1 << 16];
-  std::size_t len = 0;
-  for (ssize_t n = 0; len < sizeof conf - 1; len += static_cast<std::size_t>(n)) {
-    n = ::read(0, conf + len, sizeof conf - 1 - len);
-    if (n <= 0) break;
-  }
-  conf[len] = '\0';
+  static char buf[1 << 16];
+  char* conf = sixrd::bench::readConfig(buf);
   const char* command = std::getenv("CNI_COMMAND");
   if (command == nullptr) return 1;
   if (std::strcmp(command, "VERSION") == 0) {
