@@ -215,8 +215,9 @@ run_set() {
         _ "$first" "$last" "${verb,,}" "$tag" "${plugin#kfloor}" >>"$RES/$tag.$verb" 2>>"$RES/$tag.err"
       continue
     fi
-    SIXRD_KFLOOR_TIMES="$RES/$tag.$verb.self" ip netns exec "$(node_ns 1)" "$DRIVER" bench "${verb,,}" --conflist "$E2E_STATE/$plugin.conflist" \
-      --netns-dir /run/netns --workers "$nw" --bin-dirs "$BIN:/usr/lib/cni" --cache-dir "$E2E_STATE/cache" \
+    SIXRD_KFLOOR_TIMES="$RES/$tag.$verb.self" ip netns exec "$(node_ns 1)" "$DRIVER" bench "${verb,,}" \
+      --conflist "$E2E_STATE/$plugin.conflist" --netns-dir /run/netns --workers "$nw" \
+      --bin-dirs "$BIN:/usr/lib/cni" --cache-dir "$E2E_STATE/cache" \
       $(ids "bp-$tag" "$first" "$last") >"$RES/$tag.$verb.raw" 2>>"$RES/$tag.err" || true
     awk '$2 == "FAIL" { print "FAIL " $0 >"/dev/stderr"; next } { print $2 }' "$RES/$tag.$verb.raw" \
       >>"$RES/$tag.$verb" 2>>"$RES/$tag.err"

@@ -15,10 +15,9 @@
 // "kfloor" and drives it through libcni like sixrd), it is a plugin doing that work and nothing
 // else, in sixrd's layout: pod INDEX is the number that ends CNI_CONTAINERID, POD_NETNS is
 // CNI_NETNS, the node is the namespace it runs in. It appends the microseconds of the work to the
-// file SIXRD_KFLOOR_TIMES names (when set) and answers ADD with a minimal result. The same work,
-// timed inside a call a runtime makes, is what sixrd's own work can be compared with: the kernel
-// work of a call is slower there than exec'd from a shell (RTM_DELLINK waits for RCU grace
-// periods, which take longer while the other CPUs are busy).
+// file SIXRD_KFLOOR_TIMES names (when set) and answers ADD with a minimal result: the same work
+// timed in the conditions sixrd's runs in, inside a call a runtime makes, and that call's whole
+// time the floor of any plugin that builds sixrd's layout.
 //
 // Kept in step with tunnel/ (update both together): ADD mirrors tunnel::addPod and
 // configurePodSide in tunnel/pod.cpp (veth pair with the peer born in the pod namespace; host
