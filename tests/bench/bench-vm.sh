@@ -237,12 +237,13 @@ section "pod setup through libcni (cnidriver, cniVersion 1.0.0): sixrd vs floors
 # Serial: ROUNDS rounds, each running every plugin on its share of the pods, so that drift over
 # the run (the VM warming up, the host's other load) falls on all of them alike.
 per=$(((PODS + ROUNDS - 1) / ROUNDS))
+SERIAL_SETS=(floor floor-result sixrd kfloor libcni-kfloor kfloorclassic kfloorlinklocal ptp)
 for ((r = 0; r * per < PODS; r++)); do
   first=$((r * per + 1)) last=$(((r + 1) * per))
   ((last > PODS)) && last=$PODS
-  for plugin in floor floor-result sixrd kfloor libcni-kfloor kfloorclassic kfloorlinklocal ptp; do run_set "$plugin" serial "$first" "$last"; done
+  for plugin in "${SERIAL_SETS[@]}"; do run_set "$plugin" serial "$first" "$last"; done
 done
-for plugin in floor floor-result sixrd kfloor libcni-kfloor kfloorclassic kfloorlinklocal ptp; do report_set "$plugin" serial; done
+for plugin in "${SERIAL_SETS[@]}"; do report_set "$plugin" serial; done
 for plugin in sixrd ptp; do
   run_set "$plugin" parallel 1 "$PODS"
   report_set "$plugin" parallel

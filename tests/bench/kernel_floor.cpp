@@ -322,15 +322,26 @@ std::int64_t nowUs() {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
 }
 
-// Pod INDEX's address: fd00:77::<INDEX>.
-in6_addr podAddress(unsigned index) {
+// The work for pod INDEX (host veth kf<INDEX>, address fd00:77::<INDEX>), from the namespace the
+// program is in; returns its microseconds, from opening the netlink socket to the last reply.
+std::int64_t timedWork(bool isAdd, const char* podNetns, unsigned index, Layout layout) {
+  const std::string hostVeth = "kf" + std::to_string(index);
   in6_addr pod{};
   inet_pton(AF_INET6, "fd00:77::", &pod);
   pod.s6_addr[12] = static_cast<unsigned char>(index >> 24);
   pod.s6_addr[13] = static_cast<unsigned char>(index >> 16);
   pod.s6_addr[14] = static_cast<unsigned char>(index >> 8);
   pod.s6_addr[15] = static_cast<unsigned char>(index);
-  return pod;
+  const std::int64_t t0 = nowUs();
+  {
+    Sock node;
+    if (isAdd) {
+      add(node, podNetns, hostVeth, pod, layout);
+    } else {
+      del(node, hostVeth);
+    }
+  }
+  return nowUs() - t0;
 }
 
 // CNI_COMMAND set: the plugin mode the header describes. A failing step exits 1 through die().
@@ -350,18 +361,7 @@ int runAsPlugin(const char* command) {
   while (digits > id && digits[-1] >= '0' && digits[-1] <= '9') --digits;
   if (*digits == '\0') die("CNI_CONTAINERID must end in a number (the pod index)", EINVAL);
   const unsigned index = static_cast<unsigned>(std::strtoul(digits, nullptr, 10));
-  const std::string hostVeth = "kf" + std::to_string(index);
-  const in6_addr pod = podAddress(index);
-  const std::int64_t t0 = nowUs();
-  {
-    Sock node;
-    if (isAdd) {
-      add(node, netns, hostVeth, pod, Layout::kSixrd);
-    } else {
-      del(node, hostVeth);
-    }
-  }
-  const std::int64_t took = nowUs() - t0;
+  const std::int64_t took = timedWork(isAdd, netns, index, Layout::kSixrd);
   if (const char* times = std::getenv("SIXRD_KFLOOR_TIMES"); times != nullptr) {
     const int fd = ::open(times, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) die(times, errno);
@@ -392,18 +392,7 @@ int main(int argc, char** argv) {
   }
   const unsigned index = static_cast<unsigned>(std::strtoul(argv[4], nullptr, 10));
   if (std::strcmp(argv[2], "-") != 0) enter(openNs(argv[2]), argv[2]);
-  const std::string hostVeth = "kf" + std::to_string(index);
-  const in6_addr pod = podAddress(index);
-
-  const std::int64_t t0 = nowUs();
-  {
-    Sock node;
-    if (argv[1][0] == 'a') {
-      add(node, argv[3], hostVeth, pod, layout);
-    } else {
-      del(node, hostVeth);
-    }
-  }
-  std::printf("%lld\n", static_cast<long long>(nowUs() - t0));
+  std::printf("%lld\n",
+              static_cast<long long>(timedWork(argv[1][0] == 'a', argv[3], index, layout)));
   return 0;
 }
