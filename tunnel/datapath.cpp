@@ -18,7 +18,7 @@ class KernelDatapath final : public Datapath {
   explicit KernelDatapath(StepHook afterStep = {}) : afterStep_(std::move(afterStep)) {}
   std::string holdNetns(const std::string& path) override {
     held_.push_back(Netns::open(path));
-    return "/proc/self/fd/" + std::to_string(held_.back().fd());
+    return openPathOf(held_.back());
   }
   Node resolveNode(const NodeSpec& spec) override { return tunnel::resolveNode(sock(), spec); }
   void ensureTunnel(const NodeSpec& spec, const Node& node) override {
@@ -46,7 +46,10 @@ class KernelDatapath final : public Datapath {
                                         const std::optional<ipam::Ipv6Prefix>& prefix) override {
     return tunnel::removeTunnel(sock(), name, network, prefix);
   }
-  PodLinks addPod(const PodSpec& spec) override { return tunnel::addPod(sock(), spec, afterStep_); }
+  PodLinks addPod(const PodSpec& spec) override {
+    if (const Netns* held = heldFor(spec)) return tunnel::addPod(sock(), spec, *held, afterStep_);
+    return tunnel::addPod(sock(), spec, openPodNetns(spec), afterStep_);
+  }
   bool delPod(const std::string& hostVeth) override {
     // DEL reads the veth's alias (linkAlias) right before it deletes it: that very link is
     // deleted, by its ifindex, without asking the kernel for it a second time.
@@ -57,7 +60,8 @@ class KernelDatapath final : public Datapath {
     return tunnel::delPod(sock(), hostVeth, std::move(known));
   }
   std::vector<std::string> checkPod(const PodSpec& spec) override {
-    return tunnel::checkPod(sock(), spec);
+    if (const Netns* held = heldFor(spec)) return tunnel::checkPod(sock(), spec, *held);
+    return tunnel::checkPod(sock(), spec, openPodNetns(spec));
   }
   std::vector<HostVeth> listHostVeths() override { return tunnel::listHostVeths(sock()); }
   std::optional<HostVeth> findHostVeth(const std::string& name) override {
@@ -74,6 +78,20 @@ class KernelDatapath final : public Datapath {
   nl_sock* sock() {
     if (!sock_) sock_ = nl::openRouteSocket();
     return sock_.get();
+  }
+  static std::string openPathOf(const Netns& ns) {
+    return "/proc/self/fd/" + std::to_string(ns.fd());
+  }
+  // The pod's namespace as holdNetns opened it, used as it is: reopening it through /proc/self/fd
+  // costs a lookup in /proc. nullptr for a spec that names no namespace held here.
+  const Netns* heldFor(const PodSpec& spec) const {
+    for (const Netns& ns : held_) {
+      if (!spec.openPath.empty() && spec.openPath == openPathOf(ns)) return &ns;
+    }
+    return nullptr;
+  }
+  static Netns openPodNetns(const PodSpec& spec) {
+    return spec.openPath.empty() ? Netns::open(spec.netns) : Netns::openVerified(spec.openPath);
   }
   StepHook afterStep_;
   nl::Socket sock_;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <linux/magic.h>
 #include <linux/nsfs.h>
+#include <linux/sockios.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -82,7 +83,18 @@ Netns Netns::openVerified(const std::string& path) {
 
 Netns Netns::current() { return openVerified("/proc/thread-self/ns/net"); }
 
-NetnsGuard::NetnsGuard(const Netns& target) : origin_(Netns::current()) {
+Netns Netns::current(int socketMadeHere) {
+  util::UniqueFd fd(ioctl(socketMadeHere, SIOCGSKNS));
+  if (fd.get() < 0) return current();
+  return {std::move(fd), fmt::format("(the namespace of socket {})", socketMadeHere)};
+}
+
+NetnsGuard::NetnsGuard(const Netns& target) : NetnsGuard(target, Netns::current()) {}
+
+NetnsGuard::NetnsGuard(const Netns& target, int socketMadeHere)
+    : NetnsGuard(target, Netns::current(socketMadeHere)) {}
+
+NetnsGuard::NetnsGuard(const Netns& target, Netns origin) : origin_(std::move(origin)) {
   if (setns(target.fd(), CLONE_NEWNET) != 0) {
     const int err = errno;
     throw NetnsError(fmt::format("enter netns {}: {}", target.path(), std::strerror(err)), false);

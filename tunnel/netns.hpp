@@ -20,6 +20,10 @@ class Netns {
   static Netns openVerified(const std::string& path);
   // The namespace this thread is in now.
   static Netns current();
+  // The same, named by `socketMadeHere`, a socket made in it, through ioctl SIOCGSKNS: no lookup
+  // in /proc, which costs a fresh process more than any other step of a namespace switch. Falls
+  // back to current() where the kernel refuses the ioctl.
+  static Netns current(int socketMadeHere);
 
   [[nodiscard]] int fd() const noexcept { return fd_.get(); }
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
@@ -36,11 +40,15 @@ class Netns {
 class NetnsGuard {
  public:
   explicit NetnsGuard(const Netns& target);
+  // The same, with the way back named by a socket made in the namespace this thread is in now
+  // (Netns::current(int)).
+  NetnsGuard(const Netns& target, int socketMadeHere);
   NetnsGuard(const NetnsGuard&) = delete;
   NetnsGuard& operator=(const NetnsGuard&) = delete;
   ~NetnsGuard();
 
  private:
+  NetnsGuard(const Netns& target, Netns origin);
   Netns origin_;
 };
 

@@ -174,16 +174,15 @@ bool isHostVethName(std::string_view name) noexcept {
   return true;
 }
 
-PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep) {
+PodLinks addPod(nl_sock* sock, const PodSpec& spec, const Netns& podNs, const StepHook& afterStep) {
   const auto step = [&](std::string_view name) {
     if (afterStep) afterStep(name);
   };
-  const Netns podNs =
-      spec.openPath.empty() ? Netns::open(spec.netns) : Netns::openVerified(spec.openPath);
-  // Opened inside the pod namespace, it stays bound there for every later pod-side call.
+  // Opened inside the pod namespace, it stays bound there for every later pod-side call. The way
+  // back is the namespace `sock` was made in, named without a lookup in /proc.
   nl::Socket podSock;
   {
-    const NetnsGuard inPod(podNs);
+    const NetnsGuard inPod(podNs, nl_socket_get_fd(sock));
     podSock = nl::openRouteSocket();
   }
 
@@ -281,7 +280,7 @@ bool delPod(nl_sock* sock, const std::string& hostVeth, std::optional<nl::LinkBr
   return true;
 }
 
-std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec) {
+std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec, const Netns& podNs) {
   std::vector<std::string> out;
   const std::string podAddr = ipam::formatIpv6(spec.address);
   const nl::Link host = nl::findLink(sock, spec.hostVeth);
@@ -311,9 +310,7 @@ std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec) {
     out.push_back(fmt::format("host route {}/128 dev {} is missing", podAddr, spec.hostVeth));
   }
 
-  const Netns podNs =
-      spec.openPath.empty() ? Netns::open(spec.netns) : Netns::openVerified(spec.openPath);
-  const NetnsGuard inPod(podNs);
+  const NetnsGuard inPod(podNs, nl_socket_get_fd(sock));
   const nl::Socket podSock = nl::openRouteSocket();
   const nl::Link pod = nl::findLink(podSock.get(), spec.ifname);
   if (!pod) {

@@ -10,17 +10,20 @@
 #include <vector>
 
 #include "tunnel/datapath.hpp"
+#include "tunnel/netns.hpp"
 #include "tunnel/nl.hpp"
 
 namespace sixrd::tunnel {
 
-// `sock` is bound to the node namespace. Removes the pair again if any later step throws;
-// `afterStep` (when set) is called after each step (see StepHook) and may throw as one.
-PodLinks addPod(nl_sock* sock, const PodSpec& spec, const StepHook& afterStep = {});
+// `sock` is bound to the node namespace; `podNs` is the pod's (spec.netns, open). Removes the pair
+// again if any later step throws; `afterStep` (when set) is called after each step (see StepHook)
+// and may throw as one.
+PodLinks addPod(nl_sock* sock, const PodSpec& spec, const Netns& podNs,
+                const StepHook& afterStep = {});
 // Deletes `known` when given (the link called hostVeth, read just before), else looks it up.
 bool delPod(nl_sock* sock, const std::string& hostVeth,
             std::optional<nl::LinkBrief> known = std::nullopt);
-std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec);
+std::vector<std::string> checkPod(nl_sock* sock, const PodSpec& spec, const Netns& podNs);
 std::vector<Datapath::HostVeth> listHostVeths(nl_sock* sock);
 std::optional<Datapath::HostVeth> findHostVeth(nl_sock* sock, const std::string& name);
 

@@ -2,6 +2,8 @@
 // opening one's own namespace file is always allowed, and nothing else here is a namespace.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/netlink.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,6 +72,28 @@ TEST_F(NetnsOpen, WhatIsNoNetworkNamespaceIsRefusedNotMissing) {
   EXPECT_NE(refusal(dir_.string()).find("directory"), std::string::npos);
   EXPECT_NE(refusal("/dev/null").find("device"), std::string::npos);
   EXPECT_NE(refusal("/proc/self/ns/uts").find("another kind"), std::string::npos);
+}
+
+// The same namespace file, by device and inode.
+bool sameNamespace(int a, int b) {
+  struct stat sa {};
+  struct stat sb {};
+  return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
+
+// The namespace named by a socket made in it (SIOCGSKNS, with CAP_NET_ADMIN) or, where the kernel
+// refuses that (no such capability, not a socket), by /proc: this thread's either way.
+TEST(NetnsCurrent, ASocketMadeHereNamesThisThreadsNamespace) {
+  const Netns here = Netns::current();
+  const int sock = ::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  ASSERT_GE(sock, 0);
+  const Netns bySocket = Netns::current(sock);
+  ::close(sock);
+  EXPECT_TRUE(sameNamespace(here.fd(), bySocket.fd()));
+  EXPECT_EQ(fcntl(bySocket.fd(), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+  const Netns byNothing = Netns::current(-1);
+  EXPECT_TRUE(sameNamespace(here.fd(), byNothing.fd()));
 }
 
 TEST_F(NetnsOpen, AMissingPathIsMissing) {
