@@ -12,7 +12,7 @@
 # is a change, one that flips sign between them is noise. Not a test. See README.md "Performance".
 set -euo pipefail
 
-[ $# -ge 2 ] && [ $# -le 3 ] || { echo "usage: $0 SIXRD_A SIXRD_B [PODS]" >&2; exit 2; }
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then echo "usage: $0 SIXRD_A SIXRD_B [PODS]" >&2; exit 2; fi
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd -- "$here/../.." && pwd)
 for b in "$1" "$2"; do
