@@ -8,8 +8,8 @@
 # in the same alternation. Printed per pass and verb: p25, p50, p75 of each binary's wall time in
 # microseconds (bash's EPOCHREALTIME around the exec), and B's p50 over A's.
 # Both binaries share one network configuration and one lease store, as two releases of sixrd on
-# one node would; SIXRD_SIDE_WARM warm-up ADDs of each (default 4) come first so that the tunnel
-# exists and the page cache holds both binaries. A call that fails is counted and fails the run.
+# one node would; SIXRD_SIDE_WARM warm-up ADDs and DELs of each (default 4) come first so that the
+# tunnel exists and the page cache holds both binaries. A call that fails is counted and fails the run.
 # Not a test: nothing here is registered in ctest. Everything it made is removed on exit.
 set -euo pipefail
 
@@ -101,7 +101,7 @@ for pass in 1 2; do
   for verb in ADD DEL; do
     ip netns exec "$node" bash -c "$(declare -p A B N E2E_STATE; declare -f call loop); loop $pass $verb"
     first=$([ "$pass" = 1 ] && echo A || echo B)
-    echo "-- pass $pass ($first first) $verb"
+    echo "-- pass $pass (starts with $first) $verb"
     echo "   A: $(stats "$E2E_STATE/t.A")"
     echo "   B: $(stats "$E2E_STATE/t.B")"
     echo "   B/A p50: $(awk -v a="$(p50 "$E2E_STATE/t.A")" -v b="$(p50 "$E2E_STATE/t.B")" \

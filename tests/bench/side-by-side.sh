@@ -19,7 +19,8 @@ for b in "$1" "$2"; do
   [ -x "$b" ] || { echo "$0: $b is not an executable file" >&2; exit 2; }
 done
 pods=${3:-100}
-# About 0.2 s per call under emulation: 2 passes x 2 binaries x (ADD + DEL) x PODS, and the boot.
+# 8 calls a pod (2 passes x 2 binaries x ADD and DEL) of 30-50 ms each under emulation, the pod
+# namespaces, the boot, and room for a busy host.
 timeout=$((300 + pods * 4))
 
 exec "$root/tests/e2e/vm/run-in-vm.sh" --quiet --timeout "$timeout" --smp 2 --mem 2048 \
