@@ -1,5 +1,7 @@
 #include "tunnel/datapath.hpp"
 
+#include <optional>
+
 #include "tunnel/egress.hpp"
 #include "tunnel/netns.hpp"
 #include "tunnel/nl.hpp"
@@ -47,8 +49,8 @@ class KernelDatapath final : public Datapath {
     return tunnel::removeTunnel(sock(), name, network, prefix);
   }
   PodLinks addPod(const PodSpec& spec) override {
-    if (const Netns* held = heldFor(spec)) return tunnel::addPod(sock(), spec, *held, afterStep_);
-    return tunnel::addPod(sock(), spec, openPodNetns(spec), afterStep_);
+    std::optional<Netns> opened;
+    return tunnel::addPod(sock(), spec, podNetns(spec, opened), afterStep_);
   }
   bool delPod(const std::string& hostVeth) override {
     // DEL reads the veth's alias (linkAlias) right before it deletes it: that very link is
@@ -60,8 +62,8 @@ class KernelDatapath final : public Datapath {
     return tunnel::delPod(sock(), hostVeth, std::move(known));
   }
   std::vector<std::string> checkPod(const PodSpec& spec) override {
-    if (const Netns* held = heldFor(spec)) return tunnel::checkPod(sock(), spec, *held);
-    return tunnel::checkPod(sock(), spec, openPodNetns(spec));
+    std::optional<Netns> opened;
+    return tunnel::checkPod(sock(), spec, podNetns(spec, opened));
   }
   std::vector<HostVeth> listHostVeths() override { return tunnel::listHostVeths(sock()); }
   std::optional<HostVeth> findHostVeth(const std::string& name) override {
@@ -82,16 +84,15 @@ class KernelDatapath final : public Datapath {
   static std::string openPathOf(const Netns& ns) {
     return "/proc/self/fd/" + std::to_string(ns.fd());
   }
-  // The pod's namespace as holdNetns opened it, used as it is: reopening it through /proc/self/fd
-  // costs a lookup in /proc. nullptr for a spec that names no namespace held here.
-  const Netns* heldFor(const PodSpec& spec) const {
+  // The pod's namespace: the one holdNetns opened, used as it is (reopening it through
+  // /proc/self/fd costs a lookup in /proc), else one opened now and kept in `opened`.
+  const Netns& podNetns(const PodSpec& spec, std::optional<Netns>& opened) const {
     for (const Netns& ns : held_) {
-      if (!spec.openPath.empty() && spec.openPath == openPathOf(ns)) return &ns;
+      if (!spec.openPath.empty() && spec.openPath == openPathOf(ns)) return ns;
     }
-    return nullptr;
-  }
-  static Netns openPodNetns(const PodSpec& spec) {
-    return spec.openPath.empty() ? Netns::open(spec.netns) : Netns::openVerified(spec.openPath);
+    opened.emplace(spec.openPath.empty() ? Netns::open(spec.netns)
+                                         : Netns::openVerified(spec.openPath));
+    return *opened;
   }
   StepHook afterStep_;
   nl::Socket sock_;

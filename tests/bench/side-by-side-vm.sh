@@ -41,14 +41,14 @@ underlay_up
 conf 1 '{"log": {"file": "'"$E2E_STATE"'/node1/sixrd.log", "level": "info"}}' >"$E2E_STATE/conf.json"
 node=$(node_ns 1)
 
-# call BINARY VERB POD: one call, exec'd by bash itself; prints its wall time in us. The timed loops
-# run in the node namespace whole: `ip netns exec` per call would add its own exec and mount
-# namespace to each (about 100 ms under emulation), as `env` would add a dynamic binary's start.
+# call BINARY VERB POD: one call (cni_call -E: the variables exported in a subshell that execs the
+# binary); prints its wall time in us. The timed loops run in the node namespace whole:
+# `ip netns exec` per call would add its own exec and mount namespace to each (about 100 ms under
+# emulation), as `env` would add a dynamic binary's start.
 call() {
   local t0 t1
   t0=$EPOCHREALTIME
-  if ! CNI_COMMAND="$2" CNI_CONTAINERID="sbs-$3" CNI_IFNAME=eth0 CNI_NETNS="/run/netns/sbs-$3" \
-    CNI_PATH=/usr/lib/cni "$1" <"$E2E_STATE/conf.json" >/dev/null; then
+  if ! cni_call -E "$2" "sbs-$3" eth0 "/run/netns/sbs-$3" -- "$1" <"$E2E_STATE/conf.json" >/dev/null; then
     echo "FAIL $2 sbs-$3 $1" >&2
     echo "$2 sbs-$3" >>"$E2E_STATE/failed"
   fi
@@ -89,7 +89,7 @@ warm() {
   done
 }
 for i in $(seq 1 "$WARM"); do ip netns add "sbs-w$i"; done
-ip netns exec "$node" bash -c "$(declare -p A B E2E_STATE WARM; declare -f call warm); warm"
+ip netns exec "$node" bash -c "$(declare -p A B E2E_STATE WARM; declare -f cni_call call warm); warm"
 del_netns_prefix sbs-w
 
 echo "== side by side: A = $A"
@@ -99,7 +99,7 @@ for pass in 1 2; do
   for i in $(seq 1 $((2 * N))); do echo "netns add sbs-$pass-$i"; done >"$E2E_STATE/ns.batch"
   ip -batch "$E2E_STATE/ns.batch"
   for verb in ADD DEL; do
-    ip netns exec "$node" bash -c "$(declare -p A B N E2E_STATE; declare -f call loop); loop $pass $verb"
+    ip netns exec "$node" bash -c "$(declare -p A B N E2E_STATE; declare -f cni_call call loop); loop $pass $verb"
     first=$([ "$pass" = 1 ] && echo A || echo B)
     echo "-- pass $pass (starts with $first) $verb"
     echo "   A: $(stats "$E2E_STATE/t.A")"
