@@ -8,7 +8,7 @@
 #   test     the rest of the host-side tests: namespaces (iproute2, ping, jq read kernel state
 #            back), the manifest and Dockerfile checks (python3, PyYAML), the style checks
 #            (clang-format-14, clang-tidy-14), valgrind (callgrind counts a refused call's
-#            instructions: binary_static_unwind)
+#            instructions: binary_static_unwind; its syscall trace: binary_static_origin)
 #   vm       the demo and the e2e: qemu, busybox, bc (timings in the e2e scripts), and Debian's
 #            kernel (with sit), containerd and runc *unpacked into a cache* by
 #            tests/e2e/vm/guest-payload.sh, not installed: the host gets no second kernel, no
