@@ -54,10 +54,7 @@ void raise(Sets& sets, unsigned value, std::uint32_t __user_cap_data_struct::*se
   sets[value / 32].*set |= bit(value);
 }
 
-}  // namespace
-
-std::vector<std::string> missingCapabilities() {
-  const Sets caps = currentCaps();
+std::vector<std::string> missingIn(const Sets& caps) {
   std::vector<std::string> missing;
   for (const KernelCap& cap : kKernelCaps) {
     if (!has(caps, cap.value, &__user_cap_data_struct::effective)) {
@@ -67,8 +64,8 @@ std::vector<std::string> missingCapabilities() {
   return missing;
 }
 
-void requireKernelCapabilities() {
-  const std::vector<std::string> missing = missingCapabilities();
+void requireIn(const Sets& caps) {
+  const std::vector<std::string> missing = missingIn(caps);
   if (missing.empty()) {
     return;
   }
@@ -83,8 +80,7 @@ void requireKernelCapabilities() {
                   "CAP_SYS_ADMIN (in the DaemonSet: securityContext.capabilities.add)");
 }
 
-void dropToKernelCapabilities() {
-  const Sets current = currentCaps();
+void dropFrom(const Sets& current) {
   // All-clear to start with; only what is permitted now can be kept (raising is not ours to do).
   Sets wanted{};
   for (const KernelCap& cap : kKernelCaps) {
@@ -103,6 +99,20 @@ void dropToKernelCapabilities() {
   if (::syscall(SYS_capset, &header, wanted.data()) != 0) {
     fail("cannot drop capabilities other than CAP_NET_ADMIN and CAP_SYS_ADMIN (capset)");
   }
+}
+
+}  // namespace
+
+std::vector<std::string> missingCapabilities() { return missingIn(currentCaps()); }
+
+void requireKernelCapabilities() { requireIn(currentCaps()); }
+
+void dropToKernelCapabilities() { dropFrom(currentCaps()); }
+
+void requireAndDropToKernelCapabilities() {
+  const Sets current = currentCaps();
+  requireIn(current);
+  dropFrom(current);
 }
 
 }  // namespace sixrd::cni

@@ -28,4 +28,8 @@ void requireKernelCapabilities();
 // namespace files before dropping. Bind-mounted namespaces (/run/netns/...) are unaffected.
 void dropToKernelCapabilities();
 
+// requireKernelCapabilities(), then dropToKernelCapabilities(), on one read of the sets: what a
+// CNI call does first.
+void requireAndDropToKernelCapabilities();
+
 }  // namespace sixrd::cni

@@ -81,8 +81,8 @@ class Invocation {
     });
     const tunnel::PodLinks links = datapath_.addPod(podSpec(address, mtu));
     giveBack.dismiss();
-    spdlog::info("pod {} ready: {}/128 mtu {} via {} on {}", request_.ifname,
-                 ipam::formatIpv6(address), mtu, tunnel::kGateway, hostVeth_);
+    summary_ = fmt::format("pod {} ready: {}/128 mtu {} via {} on {}", request_.ifname,
+                           ipam::formatIpv6(address), mtu, tunnel::kGateway, hostVeth_);
 
     Result result;
     result.interfaces.push_back({hostVeth_, links.hostMac, std::nullopt, ""});
@@ -133,8 +133,8 @@ class Invocation {
     // Under the owner's lock the lease just found is the one to release (no other call of this
     // owner can change it meanwhile): its file alone is read again.
     const bool hadLease = locked ? lease && store.release(*lease) : store.release(owner_);
-    spdlog::info("DEL: host veth {} {}, lease {}", hostVeth_, hadVeth ? "removed" : "absent",
-                 hadLease ? "released" : "absent");
+    summary_ = fmt::format("host veth {} {}, lease {}", hostVeth_, hadVeth ? "removed" : "absent",
+                           hadLease ? "released" : "absent");
   }
 
   void check() {
@@ -186,6 +186,10 @@ class Invocation {
                    lease.owner.containerId, lease.owner.ifname);
     }
   }
+
+  // What the verb did, for the call's last log line ("ADD done: ..."); empty when it has
+  // nothing to add to "done".
+  [[nodiscard]] const std::string& summary() const noexcept { return summary_; }
 
   void status() {
     tunnel::Node node;
@@ -251,6 +255,7 @@ class Invocation {
   std::string netnsOpenPath_;
   ipam::Owner owner_;
   std::string hostVeth_;
+  std::string summary_;
 };
 
 // cni.dev/valid-attachments of a GC request.
@@ -434,8 +439,7 @@ int runPlugin(const Environment& env, const Reader& in, const Writer& out,
       netnsOpenPath = datapath->holdNetns(request.netns);
     }
     if (options.checkCapabilities) {
-      requireKernelCapabilities();
-      dropToKernelCapabilities();
+      requireAndDropToKernelCapabilities();
     }
     const PluginConfig config = parseConfig(stdinBytes);
     initLogging(config.log, request.containerId, request.ifname, options.logToStderr);
@@ -473,7 +477,13 @@ int runPlugin(const Environment& env, const Reader& in, const Writer& out,
       case Verb::kVersion:
         break;
     }
-    spdlog::info("{} done", verbName(request.verb));
+    // What the verb did and that the call is over, in one line: each line is a write(2) of its
+    // own.
+    if (run.summary().empty()) {
+      spdlog::info("{} done", verbName(request.verb));
+    } else {
+      spdlog::info("{} done: {}", verbName(request.verb), run.summary());
+    }
     return 0;
   } catch (...) {
     const Error error = toCniError(std::current_exception());

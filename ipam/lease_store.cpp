@@ -136,6 +136,7 @@ struct Probe {
   bool exists = false;         // a file (of any kind) holds the name
   std::optional<Lease> lease;  // set when it reads as a complete lease
   struct stat st {};           // of the file read, when it could be opened
+  util::UniqueFd fd;           // that file, still open
 };
 
 // `path` names the file in errors; `dirFd` and `name`, when given, are what is opened (openat:
@@ -148,10 +149,10 @@ Probe probe(const std::string& path, std::uint64_t iid, int dirFd = AT_FDCWD,
   if (fd.get() < 0) {
     const int err = errno;
     if (err == ENOENT || err == ENOTDIR) return {};
-    if (err == ELOOP) return {true, std::nullopt};
+    if (err == ELOOP) return {true, std::nullopt, {}, {}};
     throwStoreError("open", path, err);
   }
-  Probe out{true, std::nullopt, {}};
+  Probe out{true, std::nullopt, {}, {}};
   struct stat& st = out.st;
   if (::fstat(fd.get(), &st) != 0) throwStoreError("stat", path, errno);
   if (!S_ISREG(st.st_mode)) return out;
@@ -172,6 +173,7 @@ Probe probe(const std::string& path, std::uint64_t iid, int dirFd = AT_FDCWD,
     if (st.st_size > 0 && text.size() >= static_cast<std::size_t>(st.st_size)) break;
   }
   if (text.size() <= kMaxLeaseFileSize) out.lease = parseLease(text, iid);
+  out.fd = std::move(fd);
   return out;
 }
 
@@ -374,7 +376,10 @@ std::optional<Lease> LeaseStore::find(const Owner& owner) const {
         interfaceIdCandidate(network_, owner.containerId, owner.ifname, attempt);
     const std::string name = hex16(iid);
     Probe held = probe(dir_.native() + '/' + name, iid, dir.get(), name.c_str());
-    if (held.lease && held.lease->owner == owner) return std::move(held.lease);
+    if (held.lease && held.lease->owner == owner) {
+      found_ = Found{iid, held.st.st_dev, held.st.st_ino, std::move(held.fd)};
+      return std::move(held.lease);
+    }
   }
   return std::nullopt;
 }
@@ -459,7 +464,19 @@ bool LeaseStore::release(const Owner& owner) {
 }
 
 bool LeaseStore::release(const Lease& lease) {
-  const Probe held = probe(leasePath(lease.interfaceId), lease.interfaceId);
+  const std::string path = leasePath(lease.interfaceId);
+  if (found_ && found_->interfaceId == lease.interfaceId) {
+    // find() read this lease from a file it still holds open, so that inode is alive and its
+    // number names no other file on the device: the same number at the name is the same lease,
+    // never rewritten in place. One stat instead of reading the file again.
+    struct stat st {};
+    if (::fstatat(AT_FDCWD, path.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) return false;
+      throwStoreError("stat", path, errno);
+    }
+    return st.st_dev == found_->device && st.st_ino == found_->inode && removeLease(lease);
+  }
+  const Probe held = probe(path, lease.interfaceId);
   return held.lease && held.lease->owner == lease.owner && removeLease(lease);
 }
 

@@ -123,7 +123,8 @@ class LeaseStore {
   // Returns true when a lease was removed.
   bool release(const Owner& owner);
   // Removes `lease`, as find() returned it, when its file still holds that owner's lease (GC may
-  // have released it since, and another owner taken the address): one probe of that file.
+  // have released it since, and another owner taken the address): one stat of that name when this
+  // store's last find() returned the lease (it keeps that file open), else one probe of it.
   bool release(const Lease& lease);
 
   // Every lease in the store, ordered by interface id (temp files and files that cannot be read
@@ -197,6 +198,14 @@ class LeaseStore {
 
   std::filesystem::path dir_;
   std::string network_;
+  // The file of the lease find() last returned, kept open for release(const Lease&).
+  struct Found {
+    std::uint64_t interfaceId = 0;
+    dev_t device = 0;
+    ino_t inode = 0;
+    util::UniqueFd fd;
+  };
+  mutable std::optional<Found> found_;
 };
 
 }  // namespace sixrd::ipam

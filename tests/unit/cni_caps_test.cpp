@@ -138,5 +138,51 @@ TEST(CniCaps, DropWithoutCapabilitiesIsNotAnError) {
       ::testing::ExitedWithCode(0), "");
 }
 
+// What a CNI call runs: one read of the sets, then the check, then the drop.
+TEST(CniCaps, RequireAndDropKeepsOnlyNetAdminAndSysAdmin) {
+  if ((procCaps("CapEff") & kKernelCaps) != kKernelCaps) {
+    GTEST_SKIP() << "CAP_NET_ADMIN and CAP_SYS_ADMIN are not effective here";
+  }
+  const std::uint64_t permittedBefore = procCaps("CapPrm");
+  EXPECT_EXIT(
+      {
+        requireAndDropToKernelCapabilities();
+        const std::uint64_t kept = permittedBefore & kKernelCaps;
+        exitWith(procCaps("CapEff") == kept && procCaps("CapPrm") == kept &&
+                     missingCapabilities().empty(),
+                 "unexpected sets after requireAndDropToKernelCapabilities");
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// Without the two, it refuses as requireKernelCapabilities does and drops nothing more.
+TEST(CniCaps, RequireAndDropWithoutCapabilitiesRefusesWithCode103) {
+  EXPECT_EXIT(
+      {
+        // CAP_CHOWN alone when it is permitted (as root), to see that a refusal drops nothing.
+        cap_t only = cap_init();
+        const cap_value_t chown[] = {CAP_CHOWN};
+        if ((procCaps("CapPrm") & (std::uint64_t{1} << CAP_CHOWN)) != 0 &&
+            (only == nullptr || cap_set_flag(only, CAP_PERMITTED, 1, chown, CAP_SET) != 0 ||
+             cap_set_flag(only, CAP_EFFECTIVE, 1, chown, CAP_SET) != 0)) {
+          exitWith(false, "cap_set_flag failed");
+        }
+        if (cap_set_proc(only) != 0) exitWith(false, "cap_set_proc failed");
+        cap_free(only);
+        const std::uint64_t effectiveBefore = procCaps("CapEff");
+        try {
+          requireAndDropToKernelCapabilities();
+        } catch (const Error& e) {
+          const std::string msg = e.what();
+          exitWith(e.code() == Code::kMissingCapability &&
+                       msg.find("CAP_NET_ADMIN and CAP_SYS_ADMIN") != std::string::npos &&
+                       procCaps("CapEff") == effectiveBefore,
+                   msg);
+        }
+        exitWith(false, "nothing thrown");
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 }  // namespace
 }  // namespace sixrd::cni

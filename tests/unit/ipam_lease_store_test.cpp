@@ -296,6 +296,62 @@ TEST_F(LeaseStoreTest, ReleaseOfAFoundLeaseLeavesAnotherOwnersFileAlone) {
   EXPECT_EQ(store().list().front().owner, (Owner{"other", "eth0"}));
 }
 
+// DEL's path: one store finds the lease and releases it (it holds the file find() read open and
+// compares that inode with the one at the name, instead of reading the file again).
+TEST_F(LeaseStoreTest, ReleaseByTheStoreThatFoundItRemovesItsFileOnce) {
+  const Owner owner{"c0ffee", "eth0"};
+  store().acquire(owner, node64_);
+  LeaseStore del = store();
+  const std::optional<Lease> found = del.find(owner);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_TRUE(del.release(*found));
+  EXPECT_FALSE(store().find(owner).has_value());
+  EXPECT_FALSE(del.release(*found));
+  EXPECT_TRUE(store().list().empty());
+}
+
+TEST_F(LeaseStoreTest, ReleaseByTheStoreThatFoundItLeavesAnotherOwnersFileAlone) {
+  // GC (another process: another store) released the lease after DEL found it, and another
+  // owner's ADD took the same address: same name, another file.
+  const Owner owner{"c0ffee", "eth0"};
+  store().acquire(owner, node64_);
+  LeaseStore del = store();
+  const std::optional<Lease> found = del.find(owner);
+  ASSERT_TRUE(found.has_value());
+  ASSERT_TRUE(store().release(owner));
+  plantLease({"other", "eth0"}, candidate(owner, 0));
+  EXPECT_FALSE(del.release(*found));
+  ASSERT_EQ(store().list().size(), 1U);
+  EXPECT_EQ(store().list().front().owner, (Owner{"other", "eth0"}));
+}
+
+TEST_F(LeaseStoreTest, ReleaseByTheStoreThatFoundItOfALeaseGoneMeanwhileIsFalse) {
+  const Owner owner{"c0ffee", "eth0"};
+  store().acquire(owner, node64_);
+  LeaseStore del = store();
+  const std::optional<Lease> found = del.find(owner);
+  ASSERT_TRUE(found.has_value());
+  ASSERT_TRUE(store().release(owner));
+  EXPECT_FALSE(del.release(*found));
+  EXPECT_TRUE(store().list().empty());
+}
+
+// A lease find() did not return last (another owner's, found by an earlier find) is probed as
+// before.
+TEST_F(LeaseStoreTest, ReleaseOfAnEarlierFoundLeaseProbesItsFile) {
+  const Owner first{"c0ffee", "eth0"};
+  const Owner second{"beef", "eth0"};
+  store().acquire(first, node64_);
+  store().acquire(second, node64_);
+  LeaseStore s = store();
+  const std::optional<Lease> a = s.find(first);
+  const std::optional<Lease> b = s.find(second);
+  ASSERT_TRUE(a.has_value() && b.has_value());
+  EXPECT_TRUE(s.release(*a));
+  EXPECT_TRUE(s.release(*b));
+  EXPECT_TRUE(store().list().empty());
+}
+
 TEST_F(LeaseStoreTest, ListReturnsEveryLeaseOrderedByInterfaceId) {
   std::map<Owner, Lease> acquired;
   for (int pod = 0; pod < 10; ++pod) {
