@@ -14,7 +14,8 @@ in BINARY (every copy of it: a local clone such as .isra.0 has one per translati
 input section holding it is taken from MAP: a function section of sixrd's own code or libstdc++
 (.text.<mangled name>), or the whole .text of an archive member (libc, libnl), named
 archive:member. Start-up code callgrind does not see is added: glibc's IFUNC resolvers (a static
-binary applies its IRELATIVE relocations itself) and the few functions before main.
+binary applies its IRELATIVE relocations itself), the few functions before main, and the look-up
+of the vDSO's functions (valgrind runs a program without a vDSO).
 
 The script is read with INSERT: the default linker script stays, and the hot section goes in
 front of .text in the same segment. A section that a later build no longer has matches nothing.
@@ -34,7 +35,12 @@ MIN_HOT_BYTES = 256 * 1024
 START_UP = {
     "_start", "_dl_relocate_static_pie", "__libc_setup_tls", "_dl_non_dynamic_init",
     "_dl_new_object", "frame_dummy", "register_tm_clones", "deregister_tm_clones",
+    "__wrap__dl_get_origin",
 }
+# glibc's start-up looks the vDSO's functions up (setup_vdso, in _dl_non_dynamic_init), and
+# valgrind gives the program it runs no vDSO: callgrind never sees these, every real call runs
+# them (two text faults outside the hot section, counted with perf in the VM).
+VDSO_SET_UP = {"_dl_lookup_symbol_x", "_dl_setup_hash"}
 
 
 def called_functions(paths):
@@ -124,7 +130,7 @@ def main(argv):
         sys.exit(__doc__)
     map_path, binary, outputs = argv[1], argv[2], argv[3:]
     addresses = function_addresses(binary)
-    wanted = called_functions(outputs) | START_UP
+    wanted = called_functions(outputs) | START_UP | VDSO_SET_UP
     wanted |= {name for name in addresses if name.endswith("_ifunc")}
     sections = text_input_sections(map_path)
     starts = [s[0] for s in sections]
