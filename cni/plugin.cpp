@@ -131,7 +131,7 @@ class Invocation {
       }
     }
     // Under the owner's lock the lease just found is the one to release (no other call of this
-    // owner can change it meanwhile): its file alone is read again.
+    // owner can change it meanwhile): its file alone is checked again.
     const bool hadLease = locked ? lease && store.release(*lease) : store.release(owner_);
     summary_ = fmt::format("host veth {} {}, lease {}", hostVeth_, hadVeth ? "removed" : "absent",
                            hadLease ? "released" : "absent");

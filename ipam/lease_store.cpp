@@ -377,7 +377,7 @@ std::optional<Lease> LeaseStore::find(const Owner& owner) const {
     const std::string name = hex16(iid);
     Probe held = probe(dir_.native() + '/' + name, iid, dir.get(), name.c_str());
     if (held.lease && held.lease->owner == owner) {
-      found_ = Found{iid, held.st.st_dev, held.st.st_ino, std::move(held.fd)};
+      found_ = Found{iid, owner, held.st.st_dev, held.st.st_ino, std::move(held.fd)};
       return std::move(held.lease);
     }
   }
@@ -465,7 +465,7 @@ bool LeaseStore::release(const Owner& owner) {
 
 bool LeaseStore::release(const Lease& lease) {
   const std::string path = leasePath(lease.interfaceId);
-  if (found_ && found_->interfaceId == lease.interfaceId) {
+  if (found_ && found_->interfaceId == lease.interfaceId && found_->owner == lease.owner) {
     // find() read this lease from a file it still holds open, so that inode is alive and its
     // number names no other file on the device: the same number at the name is the same lease,
     // never rewritten in place. One stat instead of reading the file again.

@@ -201,6 +201,7 @@ class LeaseStore {
   // The file of the lease find() last returned, kept open for release(const Lease&).
   struct Found {
     std::uint64_t interfaceId = 0;
+    Owner owner;
     dev_t device = 0;
     ino_t inode = 0;
     util::UniqueFd fd;

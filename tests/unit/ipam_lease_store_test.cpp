@@ -336,6 +336,21 @@ TEST_F(LeaseStoreTest, ReleaseByTheStoreThatFoundItOfALeaseGoneMeanwhileIsFalse)
   EXPECT_TRUE(store().list().empty());
 }
 
+// The held file vouches only for the lease find() returned: the same interface id under another
+// owner is probed, and the file, which is the found owner's, stays.
+TEST_F(LeaseStoreTest, ReleaseByTheStoreThatFoundItChecksTheOwnerToo) {
+  const Owner owner{"c0ffee", "eth0"};
+  store().acquire(owner, node64_);
+  LeaseStore s = store();
+  const std::optional<Lease> found = s.find(owner);
+  ASSERT_TRUE(found.has_value());
+  Lease other = *found;
+  other.owner = Owner{"other", "eth0"};
+  EXPECT_FALSE(s.release(other));
+  ASSERT_EQ(store().list().size(), 1U);
+  EXPECT_EQ(store().list().front().owner, owner);
+}
+
 // A lease find() did not return last (another owner's, found by an earlier find) is probed as
 // before.
 TEST_F(LeaseStoreTest, ReleaseOfAnEarlierFoundLeaseProbesItsFile) {
