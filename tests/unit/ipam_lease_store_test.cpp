@@ -64,6 +64,19 @@ class LeaseStoreTest : public ::testing::Test {
     return dir() / hex16(candidate(owner, attempt));
   }
 
+  // `owner`'s lease, acquired through one store and found by another, as DEL's store finds it.
+  struct StoreThatFound {
+    LeaseStore store;
+    Lease lease;
+  };
+  [[nodiscard]] StoreThatFound acquiredAndFound(const Owner& owner) const {
+    store().acquire(owner, node64_);
+    LeaseStore s = store();
+    const std::optional<Lease> found = s.find(owner);
+    EXPECT_TRUE(found.has_value()) << owner.containerId;
+    return {std::move(s), found.value_or(Lease{})};
+  }
+
   // A lease file exactly as another owner's acquire() would have written it.
   void plantLease(const Owner& holder, std::uint64_t iid) const {
     fs::create_directories(dir());
@@ -299,56 +312,40 @@ TEST_F(LeaseStoreTest, ReleaseOfAFoundLeaseLeavesAnotherOwnersFileAlone) {
 // DEL's path: one store finds the lease and releases it (it holds the file find() read open and
 // compares that inode with the one at the name, instead of reading the file again).
 TEST_F(LeaseStoreTest, ReleaseByTheStoreThatFoundItRemovesItsFileOnce) {
-  const Owner owner{"c0ffee", "eth0"};
-  store().acquire(owner, node64_);
-  LeaseStore del = store();
-  const std::optional<Lease> found = del.find(owner);
-  ASSERT_TRUE(found.has_value());
-  EXPECT_TRUE(del.release(*found));
-  EXPECT_FALSE(store().find(owner).has_value());
-  EXPECT_FALSE(del.release(*found));
+  auto [del, found] = acquiredAndFound({"c0ffee", "eth0"});
+  EXPECT_TRUE(del.release(found));
+  EXPECT_FALSE(store().find(found.owner).has_value());
+  EXPECT_FALSE(del.release(found));
   EXPECT_TRUE(store().list().empty());
 }
 
 TEST_F(LeaseStoreTest, ReleaseByTheStoreThatFoundItLeavesAnotherOwnersFileAlone) {
   // GC (another process: another store) released the lease after DEL found it, and another
   // owner's ADD took the same address: same name, another file.
-  const Owner owner{"c0ffee", "eth0"};
-  store().acquire(owner, node64_);
-  LeaseStore del = store();
-  const std::optional<Lease> found = del.find(owner);
-  ASSERT_TRUE(found.has_value());
-  ASSERT_TRUE(store().release(owner));
-  plantLease({"other", "eth0"}, candidate(owner, 0));
-  EXPECT_FALSE(del.release(*found));
+  auto [del, found] = acquiredAndFound({"c0ffee", "eth0"});
+  ASSERT_TRUE(store().release(found.owner));
+  plantLease({"other", "eth0"}, candidate(found.owner, 0));
+  EXPECT_FALSE(del.release(found));
   ASSERT_EQ(store().list().size(), 1U);
   EXPECT_EQ(store().list().front().owner, (Owner{"other", "eth0"}));
 }
 
 TEST_F(LeaseStoreTest, ReleaseByTheStoreThatFoundItOfALeaseGoneMeanwhileIsFalse) {
-  const Owner owner{"c0ffee", "eth0"};
-  store().acquire(owner, node64_);
-  LeaseStore del = store();
-  const std::optional<Lease> found = del.find(owner);
-  ASSERT_TRUE(found.has_value());
-  ASSERT_TRUE(store().release(owner));
-  EXPECT_FALSE(del.release(*found));
+  auto [del, found] = acquiredAndFound({"c0ffee", "eth0"});
+  ASSERT_TRUE(store().release(found.owner));
+  EXPECT_FALSE(del.release(found));
   EXPECT_TRUE(store().list().empty());
 }
 
 // The held file vouches only for the lease find() returned: the same interface id under another
 // owner is probed, and the file, which is the found owner's, stays.
 TEST_F(LeaseStoreTest, ReleaseByTheStoreThatFoundItChecksTheOwnerToo) {
-  const Owner owner{"c0ffee", "eth0"};
-  store().acquire(owner, node64_);
-  LeaseStore s = store();
-  const std::optional<Lease> found = s.find(owner);
-  ASSERT_TRUE(found.has_value());
-  Lease other = *found;
+  auto [s, found] = acquiredAndFound({"c0ffee", "eth0"});
+  Lease other = found;
   other.owner = Owner{"other", "eth0"};
   EXPECT_FALSE(s.release(other));
   ASSERT_EQ(store().list().size(), 1U);
-  EXPECT_EQ(store().list().front().owner, owner);
+  EXPECT_EQ(store().list().front().owner, found.owner);
 }
 
 // A lease find() did not return last (another owner's, found by an earlier find) is probed as
