@@ -12,10 +12,11 @@ MAP is the linker map (-Wl,-Map) of a link of BINARY, which must keep its symbol
 outputs (--demangle=no) name the functions the calls ran. Each function is looked up by address
 in BINARY (every copy of it: a local clone such as .isra.0 has one per translation unit) and the
 input section holding it is taken from MAP: a function section of sixrd's own code or libstdc++
-(.text.<mangled name>), or the whole .text of an archive member (libc, libnl), named
-archive:member. Start-up code callgrind does not see is added: glibc's IFUNC resolvers (a static
-binary applies its IRELATIVE relocations itself), the few functions before main, and the look-up
-of the vDSO's functions (valgrind runs a program without a vDSO).
+(.text.<mangled name>, named in any file), or the whole .text of an archive member (libc,
+libnl), named archive:member. Code callgrind does not see is added: glibc's IFUNC resolvers (a
+static binary applies its IRELATIVE relocations itself), the few functions before main, the
+look-up of the vDSO's functions (valgrind runs a program without a vDSO), and the sleep of the
+wait for the veths' operational state.
 
 The script is read with INSERT: the default linker script stays, and the hot section goes in
 front of .text in the same segment. A section that a later build no longer has matches nothing.
