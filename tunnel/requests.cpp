@@ -15,12 +15,27 @@
 
 namespace sixrd::tunnel::nl {
 
+namespace {
+
+// One transmit and one receive queue, asked for when the device is made. Without them the kernel
+// allocates a veth end one queue of each per possible CPU and at once cuts the real number to one
+// (veth_init_queues): sysfs directories made and removed again for every queue past the first,
+// and each cut waits out an expedited RCU grace period (netif_set_real_num_tx_queues), twice a
+// pair. The pair ends up with one queue of each either way.
+void putSingleQueue(Request& r) {
+  r.putU32(IFLA_NUM_TX_QUEUES, 1);
+  r.putU32(IFLA_NUM_RX_QUEUES, 1);
+}
+
+}  // namespace
+
 int addVethPair(nl_sock* sock, const std::string& host, const std::string& peer, unsigned mtu,
                 int peerNetnsFd, int flags) {
   const ifinfomsg ifi{};
   Request r(RTM_NEWLINK, flags, &ifi, sizeof ifi, "veth pair");
   r.putString(IFLA_IFNAME, host);
   r.putU32(IFLA_MTU, mtu);
+  putSingleQueue(r);
   nlattr* info = r.nest(IFLA_LINKINFO);
   r.putString(IFLA_INFO_KIND, "veth");
   nlattr* data = r.nest(IFLA_INFO_DATA);
@@ -28,6 +43,7 @@ int addVethPair(nl_sock* sock, const std::string& host, const std::string& peer,
   r.append(&ifi, sizeof ifi);
   r.putString(IFLA_IFNAME, peer);
   r.putU32(IFLA_MTU, mtu);
+  putSingleQueue(r);
   r.putU32(IFLA_NET_NS_FD, static_cast<std::uint32_t>(peerNetnsFd));
   r.end(peerInfo);
   r.end(data);

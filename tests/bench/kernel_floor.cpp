@@ -20,7 +20,8 @@
 // time the floor of any plugin that builds sixrd's layout.
 //
 // Kept in step with tunnel/ (update both together): ADD mirrors tunnel::addPod and
-// configurePodSide in tunnel/pod.cpp (veth pair with the peer born in the pod namespace; host
+// configurePodSide in tunnel/pod.cpp (veth pair with the peer born in the pod namespace, each end
+// with one transmit and one receive queue asked for at creation; host
 // veth without an auto-generated link-local (addrgenmode none) and accept_ra off; in the pod, the
 // /128 with IFA_F_NODAD, lo up, eth0 up without a link-local of its own (addrgenmode none in the
 // same request: no /proc/sys there), a permanent neighbour for the gateway, the default route via
@@ -29,8 +30,9 @@
 // Two other layouts show what asking the kernel for more per pod costs:
 //   classic    the layout issue 16 measured its floor with: the kernel's own link-local on the host
 //              veth (accept_dad off instead of addrgenmode none), the pod's link-local with
-//              accept_dad and accept_ra off through the pod's /proc/sys, fe80::1/64
-//   linklocal  sixrd's layout of the round before: as classic, but addrgenmode none on the host
+//              accept_dad and accept_ra off through the pod's /proc/sys, fe80::1/64, the
+//              kernel's default number of queues
+//   linklocal  an earlier layout of sixrd's: as classic, but addrgenmode none on the host
 //              veth
 // DEL mirrors tunnel::delPod: one
 // RTM_DELLINK of the host veth. What sixrd does on top (node resolution, the tunnel check, lease
@@ -248,6 +250,13 @@ void noLinkLocal(Sock& s, int index, const std::string& name) {
 
 enum class Layout { kSixrd, kClassic, kLinkLocal };
 
+// One transmit and one receive queue from the start, as tunnel/requests.cpp asks for them (the
+// kernel's default per possible CPU, cut to one at once, waits out two expedited grace periods).
+void singleQueue(Msg& m) {
+  m.u32(IFLA_NUM_TX_QUEUES, 1);
+  m.u32(IFLA_NUM_RX_QUEUES, 1);
+}
+
 void add(Sock& node, const std::string& podPath, const std::string& hostVeth, const in6_addr& pod,
          Layout layout) {
   const unsigned mtu = 1480;
@@ -262,6 +271,7 @@ void add(Sock& node, const std::string& podPath, const std::string& hostVeth, co
     m.header<ifinfomsg>();
     m.str(IFLA_IFNAME, hostVeth);
     m.u32(IFLA_MTU, mtu);
+    if (layout == Layout::kSixrd) singleQueue(m);
     rtattr* info = m.begin(IFLA_LINKINFO);
     m.str(IFLA_INFO_KIND, "veth");
     rtattr* data = m.begin(IFLA_INFO_DATA);
@@ -269,6 +279,7 @@ void add(Sock& node, const std::string& podPath, const std::string& hostVeth, co
     m.header<ifinfomsg>();
     m.str(IFLA_IFNAME, ifname);
     m.u32(IFLA_MTU, mtu);
+    if (layout == Layout::kSixrd) singleQueue(m);
     m.u32(IFLA_NET_NS_FD, static_cast<std::uint32_t>(podNs));
     m.end(peer);
     m.end(data);

@@ -53,6 +53,20 @@ TEST_F(Pod, HostVethIsAVethUpWithTheMtuAndTheOwnerAlias) {
   EXPECT_EQ(host->value("ifalias", ""), "sixrd/net/eth0/cid");
 }
 
+// Asked for when the pair is made: the kernel's default (a queue of each kind per possible CPU,
+// cut back to one right after) makes and removes sysfs queue directories and waits out two
+// expedited RCU grace periods per pod.
+TEST_F(Pod, BothEndsAreMadeWithOneQueueEachWay) {
+  add();
+  for (const auto& [ns, name] :
+       {std::pair{node(), hostVeth()}, std::pair{pod().name(), std::string("eth0")}}) {
+    const auto end = link(ns, name);
+    ASSERT_TRUE(end) << name << " missing in " << ns;
+    EXPECT_EQ(end->value("num_tx_queues", 0), 1) << name;
+    EXPECT_EQ(end->value("num_rx_queues", 0), 1) << name;
+  }
+}
+
 TEST_F(Pod, HostVethCarriesTheLinkLocalGatewayWithoutDad) {
   add();
   const auto gw = address6(node(), hostVeth(), "fe80::1", 128);
