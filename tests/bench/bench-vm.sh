@@ -55,7 +55,7 @@ export E2E_PREFIX=fd00:10::/48 E2E_UNDERLAY=198.18.0.0/16 E2E_VERSION=1.0.0
 # shellcheck source=tests/e2e/lib.sh
 . "$here/../e2e/lib.sh"
 
-modprobe sit 2>/dev/null || [ -d /sys/module/sit ] || { echo "$0: no sit in this kernel; run me through tests/e2e/vm/run-in-vm.sh" >&2; exit 2; }
+require_sit tests/bench/bench.sh
 
 BIN=$E2E_STATE/bin
 RES=$E2E_STATE/results

@@ -24,19 +24,8 @@ here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 export SIXRD=$A E2E_NODES=1 E2E_PODS=0 E2E_STATE=/run/sixrd-dellink E2E_VERSION=1.0.0
 # shellcheck source=tests/e2e/lib.sh
 . "$here/../e2e/lib.sh"
-modprobe sit 2>/dev/null || [ -d /sys/module/sit ] || {
-  echo "$0: no sit in this kernel; run me in the VM (tests/e2e/vm/run-in-vm.sh)" >&2
-  exit 2
-}
-
-cleanup() {
-  set +e
-  del_netns_prefix dlp-
-  teardown
-}
-trap cleanup EXIT
-teardown
-underlay_up
+require_sit tests/e2e/vm/run-in-vm.sh
+nodes_up dlp-
 conf 1 '{"log": {"file": "'"$E2E_STATE"'/node1/sixrd.log", "level": "info"}}' >"$E2E_STATE/conf.json"
 node=$(node_ns 1)
 for i in $(seq 1 "$N"); do echo "netns add dlp-$i"; done >"$E2E_STATE/netns.batch"

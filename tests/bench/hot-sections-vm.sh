@@ -15,11 +15,8 @@ command -v valgrind >/dev/null || { echo "$0: needs valgrind in the guest" >&2; 
 export E2E_NODES=1 E2E_PODS=0 E2E_STATE=/run/sixrd-hot E2E_VERSION=1.0.0
 # shellcheck source=tests/e2e/lib.sh
 . "$here/../e2e/lib.sh"
-modprobe sit 2>/dev/null || [ -d /sys/module/sit ] || { echo "$0: no sit in this kernel; run me through tests/bench/hot-sections.sh" >&2; exit 2; }
-
-trap 'del_netns_prefix hs- || true; teardown' EXIT
-teardown
-underlay_up
+require_sit tests/bench/hot-sections.sh
+nodes_up hs-
 conf 1 '{"name": "bench", "log": {"file": "'"$E2E_STATE"'/node1/sixrd.log", "level": "info"}}' >"$E2E_STATE/conf.json"
 ip netns add hs-warm
 ip netns add hs-1

@@ -29,16 +29,8 @@ N=${SIXRD_PROFILE_N:-20}
 export E2E_NODES=2 E2E_PODS=0 E2E_STATE=/run/sixrd-profile E2E_VERSION=1.0.0
 # shellcheck source=tests/e2e/lib.sh
 . "$here/../e2e/lib.sh"
-modprobe sit 2>/dev/null || [ -d /sys/module/sit ] || { echo "$0: no sit in this kernel; run me through tests/bench/profile.sh" >&2; exit 2; }
-
-cleanup() {
-  set +e
-  del_netns_prefix pf-
-  teardown
-}
-trap cleanup EXIT
-teardown
-underlay_up
+require_sit tests/bench/profile.sh
+nodes_up pf-
 ip netns exec "$(node_ns 2)" sysctl -qw net.ipv6.conf.all.forwarding=1
 conf "1" '{"name": "bench", "log": {"file": "'"$E2E_STATE"'/node1/sixrd.log", "level": "info"}}' >"$E2E_STATE/conf.json"
 total=$((WARM + 3 + N))

@@ -25,19 +25,8 @@ SETTLE=${SIXRD_BENCH_SETTLE:-1}
 export SIXRD=$A E2E_NODES=1 E2E_PODS=0 E2E_STATE=/run/sixrd-side E2E_VERSION=1.0.0
 # shellcheck source=tests/e2e/lib.sh
 . "$here/../e2e/lib.sh"
-modprobe sit 2>/dev/null || [ -d /sys/module/sit ] || {
-  echo "$0: no sit in this kernel; run me through tests/bench/side-by-side.sh" >&2
-  exit 2
-}
-
-cleanup() {
-  set +e
-  del_netns_prefix sbs-
-  teardown
-}
-trap cleanup EXIT
-teardown
-underlay_up
+require_sit tests/bench/side-by-side.sh
+nodes_up sbs-
 conf 1 '{"log": {"file": "'"$E2E_STATE"'/node1/sixrd.log", "level": "info"}}' >"$E2E_STATE/conf.json"
 node=$(node_ns 1)
 

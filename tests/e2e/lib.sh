@@ -39,6 +39,23 @@ cni() {
     ${SIXRD_TEST_FAULT:+-e "SIXRD_TEST_FAULT=$SIXRD_TEST_FAULT"} "$verb" "$cid" "$ifname" "$netns" <<<"$config"
 }
 
+# For the tools that run in the VM on their own (tests/bench/*-vm.sh):
+# require_sit HOST_SCRIPT: sit loaded, or exit 2 saying to run HOST_SCRIPT (which boots the VM).
+require_sit() {
+  modprobe sit 2>/dev/null || [ -d /sys/module/sit ] || {
+    echo "$0: no sit in this kernel; run me through $1" >&2
+    exit 2
+  }
+}
+# nodes_up NETNS_PREFIX: the nodes (E2E_NODES) with their underlay, after removing any left by an
+# earlier run; on exit (the EXIT trap) the namespaces named NETNS_PREFIX* and the nodes go.
+nodes_up() {
+  # shellcheck disable=SC2064 # the prefix is fixed now
+  trap "set +e; del_netns_prefix '$1'; teardown" EXIT
+  teardown
+  underlay_up
+}
+
 underlay_up() {
   modprobe sit 2>/dev/null || true
   mkdir -p "$E2E_STATE"
