@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -62,15 +63,20 @@ static void* delete_link(void* unused) {
   return NULL;
 }
 
-// A socket that receives every link notification of this namespace.
+// A socket that receives every link notification of this namespace; a read waits 5 s at most.
 static int link_listener(void) {
   const int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
-  if (s < 0 || bind(s, (struct sockaddr*)&sa, sizeof sa) != 0) return -1;
+  const struct timeval bound = {.tv_sec = 5};
+  if (s < 0 || bind(s, (struct sockaddr*)&sa, sizeof sa) != 0 ||
+      setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof bound) != 0) {
+    return -1;
+  }
   return s;
 }
 
-// Reads notifications until the RTM_DELLINK of ifindex; returns when it came, or 0.
+// Reads notifications until the RTM_DELLINK of ifindex; returns when it came, or 0 (none within
+// 5 s of the last notification: the delete failed).
 static long await_gone(int listener) {
   char buf[16384];
   for (;;) {
@@ -133,9 +139,13 @@ int main(int argc, char** argv) {
     }
     const long created = now_us();
     const long gone = await_gone(listener);
+    if (gone == 0) {
+      fprintf(stderr, "%s: no RTM_DELLINK for %s within 5 s\n", argv[0], argv[1]);
+      return 1;
+    }
     printf("fork socket %ld create %ld gone %ld\n", listening - start, created - listening,
            gone - start);
-    return gone != 0 ? 0 : 1;
+    return 0;
   }
   fprintf(stderr, "%s: unknown mode %s\n", argv[0], argv[2]);
   return 2;
