@@ -85,8 +85,11 @@ install -m 0755 "$KFLOOR" "$BIN/kfloor"
 
 ms() { awk -v u="$1" 'BEGIN { printf "%.1f", u / 1000 }'; }
 # pct FILE P -> the P-th percentile (nearest rank) of the microsecond figures in FILE, in ms
-pct() { sort -n "$1" | awk -v p="$2" '{ a[NR] = $1 } END { if (!NR) { print "n/a"; exit }
-  i = int((p * NR + 99) / 100); if (i < 1) i = 1; printf "%.1f", a[i] / 1000 }'; }
+pct() {
+  local v
+  v=$(nearest_rank "$2" <"$1")
+  if [ -n "$v" ]; then ms "$v"; else echo n/a; fi
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == 0 || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 plus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a + b }'; }
 now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }

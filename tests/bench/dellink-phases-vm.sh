@@ -46,11 +46,14 @@ run() {
 ip netns exec "$node" bash -c "set -euo pipefail; $(declare -p A P N E2E_STATE; declare -f cni_call run); run" \
   >"$E2E_STATE/out"
 
-# stats MODE FIELD: p25 p50 p75 of the value after FIELD in MODE's lines.
+# stats MODE FIELD: p25 p50 p75 (nearest rank) of the value after FIELD in MODE's lines.
 stats() {
+  local p
   awk -v m="$1" -v f="$2" '$1 == m { for (i = 2; i < NF; i++) if ($i == f) print $(i + 1) }' \
-    "$E2E_STATE/out" | sort -n |
-    awk '{ v[NR] = $1 } END { if (NR) printf "%8d %8d %8d  (n=%d)\n", v[int(NR / 4) + 1], v[int((NR + 1) / 2)], v[int((3 * NR + 3) / 4)], NR }'
+    "$E2E_STATE/out" >"$E2E_STATE/values"
+  [ -s "$E2E_STATE/values" ] || return 0
+  for p in 25 50 75; do printf '%8d ' "$(nearest_rank "$p" <"$E2E_STATE/values")"; done
+  echo " (n=$(wc -l <"$E2E_STATE/values"))"
 }
 printf '%-28s %8s %8s %8s\n' "figure (us from the start)" p25 p50 p75
 for row in "sync ret" "thread socket" "thread create" "thread gone" "thread ret" "fork socket" \

@@ -47,6 +47,12 @@ require_sit() {
     exit 2
   }
 }
+# nearest_rank P: the P-th percentile (nearest rank) of the numbers on stdin, one a line; nothing
+# when there are none.
+nearest_rank() {
+  sort -n | awk -v p="$1" '{ a[NR] = $1 } END { if (!NR) exit
+    i = int((p * NR + 99) / 100); if (i < 1) i = 1; print a[i] }'
+}
 # nodes_up NETNS_PREFIX: the nodes (E2E_NODES) with their underlay, after removing any left by an
 # earlier run; on exit (the EXIT trap) the namespaces named NETNS_PREFIX* and the nodes go.
 nodes_up() {
