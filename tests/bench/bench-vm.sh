@@ -260,7 +260,7 @@ for verb in ADD DEL; do
   R[vsfloor.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[floors.$verb]}")
   echo "$verb p50: sixrd ${R[sixrd-serial.$verb.p50]} ms, exec floor ${R[floor-serial.$verb.p50]} ms + kernel floor ${R[kfloor-serial.$verb.p50]} ms = ${R[floors.$verb]} ms; sixrd/floors ${R[vsfloor.$verb]} (kernel floor, classic layout ${R[kfloorclassic-serial.$verb.p50]} ms, linklocal layout ${R[kfloorlinklocal-serial.$verb.p50]} ms)"
   # The kernel floor as issue 16 measured it (classic layout: more kernel objects per pod than
-  # sixrd's layout asks for): the issue's sum of the floors before sixrd's layout went below it.
+  # sixrd's layout has asked for since): the issue's own sum of the two floors.
   R[floors_classic.$verb]=$(plus "${R[floor-serial.$verb.p50]}" "${R[kfloorclassic-serial.$verb.p50]}")
   R[vsfloor_classic.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[floors_classic.$verb]}")
   echo "$verb p50 against the exec floor + the kernel floor in issue 16's (classic) layout: ${R[floors_classic.$verb]} ms; sixrd/that ${R[vsfloor_classic.$verb]}"
