@@ -255,22 +255,25 @@ R[libcni_errors]=$(errors)
 echo "driver failures: ${R[libcni_errors]}"
 cat "$RES"/*.err 2>/dev/null | head -5 >&2 || true
 rm -f "$RES"/*.err
+# against KEY VERB EXEC KERNEL: R[floorsKEY.VERB] = EXEC + KERNEL (ms) and R[vsfloorKEY.VERB] =
+# sixrd's serial p50 over that sum, the pair every line below prints.
+against() {
+  R[floors$1.$2]=$(plus "$3" "$4")
+  R[vsfloor$1.$2]=$(ratio "${R[sixrd-serial.$2.p50]}" "${R[floors$1.$2]}")
+}
 for verb in ADD DEL; do
-  R[floors.$verb]=$(plus "${R[floor-serial.$verb.p50]}" "${R[kfloor-serial.$verb.p50]}")
-  R[vsfloor.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[floors.$verb]}")
-  echo "$verb p50: sixrd ${R[sixrd-serial.$verb.p50]} ms, exec floor ${R[floor-serial.$verb.p50]} ms + kernel floor ${R[kfloor-serial.$verb.p50]} ms = ${R[floors.$verb]} ms; sixrd/floors ${R[vsfloor.$verb]} (kernel floor, classic layout ${R[kfloorclassic-serial.$verb.p50]} ms, linklocal layout ${R[kfloorlinklocal-serial.$verb.p50]} ms)"
+  exec_p50=${R[floor-serial.$verb.p50]}
+  against "" "$verb" "$exec_p50" "${R[kfloor-serial.$verb.p50]}"
+  echo "$verb p50: sixrd ${R[sixrd-serial.$verb.p50]} ms, exec floor $exec_p50 ms + kernel floor ${R[kfloor-serial.$verb.p50]} ms = ${R[floors.$verb]} ms; sixrd/floors ${R[vsfloor.$verb]} (kernel floor, classic layout ${R[kfloorclassic-serial.$verb.p50]} ms, linklocal layout ${R[kfloorlinklocal-serial.$verb.p50]} ms)"
   # The kernel floor as issue 16 measured it (classic layout: more kernel objects per pod than
   # sixrd's layout has asked for since): the issue's own sum of the two floors.
-  R[floors_classic.$verb]=$(plus "${R[floor-serial.$verb.p50]}" "${R[kfloorclassic-serial.$verb.p50]}")
-  R[vsfloor_classic.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[floors_classic.$verb]}")
+  against _classic "$verb" "$exec_p50" "${R[kfloorclassic-serial.$verb.p50]}"
   echo "$verb p50 against the exec floor + the kernel floor in issue 16's (classic) layout: ${R[floors_classic.$verb]} ms; sixrd/that ${R[vsfloor_classic.$verb]}"
-  R[floors_result.$verb]=$(plus "${R[floor-result-serial.$verb.p50]}" "${R[kfloor-serial.$verb.p50]}")
-  R[vsfloor_result.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[floors_result.$verb]}")
+  against _result "$verb" "${R[floor-result-serial.$verb.p50]}" "${R[kfloor-serial.$verb.p50]}"
   echo "$verb p50 with the exec floor answering a result shaped like sixrd's: ${R[floor-result-serial.$verb.p50]} ms; sixrd/floors ${R[vsfloor_result.$verb]}"
   # The kernel floor's work timed inside calls libcni makes, as sixrd's is.
   R[kfloorlib.$verb]=$(pct "$RES/libcni-kfloor-serial.$verb.self" 50)
-  R[floors_lib.$verb]=$(plus "${R[floor-serial.$verb.p50]}" "${R[kfloorlib.$verb]}")
-  R[vsfloor_lib.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[floors_lib.$verb]}")
+  against _lib "$verb" "$exec_p50" "${R[kfloorlib.$verb]}"
   R[vskfloorcall.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[libcni-kfloor-serial.$verb.p50]}")
   echo "$verb p50 with the kernel floor timed inside libcni calls: ${R[kfloorlib.$verb]} ms (direct ${R[kfloor-serial.$verb.p50]} ms); sixrd/(exec floor + that) ${R[vsfloor_lib.$verb]}; the kernel floor's whole call through libcni ${R[libcni-kfloor-serial.$verb.p50]} ms, sixrd/that ${R[vskfloorcall.$verb]}"
 done
