@@ -631,18 +631,21 @@ Objects dumpRoutes(nl_sock* sock, int family, int oif, std::uint32_t table) {
       table != 0);
 }
 
-std::vector<Ipv4AddressBrief> dumpIpv4Addresses(nl_sock* sock) {
+std::vector<Ipv4AddressBrief> dumpIpv4Addresses(nl_sock* sock, int ifindex) {
   const std::string what = "IPv4 addresses";
   // An ifaddrmsg header, which the kernel accepts with strict checking on (an rtgenmsg one it
-  // refuses then).
+  // refuses then), and which carries the link to filter by.
   ifaddrmsg ifa{};
   ifa.ifa_family = AF_INET;
+  ifa.ifa_index = static_cast<unsigned>(ifindex);
   std::vector<Ipv4AddressBrief> out;
-  const int rc =
-      dumpVisiting(sock, RTM_GETADDR, &ifa, sizeof ifa, {}, what, [&out](const nlmsghdr* hdr) {
+  const int rc = dumpVisiting(
+      sock, RTM_GETADDR, &ifa, sizeof ifa, {}, what, [&out, ifindex](const nlmsghdr* hdr) {
         if (hdr->nlmsg_type != RTM_NEWADDR || !nlmsg_valid_hdr(hdr, sizeof(ifaddrmsg))) return 0;
         const auto* a = static_cast<const ifaddrmsg*>(nlmsg_data(hdr));
         if (a->ifa_family != AF_INET) return 0;
+        // A kernel without strict checking answers with every link's.
+        if (ifindex != 0 && a->ifa_index != static_cast<unsigned>(ifindex)) return 0;
         std::array<nlattr*, IFA_MAX + 1> tb{};
         // No policy: each attribute's length is checked below, where it is read.
         const int parsed =

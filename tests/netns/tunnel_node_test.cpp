@@ -7,11 +7,13 @@
 #include <netlink/errno.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "support.hpp"
 #include "tunnel/nl.hpp"
@@ -200,6 +202,31 @@ TEST_F(NodeResolution, UnderlayInterfacePicksAmongSeveralUnderlayAddresses) {
   EXPECT_EQ(ipam::formatIpv4(node.prefix.nodeIp), "198.18.0.12");
   EXPECT_EQ(node.underlayInterface, "ul1");
   EXPECT_EQ(node.underlayMtu, 1400);
+}
+
+// With underlayInterface pinned, node resolution reads only that link's IPv4 addresses: the kernel
+// looks the one link up instead of walking every link (each pod's host veth among them).
+TEST_F(NodeResolution, TheIpv4AddressesOfOneLinkAreThatLinksOnly) {
+  addSecondUnderlay(node());
+  must("ip -n " + node() + " addr add 198.18.0.100/32 dev ul1");
+  const tunnel::nl::Socket sock = tunnel::nl::openRouteSocket();
+  const int ul1 = tunnel::nl::getLinkBrief(sock.get(), "ul1").ifindex;
+  std::vector<std::string> seen;
+  for (const auto& a : tunnel::nl::dumpIpv4Addresses(sock.get(), ul1)) {
+    EXPECT_EQ(a.ifindex, ul1);
+    seen.push_back(fmt::format("{}/{}", ipam::formatIpv4(a.local), a.prefixLen));
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"198.18.0.100/32", "198.18.0.12/16"}));
+  std::vector<std::string> all;
+  for (const auto& a : tunnel::nl::dumpIpv4Addresses(sock.get())) {
+    all.push_back(ipam::formatIpv4(a.local));
+  }
+  for (const char* want : {kNodeIp, "198.18.0.12", "198.18.0.100"}) {
+    EXPECT_NE(std::find(all.begin(), all.end(), want), all.end()) << want << " in every link's";
+  }
+  // The socket stays in step after a filtered dump.
+  EXPECT_EQ(tunnel::nl::dumpIpv4Addresses(sock.get(), ul1).size(), 2U);
 }
 
 TEST_F(NodeResolution, NoAddressInsideTheUnderlayIsANodeErrorNamingNodeIpAndUnderlayInterface) {
