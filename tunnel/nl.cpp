@@ -667,6 +667,8 @@ std::vector<Ipv4AddressBrief> dumpIpv4Addresses(nl_sock* sock, int ifindex) {
         out.push_back(std::move(entry));
         return 0;
       });
+  // The link was deleted since its ifindex was read: it holds no address.
+  if (ifindex != 0 && (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND)) return out;
   check(rc, "read", what);
   return out;
 }
