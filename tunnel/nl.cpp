@@ -365,8 +365,7 @@ bool getOneLink(nl_sock* sock, int ifindex, const std::string& name, const std::
   if (!name.empty()) request.putString(IFLA_IFNAME, name);
   request.putU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
   const int rc = transact(sock, request.msg(), Until::kReply, visit);
-  // The kernel answers ENODEV for an unknown link; libnl maps it to NLE_NODEV.
-  if (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) return false;
+  if (linkGone(rc)) return false;
   check(rc, "get link", what);
   return true;
 }
@@ -668,7 +667,7 @@ std::vector<Ipv4AddressBrief> dumpIpv4Addresses(nl_sock* sock, int ifindex) {
         return 0;
       });
   // The link was deleted since its ifindex was read: it holds no address.
-  if (ifindex != 0 && (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND)) return out;
+  if (ifindex != 0 && linkGone(rc)) return out;
   check(rc, "read", what);
   return out;
 }

@@ -14,6 +14,7 @@
 
 #include <netlink/addr.h>
 #include <netlink/cache.h>
+#include <netlink/errno.h>
 #include <netlink/msg.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -193,6 +194,9 @@ std::string format(const nl_addr* addr);
 // Every change on a socket from openRouteSocket goes through these: libnl's own senders would
 // read with libnl's reader, whose sequence bookkeeping this socket does not keep.
 int addLink(nl_sock* sock, rtnl_link* link, int flags);
+// Whether a request failed because its link does not exist (any more): the kernel answers ENODEV,
+// which libnl maps to NLE_NODEV, or, on some paths, NLE_OBJ_NOTFOUND.
+inline bool linkGone(int rc) { return rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND; }
 int changeLink(nl_sock* sock, rtnl_link* orig, rtnl_link* changes, int flags);
 int deleteLink(nl_sock* sock, rtnl_link* link);
 int deleteAddr(nl_sock* sock, rtnl_addr* addr, int flags);

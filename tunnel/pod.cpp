@@ -275,7 +275,7 @@ bool delPod(nl_sock* sock, const std::string& hostVeth, std::optional<nl::LinkBr
   }
   // By ifindex: the very link just looked at, not whatever holds the name by now.
   const int rc = nl::deleteLinkByIndex(sock, link->ifindex);
-  if (rc == -NLE_OBJ_NOTFOUND || rc == -NLE_NODEV) return false;  // a concurrent DEL won
+  if (nl::linkGone(rc)) return false;  // a concurrent DEL won
   nl::check(rc, "delete veth", hostVeth);
   return true;
 }

@@ -401,7 +401,7 @@ std::vector<std::string> removeDeadProbes(nl_sock* sock) {
       continue;
     }
     const int rc = nl::deleteLink(sock, link);
-    if (rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND) continue;  // its owner removed it after all
+    if (nl::linkGone(rc)) continue;  // its owner removed it after all
     if (rc < 0) {
       spdlog::warn("cannot remove probe device {} of process {} (not running): {}", name, *pid,
                    nl_geterror(rc));
@@ -438,7 +438,7 @@ bool sitAvailable(nl_sock* sock, const NodeSpec& spec) {
   nl::check(rc, "create probe sit device", probe);
   const int deleted = nl::deleteLink(sock, link.get());
   // Gone already: a run in another pid namespace took it for a dead process's.
-  if (deleted != -NLE_NODEV && deleted != -NLE_OBJ_NOTFOUND) {
+  if (!nl::linkGone(deleted)) {
     nl::check(deleted, "delete probe sit device", probe);
   }
   return true;
@@ -481,7 +481,7 @@ std::vector<std::string> removeTunnel(nl_sock* sock, const std::string& name,
 
   const int rc = nl::deleteLinkByIndex(sock, link->ifindex);
   // Gone already: another uninstall got there first.
-  if (rc != -NLE_NODEV && rc != -NLE_OBJ_NOTFOUND) {
+  if (!nl::linkGone(rc)) {
     nl::check(rc, "delete sit device", name);
     spdlog::info("removed sit device {}", name);
     removed.push_back(overlay.empty()
