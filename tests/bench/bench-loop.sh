@@ -9,7 +9,9 @@
 # ...", LAYOUT as sixrd-kernel-floor takes it, "-" for sixrd's), each call is followed by one
 # kernel-floor call of the same verb per entry, for pod N (the number ending ID) in that node
 # namespace, netns /run/netns/POD_NETNS_PREFIX-N; the floor's own timing of its work goes to
-# OUT.NAME. Interleaved, all see the same state of the machine.
+# OUT.NAME, and the wall time of its whole process (fork, exec, its switch into the node
+# namespace, its work, exit), taken as sixrd's is, to OUT.NAME.wall. Interleaved, all see the same
+# state of the machine.
 set -euo pipefail
 # shellcheck source=tests/lib/harness.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/harness.sh"
@@ -18,7 +20,7 @@ out=$1 verb=$2 conf=$3
 shift 3
 : >"$out"
 read -r -a floors <<<"${KFLOORS:-}"
-for f in "${floors[@]}"; do : >"$out.${f%%:*}"; done
+for f in "${floors[@]}"; do : >"$out.${f%%:*}" && : >"$out.${f%%:*}.wall"; done
 for id in "$@"; do
   if [ "$conf" != - ]; then
     t0=$EPOCHREALTIME
@@ -32,8 +34,11 @@ for id in "$@"; do
     IFS=: read -r name node pods layout <<<"$f"
     [ "$layout" = - ] && layout=
     n=${id##*-}
+    t0=$EPOCHREALTIME
     # shellcheck disable=SC2086 # no layout: no argument
     "$KFLOOR" "${verb,,}" "$node" "/run/netns/$pods-$n" "$n" $layout >>"$out.$name" 2>>"$out.err" ||
       echo "FAIL kernel floor $name $verb $n" >>"$out.err"
+    t1=$EPOCHREALTIME
+    echo $((${t1/./} - ${t0/./})) >>"$out.$name.wall"
   done
 done
