@@ -53,6 +53,10 @@ int check(int rc, std::string_view op, Describe&& describe) {
   return rc;
 }
 
+// Whether a request failed because its link does not exist (any more): the kernel answers ENODEV,
+// which libnl maps to NLE_NODEV, or, on some paths, NLE_OBJ_NOTFOUND.
+inline bool linkGone(int rc) { return rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND; }
+
 // Throws NetlinkError("alloc <what>: out of memory") (NLE_NOMEM): the one out-of-memory path.
 [[noreturn]] void outOfMemory(std::string_view what);
 
@@ -194,9 +198,6 @@ std::string format(const nl_addr* addr);
 // Every change on a socket from openRouteSocket goes through these: libnl's own senders would
 // read with libnl's reader, whose sequence bookkeeping this socket does not keep.
 int addLink(nl_sock* sock, rtnl_link* link, int flags);
-// Whether a request failed because its link does not exist (any more): the kernel answers ENODEV,
-// which libnl maps to NLE_NODEV, or, on some paths, NLE_OBJ_NOTFOUND.
-inline bool linkGone(int rc) { return rc == -NLE_NODEV || rc == -NLE_OBJ_NOTFOUND; }
 int changeLink(nl_sock* sock, rtnl_link* orig, rtnl_link* changes, int flags);
 int deleteLink(nl_sock* sock, rtnl_link* link);
 int deleteAddr(nl_sock* sock, rtnl_addr* addr, int flags);
