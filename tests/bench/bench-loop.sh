@@ -21,6 +21,7 @@ shift 3
 : >"$out"
 read -r -a floors <<<"${KFLOORS:-}"
 for f in "${floors[@]}"; do : >"$out.${f%%:*}" && : >"$out.${f%%:*}.wall"; done
+[ -z "${TRIVIAL:-}" ] || : >"$out.trivial"
 for id in "$@"; do
   if [ "$conf" != - ]; then
     t0=$EPOCHREALTIME
@@ -41,4 +42,10 @@ for id in "$@"; do
     t1=$EPOCHREALTIME
     echo $((${t1/./} - ${t0/./})) >>"$out.$name.wall"
   done
+  if [ -n "${TRIVIAL:-}" ]; then
+    t0=$EPOCHREALTIME
+    CNI_COMMAND=VERSION "$TRIVIAL" </dev/null >/dev/null 2>>"$out.err" || echo "FAIL trivial $id" >>"$out.err"
+    t1=$EPOCHREALTIME
+    echo $((${t1/./} - ${t0/./})) >>"$out.trivial"
+  fi
 done

@@ -23,7 +23,9 @@
 #   6. scale: SIXRD_BENCH_SCALE pods on node 1, sixrd invoked directly (CNI_* env + config on
 #      stdin, like a runtime; cheaper than the Go driver), then the same number of pods of each
 #      kernel-floor layout alone on a node of its own, then sixrd with each ADD followed by one
-#      kernel-floor ADD on node 2; ADD/DEL p50 with 0-100 pods on the node vs with the node full
+#      kernel-floor ADD on node 2; ADD/DEL p50 with 0-100 pods on the node vs with the node full;
+#      each loop also execs the trivial plugin once per pod (VERSION), the control for the
+#      machine's own drift over the loop, and each growth is printed net of it as well
 # Scale latency is wall time around each plugin exec, taken with bash's $EPOCHREALTIME (no fork)
 # inside a loop that already runs in the node namespace (tests/bench/bench-loop.sh); the kernel
 # floor times its own work, and the loop also takes the wall time of its whole process, as sixrd's:
@@ -346,7 +348,7 @@ scale_phase() { # scale_phase NAME SIXRD? LAYOUT... : SCALE ADDs, then SCALE DEL
     KFLOORS+=" $layout:/run/netns/$(node_ns "$n"):bp-k$layout:$l"
     [ "$with_sixrd" = 1 ] || node=$n # a floor's phase: the routes of its node are counted
   done
-  export KFLOORS
+  export KFLOORS TRIVIAL=$BIN/floor
   ip netns exec "$(node_ns 1)" "$here/bench-loop.sh" "$RES/scale.$name.ADD" ADD "$conf" $(ids sc 1 "$SCALE")
   R[scale_routes.$name]=$(ip -n "$(node_ns "$node")" -6 route show table all | grep -c . || true)
   R[scale_links.$name]=$(ip -n "$(node_ns "$node")" -o link | grep -c . || true)
@@ -363,8 +365,8 @@ K=100
 growth() { # growth FULL EMPTY -> FULL - EMPTY (ms)
   awk -v a="$1" -v b="$2" 'BEGIN { if (a == "n/a" || b == "n/a") print "n/a"; else printf "%+.1f", a - b }'
 }
-series=(sixrd paired paired.sixrd paired.sixrd.wall)
-for layout in "${SCALE_FLOORS[@]}"; do series+=("floor-$layout.$layout" "floor-$layout.$layout.wall"); done
+series=(sixrd sixrd.trivial paired paired.sixrd paired.sixrd.wall paired.trivial)
+for layout in "${SCALE_FLOORS[@]}"; do series+=("floor-$layout.$layout" "floor-$layout.$layout.wall" "floor-$layout.trivial"); done
 for s in "${series[@]}"; do
   # scale.NAME.ADD holds sixrd's figures, scale.NAME.ADD.LAYOUT the kernel floor's
   a=$RES/scale.${s%%.*}.ADD d=$RES/scale.${s%%.*}.DEL
@@ -376,6 +378,15 @@ for s in "${series[@]}"; do
   R[sa.growth.$s]=$(growth "${R[sa.full.$s]}" "${R[sa.empty.$s]}")
   R[sd.growth.$s]=$(growth "${R[sd.full.$s]}" "${R[sd.empty.$s]}")
 done
+# Growth net of the drift: a series' growth less that of the trivial exec in the same loop.
+net() { # net SERIES LOOP -> growth of SERIES minus the trivial exec's growth in LOOP (ms)
+  awk -v a="${R[sa.growth.$1]:-n/a}" -v b="${R[sa.growth.$2.trivial]:-n/a}" \
+    'BEGIN { if (a == "n/a" || b == "n/a") print "n/a"; else printf "%+.1f", a - b }'
+}
+R[sa.net.sixrd]=$(net sixrd sixrd)
+R[sa.net.paired]=$(net paired paired)
+R[sa.net.paired.sixrd.wall]=$(net paired.sixrd.wall paired)
+for layout in "${SCALE_FLOORS[@]}"; do R[sa.net.floor-$layout]=$(net "floor-$layout.$layout.wall" "floor-$layout"); done
 R[sa.ratio]=$(ratio "${R[sa.full.sixrd]}" "${R[sa.empty.sixrd]}")
 R[sd.ratio]=$(ratio "${R[sd.full.sixrd]}" "${R[sd.empty.sixrd]}")
 R[scale_errors]=$(errors)
@@ -385,13 +396,19 @@ scale_line() { # scale_line WHAT SERIES
 echo "IPv6 routes (all tables) with $SCALE pods on the node: sixrd ${R[scale_routes.sixrd]} (${R[scale_links.sixrd]} links)$(
   for layout in "${SCALE_FLOORS[@]}"; do printf ', kernel floor %s layout %s' "$layout" "${R[scale_routes.floor-$layout]}"; done)"
 scale_line "sixrd alone" sixrd
+scale_line "  a trivial exec in its loop" sixrd.trivial
 for layout in "${SCALE_FLOORS[@]}"; do
   scale_line "kernel floor ($layout layout) alone" "floor-$layout.$layout"
   scale_line "  its whole process" "floor-$layout.$layout.wall"
+  scale_line "  a trivial exec in its loop" "floor-$layout.trivial"
 done
 scale_line "sixrd interleaved" paired
 scale_line "kernel floor (sixrd layout) interleaved with it" paired.sixrd
 scale_line "  its whole process" paired.sixrd.wall
+scale_line "  a trivial exec in the loop" paired.trivial
+echo "ADD growth net of the trivial exec's in the same loop: sixrd alone ${R[sa.net.sixrd]} ms$(
+  for layout in "${SCALE_FLOORS[@]}"; do printf ', kernel floor %s layout alone (whole process) %s ms' "$layout" "${R[sa.net.floor-$layout]}"; done
+), interleaved: sixrd ${R[sa.net.paired]} ms, kernel floor (whole process) ${R[sa.net.paired.sixrd.wall]} ms"
 echo "failures: ${R[scale_errors]}"
 cat "$RES"/*.err 2>/dev/null | head -5 >&2 || true
 
@@ -415,6 +432,10 @@ printf '    interleaved pod by pod on two nodes: sixrd %s ms, kernel floor in it
   "${R[sa.growth.paired]:-n/a}" "${R[sa.growth.paired.sixrd]:-n/a}"
 printf '    the kernel floor'"'"'s whole process (fork, exec, namespace switch, work, exit), timed as sixrd'"'"'s: sixrd layout alone %s ms, interleaved %s ms\n' \
   "${R[sa.growth.floor-sixrd.sixrd.wall]:-n/a}" "${R[sa.growth.paired.sixrd.wall]:-n/a}"
+printf '    a trivial static exec in the same loops (the machine'"'"'s own drift, paid by every process): with sixrd alone %s ms, with the floor in sixrd'"'"'s layout alone %s ms, interleaved %s ms\n' \
+  "${R[sa.growth.sixrd.trivial]:-n/a}" "${R[sa.growth.floor-sixrd.trivial]:-n/a}" "${R[sa.growth.paired.trivial]:-n/a}"
+printf '    net of that drift: sixrd alone %s ms, the floor'"'"'s whole process in sixrd'"'"'s layout alone %s ms; interleaved sixrd %s ms, the floor'"'"'s whole process %s ms\n' \
+  "${R[sa.net.sixrd]}" "${R[sa.net.floor-sixrd]:-n/a}" "${R[sa.net.paired]}" "${R[sa.net.paired.sixrd.wall]}"
 printf '  DEL growth (full - near-empty p50), alone: sixrd %s ms; kernel floor: sixrd layout %s ms, classic %s ms, linklocal %s ms\n' \
   "${R[sd.growth.sixrd]:-n/a}" "${R[sd.growth.floor-sixrd.sixrd]:-n/a}" "${R[sd.growth.floor-classic.classic]:-n/a}" "${R[sd.growth.floor-linklocal.linklocal]:-n/a}"
 printf '  VERSION start-up: sixrd %s ms, trivial static plugin %s ms, ratio %s (target <= 1.2)\n' \
