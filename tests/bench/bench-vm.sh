@@ -380,8 +380,7 @@ for s in "${series[@]}"; do
 done
 # Growth net of the drift: a series' growth less that of the trivial exec in the same loop.
 net() { # net SERIES LOOP -> growth of SERIES minus the trivial exec's growth in LOOP (ms)
-  awk -v a="${R[sa.growth.$1]:-n/a}" -v b="${R[sa.growth.$2.trivial]:-n/a}" \
-    'BEGIN { if (a == "n/a" || b == "n/a") print "n/a"; else printf "%+.1f", a - b }'
+  growth "${R[sa.growth.$1]:-n/a}" "${R[sa.growth.$2.trivial]:-n/a}"
 }
 R[sa.net.sixrd]=$(net sixrd sixrd)
 R[sa.net.paired]=$(net paired paired)
