@@ -96,6 +96,36 @@ pct() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == 0 || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 plus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a + b }'; }
+# interval NUM DEN... -> "LO-HI", the 90% bootstrap interval of p50(NUM) / (p50(DEN) + ...): each
+# file's microsecond figures resampled with replacement, 1000 times, p50 by nearest rank as pct
+# takes it, a fixed seed. How far the ratio of one run's p50s could move on its pods alone; drift
+# between the rounds is not in it. n/a when a file is missing or empty.
+interval() {
+  local f
+  for f in "$@"; do [ -s "$f" ] || { echo n/a; return; }; done
+  awk -v B=1000 '
+    FNR == 1 { f++ }
+    { v[f, ++n[f]] = $1 + 0 }
+    function p50(k, m, i, j, t) {
+      m = n[k]
+      for (i = 1; i <= m; i++) s[i] = v[k, int(rand() * m) + 1]
+      for (i = 2; i <= m; i++) {
+        t = s[i]
+        for (j = i - 1; j >= 1 && s[j] > t; j--) s[j + 1] = s[j]
+        s[j + 1] = t
+      }
+      return s[int((50 * m + 99) / 100)]
+    }
+    END {
+      srand(16)
+      for (b = 1; b <= B; b++) {
+        num = p50(1); den = 0
+        for (k = 2; k <= f; k++) den += p50(k)
+        print (den > 0 ? num / den : 0)
+      }
+    }' "$@" | sort -g | awk -v B=1000 'NR == int(0.05 * B) + 1 { lo = $1 } NR == int(0.95 * B) { hi = $1 }
+    END { printf "%.2f-%.2f", lo, hi }'
+}
 now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
 section() { printf '\n== %s ==\n' "$*"; }
 
@@ -259,27 +289,30 @@ R[libcni_errors]=$(errors)
 echo "driver failures: ${R[libcni_errors]}"
 cat "$RES"/*.err 2>/dev/null | head -5 >&2 || true
 rm -f "$RES"/*.err
-# against KEY VERB EXEC KERNEL: R[floorsKEY.VERB] = EXEC + KERNEL (ms) and R[vsfloorKEY.VERB] =
-# sixrd's serial p50 over that sum, the pair every line below prints.
+# against KEY VERB EXEC_FILE KERNEL_FILE: R[floorsKEY.VERB] = the p50s of the two files added
+# (ms), R[vsfloorKEY.VERB] = sixrd's serial p50 over that sum, and R[ciKEY.VERB] the ratio's 90%
+# interval, what every line below prints.
 against() {
-  R[floors$1.$2]=$(plus "$3" "$4")
+  R[floors$1.$2]=$(plus "$(pct "$3" 50)" "$(pct "$4" 50)")
   R[vsfloor$1.$2]=$(ratio "${R[sixrd-serial.$2.p50]}" "${R[floors$1.$2]}")
+  R[ci$1.$2]=$(interval "$RES/sixrd-serial.$2" "$3" "$4")
 }
 for verb in ADD DEL; do
-  exec_p50=${R[floor-serial.$verb.p50]}
-  against "" "$verb" "$exec_p50" "${R[kfloor-serial.$verb.p50]}"
-  echo "$verb p50: sixrd ${R[sixrd-serial.$verb.p50]} ms, exec floor $exec_p50 ms + kernel floor ${R[kfloor-serial.$verb.p50]} ms = ${R[floors.$verb]} ms; sixrd/floors ${R[vsfloor.$verb]} (kernel floor, classic layout ${R[kfloorclassic-serial.$verb.p50]} ms, linklocal layout ${R[kfloorlinklocal-serial.$verb.p50]} ms)"
+  exec_p50=${R[floor-serial.$verb.p50]} exec_file=$RES/floor-serial.$verb
+  against "" "$verb" "$exec_file" "$RES/kfloor-serial.$verb"
+  echo "$verb p50: sixrd ${R[sixrd-serial.$verb.p50]} ms, exec floor $exec_p50 ms + kernel floor ${R[kfloor-serial.$verb.p50]} ms = ${R[floors.$verb]} ms; sixrd/floors ${R[vsfloor.$verb]} (90% interval ${R[ci.$verb]}; kernel floor, classic layout ${R[kfloorclassic-serial.$verb.p50]} ms, linklocal layout ${R[kfloorlinklocal-serial.$verb.p50]} ms)"
   # The kernel floor as issue 16 measured it (classic layout: more kernel objects per pod than
   # sixrd's layout has asked for since): the issue's own sum of the two floors.
-  against _classic "$verb" "$exec_p50" "${R[kfloorclassic-serial.$verb.p50]}"
-  echo "$verb p50 against the exec floor + the kernel floor in issue 16's (classic) layout: ${R[floors_classic.$verb]} ms; sixrd/that ${R[vsfloor_classic.$verb]}"
-  against _result "$verb" "${R[floor-result-serial.$verb.p50]}" "${R[kfloor-serial.$verb.p50]}"
-  echo "$verb p50 with the exec floor answering a result shaped like sixrd's: ${R[floor-result-serial.$verb.p50]} ms; sixrd/floors ${R[vsfloor_result.$verb]}"
+  against _classic "$verb" "$exec_file" "$RES/kfloorclassic-serial.$verb"
+  echo "$verb p50 against the exec floor + the kernel floor in issue 16's (classic) layout: ${R[floors_classic.$verb]} ms; sixrd/that ${R[vsfloor_classic.$verb]} (${R[ci_classic.$verb]})"
+  against _result "$verb" "$RES/floor-result-serial.$verb" "$RES/kfloor-serial.$verb"
+  echo "$verb p50 with the exec floor answering a result shaped like sixrd's: ${R[floor-result-serial.$verb.p50]} ms; sixrd/floors ${R[vsfloor_result.$verb]} (${R[ci_result.$verb]})"
   # The kernel floor's work timed inside calls libcni makes, as sixrd's is.
   R[kfloorlib.$verb]=$(pct "$RES/libcni-kfloor-serial.$verb.self" 50)
-  against _lib "$verb" "$exec_p50" "${R[kfloorlib.$verb]}"
+  against _lib "$verb" "$exec_file" "$RES/libcni-kfloor-serial.$verb.self"
   R[vskfloorcall.$verb]=$(ratio "${R[sixrd-serial.$verb.p50]}" "${R[libcni-kfloor-serial.$verb.p50]}")
-  echo "$verb p50 with the kernel floor timed inside libcni calls: ${R[kfloorlib.$verb]} ms (direct ${R[kfloor-serial.$verb.p50]} ms); sixrd/(exec floor + that) ${R[vsfloor_lib.$verb]}; the kernel floor's whole call through libcni ${R[libcni-kfloor-serial.$verb.p50]} ms, sixrd/that ${R[vskfloorcall.$verb]}"
+  R[cikfloorcall.$verb]=$(interval "$RES/sixrd-serial.$verb" "$RES/libcni-kfloor-serial.$verb")
+  echo "$verb p50 with the kernel floor timed inside libcni calls: ${R[kfloorlib.$verb]} ms (direct ${R[kfloor-serial.$verb.p50]} ms); sixrd/(exec floor + that) ${R[vsfloor_lib.$verb]} (${R[ci_lib.$verb]}); the kernel floor's whole call through libcni ${R[libcni-kfloor-serial.$verb.p50]} ms, sixrd/that ${R[vskfloorcall.$verb]} (${R[cikfloorcall.$verb]})"
 done
 
 # --- 4. start-up ---------------------------------------------------------------------------------
@@ -413,16 +446,16 @@ cat "$RES"/*.err 2>/dev/null | head -5 >&2 || true
 
 # --- summary ------------------------------------------------------------------------------------
 section "SUMMARY ($(nproc) vCPU qemu TCG guest, $(date -u +%Y-%m-%d))"
-echo "against the floors (p50 ms; serial, $PODS pods each in $ROUNDS interleaved rounds; target ADD <= 1.2, DEL <= 1.1)"
-printf '  %-5s sixrd %-8s exec floor %-8s kernel floor %-8s sixrd/(exec+kernel) %s\n' \
-  ADD "${R[sixrd-serial.ADD.p50]}" "${R[floor-serial.ADD.p50]}" "${R[kfloor-serial.ADD.p50]}" "${R[vsfloor.ADD]}" \
-  DEL "${R[sixrd-serial.DEL.p50]}" "${R[floor-serial.DEL.p50]}" "${R[kfloor-serial.DEL.p50]}" "${R[vsfloor.DEL]}"
+echo "against the floors (p50 ms; serial, $PODS pods each in $ROUNDS interleaved rounds; target ADD <= 1.2, DEL <= 1.1; in brackets each ratio's 90% bootstrap interval over the run's pods)"
+printf '  %-5s sixrd %-8s exec floor %-8s kernel floor %-8s sixrd/(exec+kernel) %s [%s]\n' \
+  ADD "${R[sixrd-serial.ADD.p50]}" "${R[floor-serial.ADD.p50]}" "${R[kfloor-serial.ADD.p50]}" "${R[vsfloor.ADD]}" "${R[ci.ADD]}" \
+  DEL "${R[sixrd-serial.DEL.p50]}" "${R[floor-serial.DEL.p50]}" "${R[kfloor-serial.DEL.p50]}" "${R[vsfloor.DEL]}" "${R[ci.DEL]}"
 printf '    the exec floor answering a result shaped like sixrd'"'"'s (libcni parses, caches and returns as much): ADD %s ms, ratio %s; DEL %s ms, ratio %s\n' \
   "${R[floor-result-serial.ADD.p50]}" "${R[vsfloor_result.ADD]}" "${R[floor-result-serial.DEL.p50]}" "${R[vsfloor_result.DEL]}"
 printf '    the kernel floor timed inside libcni calls (as sixrd is): ADD %s ms, ratio %s; DEL %s ms, ratio %s\n' \
   "${R[kfloorlib.ADD]}" "${R[vsfloor_lib.ADD]}" "${R[kfloorlib.DEL]}" "${R[vsfloor_lib.DEL]}"
-printf '    the kernel floor as a whole plugin call through libcni: ADD %s ms, sixrd/that %s; DEL %s ms, sixrd/that %s\n' \
-  "${R[libcni-kfloor-serial.ADD.p50]}" "${R[vskfloorcall.ADD]}" "${R[libcni-kfloor-serial.DEL.p50]}" "${R[vskfloorcall.DEL]}"
+printf '    the kernel floor as a whole plugin call through libcni: ADD %s ms, sixrd/that %s [%s]; DEL %s ms, sixrd/that %s [%s]\n' \
+  "${R[libcni-kfloor-serial.ADD.p50]}" "${R[vskfloorcall.ADD]}" "${R[cikfloorcall.ADD]}" "${R[libcni-kfloor-serial.DEL.p50]}" "${R[vskfloorcall.DEL]}" "${R[cikfloorcall.DEL]}"
 printf '    the kernel floor in issue 16'"'"'s (classic) layout, which asks the kernel for more per pod: ADD %s ms, sixrd/(exec+it) %s; DEL %s ms, sixrd/(exec+it) %s\n' \
   "${R[kfloorclassic-serial.ADD.p50]}" "${R[vsfloor_classic.ADD]}" "${R[kfloorclassic-serial.DEL.p50]}" "${R[vsfloor_classic.DEL]}"
 printf '  growth at %d pods (last %d - first %d ADD p50), each alone on a node: sixrd %s ms; kernel floor: sixrd layout %s ms, classic %s ms, linklocal %s ms\n' \
