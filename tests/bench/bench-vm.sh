@@ -98,12 +98,12 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == 0 || b + 0 == 0) print "
 plus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a + b }'; }
 # interval NUM DEN... -> "LO-HI", the 90% bootstrap interval of p50(NUM) / (p50(DEN) + ...): each
 # file's microsecond figures resampled with replacement, 1000 times, p50 by nearest rank as pct
-# takes it, a fixed seed. How far the ratio of one run's p50s could move on its pods alone; drift
+# takes it, a fixed seed; the bounds by nearest rank too. How far the ratio of one run's p50s could move on its pods alone; drift
 # between the rounds is not in it. n/a when a file is missing or empty.
 interval() {
-  local f
+  local f ratios
   for f in "$@"; do [ -s "$f" ] || { echo n/a; return; }; done
-  awk -v B=1000 '
+  ratios=$(awk -v B=1000 '
     FNR == 1 { f++ }
     { v[f, ++n[f]] = $1 + 0 }
     function p50(k, m, i, j, t) {
@@ -123,8 +123,8 @@ interval() {
         for (k = 2; k <= f; k++) den += p50(k)
         print (den > 0 ? num / den : 0)
       }
-    }' "$@" | sort -g | awk -v B=1000 'NR == int(0.05 * B) + 1 { lo = $1 } NR == int(0.95 * B) { hi = $1 }
-    END { printf "%.2f-%.2f", lo, hi }'
+    }' "$@")
+  printf '%.2f-%.2f' "$(nearest_rank 5 <<<"$ratios")" "$(nearest_rank 95 <<<"$ratios")"
 }
 now_us() { local t=$EPOCHREALTIME; echo "${t/./}"; }
 section() { printf '\n== %s ==\n' "$*"; }
