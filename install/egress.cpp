@@ -91,7 +91,10 @@ std::vector<std::string> runRelay(const RelaySettings& settings, const Context& 
   const tunnel::Node node = datapath->resolveNode(spec);
   if (!isRelay(config, node.prefix.nodeIp)) {
     std::string listed;
-    for (const auto r : config.relays) listed += (listed.empty() ? "" : ", ") + ipam::formatIpv4(r);
+    for (const auto r : config.relays) {
+      if (!listed.empty()) listed += ", ";
+      listed += ipam::formatIpv4(r);
+    }
     throw UsageError("relay", fmt::format("this node ({}) is not a relay: \"relay\" lists {}",
                                           ipam::formatIpv4(node.prefix.nodeIp), listed));
   }

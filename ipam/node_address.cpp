@@ -8,7 +8,10 @@ namespace {
 
 std::string joinDescribed(const std::vector<LocalIpv4>& addrs) {
   std::string s;
-  for (const auto& a : addrs) s += (s.empty() ? "" : ", ") + describe(a);
+  for (const auto& a : addrs) {
+    if (!s.empty()) s += ", ";
+    s += describe(a);
+  }
   return s.empty() ? "none" : s;
 }
 

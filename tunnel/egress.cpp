@@ -43,7 +43,10 @@ std::optional<ipam::Ipv4Addr> fromCompatible(const nl_addr* gw) {
 
 std::string list(const std::vector<ipam::Ipv4Addr>& ips) {
   std::string out;
-  for (const auto ip : ips) out += (out.empty() ? "" : ", ") + ipam::formatIpv4(ip);
+  for (const auto ip : ips) {
+    if (!out.empty()) out += ", ";
+    out += ipam::formatIpv4(ip);
+  }
   return out;
 }
 
