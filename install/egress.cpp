@@ -90,13 +90,9 @@ std::vector<std::string> runRelay(const RelaySettings& settings, const Context& 
   const tunnel::NodeSpec spec = cni::nodeSpec(config);
   const tunnel::Node node = datapath->resolveNode(spec);
   if (!isRelay(config, node.prefix.nodeIp)) {
-    std::string listed;
-    for (const auto r : config.relays) {
-      if (!listed.empty()) listed += ", ";
-      listed += ipam::formatIpv4(r);
-    }
     throw UsageError("relay", fmt::format("this node ({}) is not a relay: \"relay\" lists {}",
-                                          ipam::formatIpv4(node.prefix.nodeIp), listed));
+                                          ipam::formatIpv4(node.prefix.nodeIp),
+                                          ipam::formatIpv4List(config.relays)));
   }
   std::vector<std::string> done;
   datapath->ensureTunnel(spec, node);

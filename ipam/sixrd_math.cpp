@@ -248,6 +248,15 @@ std::string formatIpv6(const Ipv6Addr& addr) {
   return {out.data(), n};
 }
 
+std::string formatIpv4List(const std::vector<Ipv4Addr>& addrs) {
+  std::string out;
+  for (const Ipv4Addr addr : addrs) {
+    if (!out.empty()) out += ", ";
+    out += formatIpv4(addr);
+  }
+  return out;
+}
+
 std::string formatIpv4(Ipv4Addr addr) {
   // Dotted quad, as inet_ntop writes it (without its sprintf).
   std::string out;

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "util/layer_error.hpp"
 
@@ -62,8 +63,9 @@ Ipv4Subnet parseIpv4Subnet(std::string_view text, std::string_view field);
 
 std::string formatIpv6(const Ipv6Addr& addr);  // RFC 5952 text
 std::string formatIpv4(Ipv4Addr addr);
-std::string formatPrefix(const Ipv6Prefix& prefix);  // "fd00:10::/48"
-std::string formatSubnet(const Ipv4Subnet& subnet);  // "10.20.0.0/16"
+std::string formatIpv4List(const std::vector<Ipv4Addr>& addrs);  // "10.0.0.1, 10.0.0.2"
+std::string formatPrefix(const Ipv6Prefix& prefix);              // "fd00:10::/48"
+std::string formatSubnet(const Ipv4Subnet& subnet);              // "10.20.0.0/16"
 
 bool contains(const Ipv6Prefix& prefix, const Ipv6Addr& addr);
 bool contains(const Ipv4Subnet& subnet, Ipv4Addr addr);

@@ -41,15 +41,6 @@ std::optional<ipam::Ipv4Addr> fromCompatible(const nl_addr* gw) {
   return ntohl(be);
 }
 
-std::string list(const std::vector<ipam::Ipv4Addr>& ips) {
-  std::string out;
-  for (const auto ip : ips) {
-    if (!out.empty()) out += ", ";
-    out += ipam::formatIpv4(ip);
-  }
-  return out;
-}
-
 bool isRelay(const NodeSpec& spec, const Node& node) {
   return std::find(spec.relays.begin(), spec.relays.end(), node.prefix.nodeIp) != spec.relays.end();
 }
@@ -159,7 +150,8 @@ void setRoute(nl_sock* sock, int ifindex, const std::vector<ipam::Ipv4Addr>& rel
     rtnl_route_add_nexthop(route.get(), nh.release());  // the route owns it from here
   }
   nl::check(nl::addRoute(sock, route.get(), NLM_F_CREATE), "add",
-            fmt::format("egress route default via {} (table {})", list(relays), kEgressTable));
+            fmt::format("egress route default via {} (table {})", ipam::formatIpv4List(relays),
+                        kEgressTable));
 }
 
 }  // namespace
@@ -216,9 +208,9 @@ std::vector<std::string> ensureEgress(nl_sock* sock, const NodeSpec& spec, const
   if (active != nullptr) keep = keep && have == want;
   if (!keep) {
     setRoute(sock, ifindex, want);
-    changed.push_back(fmt::format("egress route default via {} dev {} (table {}){}", list(want),
-                                  spec.tunnel, kEgressTable,
-                                  have.empty() ? "" : ", was via " + list(have)));
+    changed.push_back(fmt::format("egress route default via {} dev {} (table {}){}",
+                                  ipam::formatIpv4List(want), spec.tunnel, kEgressTable,
+                                  have.empty() ? "" : ", was via " + ipam::formatIpv4List(have)));
   }
   for (const auto& c : changed) spdlog::info("egress: {}", c);
   return changed;
@@ -248,8 +240,8 @@ std::vector<std::string> verifyEgress(nl_sock* sock, const NodeSpec& spec, const
       route ? gatewaysOf(route.get()) : std::vector<ipam::Ipv4Addr>{};
   if (have.empty() ||
       !std::includes(configured.begin(), configured.end(), have.begin(), have.end())) {
-    out.push_back(fmt::format("no egress route through the relays {} in table {}", list(configured),
-                              kEgressTable));
+    out.push_back(fmt::format("no egress route through the relays {} in table {}",
+                              ipam::formatIpv4List(configured), kEgressTable));
   }
   return out;
 }

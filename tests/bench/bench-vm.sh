@@ -98,8 +98,9 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a + 0 == 0 || b + 0 == 0) print "
 plus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a + b }'; }
 # interval NUM DEN... -> "LO-HI", the 90% bootstrap interval of p50(NUM) / (p50(DEN) + ...): each
 # file's microsecond figures resampled with replacement, 1000 times, p50 by nearest rank as pct
-# takes it, a fixed seed; the bounds by nearest rank too. How far the ratio of one run's p50s could move on its pods alone; drift
-# between the rounds is not in it. n/a when a file is missing or empty.
+# takes it, a fixed seed; the bounds by nearest rank too. How far the ratio of one run's p50s
+# could move on its pods alone; drift between the rounds is not in it. n/a when a file is missing
+# or empty.
 interval() {
   local f ratios
   for f in "$@"; do [ -s "$f" ] || { echo n/a; return; }; done

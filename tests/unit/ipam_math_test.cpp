@@ -246,6 +246,9 @@ TEST(SixrdFormat, Ipv6IsRfc5952Text) {
 
 TEST(SixrdFormat, Ipv4AndPrefixes) {
   EXPECT_EQ(formatIpv4(0xc6120307), "198.18.3.7");
+  EXPECT_EQ(formatIpv4List({}), "");
+  EXPECT_EQ(formatIpv4List({0xc6120307}), "198.18.3.7");
+  EXPECT_EQ(formatIpv4List({0xc6120307, 0x0a140001}), "198.18.3.7, 10.20.0.1");
   EXPECT_EQ(formatSubnet({0x0a140000, 16}), "10.20.0.0/16");
   EXPECT_EQ(formatPrefix(parseIpv6Prefix("fd00:10::/48", "prefix")), "fd00:10::/48");
 }
