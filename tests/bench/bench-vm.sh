@@ -290,13 +290,14 @@ R[libcni_errors]=$(errors)
 echo "driver failures: ${R[libcni_errors]}"
 cat "$RES"/*.err 2>/dev/null | head -5 >&2 || true
 rm -f "$RES"/*.err
-# against KEY VERB EXEC_FILE KERNEL_FILE: R[floorsKEY.VERB] = the p50s of the two files added
-# (ms), R[vsfloorKEY.VERB] = sixrd's serial p50 over that sum, and R[ciKEY.VERB] the ratio's 90%
-# interval, what every line below prints.
+# against KEY VERB EXEC_FILE KERNEL_FILE [SET]: R[floorsKEY.VERB] = the p50s of the two files
+# added (ms), R[vsfloorKEY.VERB] = SET's p50 (default sixrd-serial, sixrd's serial set) over that
+# sum, and R[ciKEY.VERB] the ratio's 90% interval, what every line below prints.
 against() {
+  local set=${5:-sixrd-serial}
   R[floors$1.$2]=$(plus "$(pct "$3" 50)" "$(pct "$4" 50)")
-  R[vsfloor$1.$2]=$(ratio "${R[sixrd-serial.$2.p50]}" "${R[floors$1.$2]}")
-  R[ci$1.$2]=$(interval "$RES/sixrd-serial.$2" "$3" "$4")
+  R[vsfloor$1.$2]=$(ratio "${R[$set.$2.p50]}" "${R[floors$1.$2]}")
+  R[ci$1.$2]=$(interval "$RES/$set.$2" "$3" "$4")
 }
 for verb in ADD DEL; do
   exec_p50=${R[floor-serial.$verb.p50]} exec_file=$RES/floor-serial.$verb
@@ -316,8 +317,7 @@ for verb in ADD DEL; do
   # What the sum of the floors asks of any plugin: the kernel floor's own whole call, which does
   # the floor's work and nothing else, against the same sum. A target below it asks sixrd to be
   # faster than that call.
-  R[kfloorcallvsfloors.$verb]=$(ratio "${R[libcni-kfloor-serial.$verb.p50]}" "${R[floors.$verb]}")
-  R[cikfloorcallvsfloors.$verb]=$(interval "$RES/libcni-kfloor-serial.$verb" "$exec_file" "$RES/kfloor-serial.$verb")
+  against _kfloorcall "$verb" "$exec_file" "$RES/kfloor-serial.$verb" libcni-kfloor-serial
   echo "$verb p50 with the kernel floor timed inside libcni calls: ${R[kfloorlib.$verb]} ms (direct ${R[kfloor-serial.$verb.p50]} ms); sixrd/(exec floor + that) ${R[vsfloor_lib.$verb]} (${R[ci_lib.$verb]}); the kernel floor's whole call through libcni ${R[libcni-kfloor-serial.$verb.p50]} ms, sixrd/that ${R[vskfloorcall.$verb]} (${R[cikfloorcall.$verb]})"
 done
 
@@ -463,7 +463,7 @@ printf '    the kernel floor timed inside libcni calls (as sixrd is): ADD %s ms,
 printf '    the kernel floor as a whole plugin call through libcni: ADD %s ms, sixrd/that %s [%s]; DEL %s ms, sixrd/that %s [%s]\n' \
   "${R[libcni-kfloor-serial.ADD.p50]}" "${R[vskfloorcall.ADD]}" "${R[cikfloorcall.ADD]}" "${R[libcni-kfloor-serial.DEL.p50]}" "${R[vskfloorcall.DEL]}" "${R[cikfloorcall.DEL]}"
 printf '    that whole call over (exec + kernel floor), what a plugin doing the floor'"'"'s work and no more reaches against the targets'"'"' sum: ADD %s [%s]; DEL %s [%s]\n' \
-  "${R[kfloorcallvsfloors.ADD]}" "${R[cikfloorcallvsfloors.ADD]}" "${R[kfloorcallvsfloors.DEL]}" "${R[cikfloorcallvsfloors.DEL]}"
+  "${R[vsfloor_kfloorcall.ADD]}" "${R[ci_kfloorcall.ADD]}" "${R[vsfloor_kfloorcall.DEL]}" "${R[ci_kfloorcall.DEL]}"
 printf '    the kernel floor in issue 16'"'"'s (classic) layout, which asks the kernel for more per pod: ADD %s ms, sixrd/(exec+it) %s; DEL %s ms, sixrd/(exec+it) %s\n' \
   "${R[kfloorclassic-serial.ADD.p50]}" "${R[vsfloor_classic.ADD]}" "${R[kfloorclassic-serial.DEL.p50]}" "${R[vsfloor_classic.DEL]}"
 printf '  growth at %d pods (last %d - first %d ADD p50), each alone on a node: sixrd %s ms; kernel floor: sixrd layout %s ms, classic %s ms, linklocal %s ms\n' \
